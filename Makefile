@@ -1,0 +1,31 @@
+# Set-up is part of every target: a fresh machine needs only python3 (and root for apt).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup play test browser bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	# the CPU wheel of torch first: a plain "torch" requirement could pull a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Browser tests use Debian's chromium (never "playwright install": it downloads).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+play: setup
+	$(VENV)/bin/nnplay serve --open
+
+test: setup browser
+	$(PY) -m pytest -n 2
+
+bench: setup
+	$(PY) benchmarks/train_loop.py
+
+clean:
+	rm -rf $(VENV) runs

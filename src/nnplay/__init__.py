@@ -1,0 +1,8 @@
+"""nnplay: a deep-learning playground and lab on PyTorch.
+
+spec -> data -> model -> train (+ probes) -> runs -> report / trust; server and web on top.
+"""
+from .spec import Spec, SpecError, load as load_spec
+
+__version__ = "0.1.0"
+__all__ = ["Spec", "SpecError", "load_spec", "__version__"]

@@ -1,0 +1,40 @@
+"""The Typer app and what every command shares: --lang, --runs-dir, error exit."""
+from __future__ import annotations
+
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+
+from ..i18n import default_lang, t
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="nnplay: a deep-learning playground and lab on PyTorch.")
+
+Lang = Annotated[str, typer.Option("--lang", help="Message language: en or ko (또는 ko: 한국어).")]
+RunsDir = Annotated[str | None, typer.Option("--runs-dir", help="Run store folder (default ./runs or $NNPLAY_RUNS).")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print a JSON summary as the last stdout line.")]
+
+LANG = {"value": default_lang()}
+
+
+def set_lang(lang: str) -> str:
+    if lang not in ("en", "ko"):
+        fail(f"--lang: unknown language {lang!r}; allowed: en, ko")
+    LANG["value"] = lang
+    return lang
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` to stderr and exit with code 2 (a user error)."""
+    sys.stderr.write(f"{t('cli.error', LANG['value'])}: {message}\n")
+    raise SystemExit(2)
+
+
+def guard(fn):
+    """Run ``fn``; user errors (SpecError, ValueError from validation) exit 2 with one line."""
+    from ..spec import SpecError
+    try:
+        return fn()
+    except SpecError as e:
+        fail(str(e))

@@ -1,0 +1,135 @@
+"""nnplay train | runs | report."""
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..i18n import t
+from ._app import JsonOut, Lang, RunsDir, app, fail, guard, set_lang
+
+err = Console(stderr=True)
+
+
+def _progress(total: int, lang: str, quiet: bool) -> Progress:
+    return Progress(TextColumn(t("cli.train.epoch", lang)), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TextColumn("{task.description}"),
+                    TimeElapsedColumn(), console=err, disable=quiet, transient=False)
+
+
+@app.command()
+def train(
+    spec_file: Annotated[str | None, typer.Argument(help="Spec TOML file (defaults if omitted).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: key=value (TOML value), repeatable.")] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run by its id.")] = None,
+    folds: Annotated[int, typer.Option("--folds", help="N-fold cross-validation instead of one run.")] = 0,
+    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or auto (overrides train.device).")] = None,
+    json_out: JsonOut = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    runs_dir: RunsDir = None,
+    lang: Lang = "en",
+) -> None:
+    """Train a spec into a new run (or --resume one); print final metrics."""
+    from .. import spec as specmod
+    from ..runs import RunStore, train_run
+    from ..train import DivergenceError
+    from . import print_json
+
+    lang = set_lang(lang)
+    overrides = list(set_ or []) + ([f'train.device="{device}"'] if device else [])
+    store = RunStore(runs_dir)
+    if resume:
+        if spec_file or overrides:
+            fail("--resume continues a run with its saved spec; do not pass a spec file or --set")
+        spec = guard(lambda: store.get(resume).spec)
+    else:
+        spec = guard(lambda: specmod.load(spec_file, overrides))
+
+    if folds:
+        from ..train.folds import cross_validate
+        if folds < 2:
+            fail(f"--folds must be 2 or more; received {folds}")
+        err.print(t("cli.train.folds", lang, k=folds))
+        res = guard(lambda: cross_validate(spec, folds, lambda i, row: err.print(
+            f"  {t('cli.train.fold', lang, i=i, k=folds)}: {row}")))
+        err.print(f"{res['metric']}: {res['mean']:.4f} ± {res['std']:.4f}")
+        if json_out:
+            print_json(res)
+        return
+
+    with _progress(spec.train.epochs, lang, quiet or not sys.stderr.isatty() and json_out) as bar:
+        task = bar.add_task("", total=spec.train.epochs)
+
+        def on_epoch(rec: dict) -> None:
+            shown = {k: rec[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in rec}
+            bar.update(task, completed=rec["epoch"],
+                       description="  ".join(f"{k} {v:.4f}" for k, v in shown.items()))
+        try:
+            run, summary = guard(lambda: train_run(spec, store, on_epoch=on_epoch, resume=resume))
+        except DivergenceError as e:
+            fail(f"{t('cli.train.diverged', lang)}: {e}")
+        except KeyboardInterrupt:
+            runs = store.list()
+            fail(t("cli.train.interrupted", lang, run_id=runs[0]["id"] if runs else "?"))
+    keys = ["train_loss", "test_loss", "test_accuracy", "test_mse", "epochs", "seconds"]
+    table = Table(show_header=False, box=None)
+    for k in keys:
+        if summary.get(k) is not None:
+            v = summary[k]
+            table.add_row(t(f"metric.{k}", lang), f"{v:.4f}" if isinstance(v, float) else str(v))
+    err.print(table)
+    err.print(t("cli.train.done", lang, run_id=run.id, seconds=summary["seconds"]))
+    if json_out:
+        print_json(summary)
+
+
+@app.command()
+def runs(runs_dir: RunsDir = None, json_out: JsonOut = False, lang: Lang = "en") -> None:
+    """List past runs (newest first)."""
+    from ..runs import RunStore
+    from . import print_json
+
+    lang = set_lang(lang)
+    store = RunStore(runs_dir)
+    rows = store.list()
+    if json_out:
+        print_json({"runs": rows})
+        return
+    if not rows:
+        Console().print(t("cli.runs.empty", lang, root=store.root))
+        return
+    table = Table(title=t("cli.runs.title", lang, root=store.root))
+    for col in ("id", "created", "name", "data", "status"):
+        table.add_column(t(f"col.{col}", lang))
+    table.add_column(t("metric.epochs", lang), justify="right")
+    table.add_column(t("col.metric", lang), justify="right")
+    for r in rows:
+        metric = "" if r["test_metric"] is None else f"{r['metric_name']}={r['test_metric']:.4f}"
+        table.add_row(r["id"], r["created"], r["name"], r["data"], r["status"],
+                      str(r["epochs"] or ""), metric)
+    Console(width=200).print(table)
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="The run to report on.")],
+    out: Annotated[str | None, typer.Option("--out", help="Folder for the report (default RUN/report).")] = None,
+    runs_dir: RunsDir = None,
+    json_out: JsonOut = False,
+    lang: Lang = "en",
+) -> None:
+    """Write PNG plots and an HTML page for a run."""
+    from ..report import write_report
+    from ..runs import RunStore
+    from . import print_json
+
+    lang = set_lang(lang)
+    run = guard(lambda: RunStore(runs_dir).get(run_id))
+    page = guard(lambda: write_report(run, out, lang=lang))
+    err.print(t("cli.report.done", lang, path=page))
+    if json_out:
+        print_json({"run_id": run.id, "report": str(page)})

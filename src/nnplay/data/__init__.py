@@ -1,0 +1,176 @@
+"""Data: one file per source; ``load_data(spec.data)`` gives a split ``DataBundle``.
+
+Splits: ``train_ratio`` of the samples for train+validation (stratified where
+labels are classes), the rest for test; ``val_ratio`` of that part is held out
+for validation ("the mock exam").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from ..spec import DataSpec, SpecError
+from . import csv as csv_source
+from . import digits as digits_source
+from . import idx as idx_source
+from . import toy2d
+from .features import featurize
+
+
+@dataclass
+class DataBundle:
+    """Tensors for each split plus what the model builder and probes need to know."""
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    task: str                      # "binary" | "multiclass" | "regression"
+    num_classes: int               # 1 for regression
+    feature_names: list[str]
+    class_names: list[str] = field(default_factory=list)
+    # 2-D sets only: raw points (before features), for drawing and boundary grids
+    points: dict[str, np.ndarray] | None = None
+    extent: float = toy2d.R
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def out_dim(self) -> int:
+        return self.num_classes if self.task == "multiclass" else 1
+
+    @property
+    def is_2d(self) -> bool:
+        return self.points is not None
+
+    @property
+    def is_image(self) -> bool:
+        return self.x_train.dim() == 4
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The valid input range (attacks and augmentation stay inside it)."""
+        if self.is_image and float(self.x_train.min()) >= 0 and float(self.x_train.max()) <= 1:
+            return (0.0, 1.0)
+        return (float(self.x_train.min()), float(self.x_train.max()))
+
+    def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+    def featurize(self, points: np.ndarray) -> torch.Tensor:
+        """Raw (N, 2) points -> model inputs, for boundary grids."""
+        return torch.from_numpy(featurize(np.asarray(points, np.float32), self.feature_names))
+
+
+def _task(y: np.ndarray, regression: bool) -> tuple[str, int]:
+    if regression:
+        return "regression", 1
+    k = int(y.max()) + 1
+    return ("binary", 2) if k <= 2 else ("multiclass", k)
+
+
+def _split(X, y, spec: DataSpec, stratify: bool, test: tuple | None = None):
+    """-> (train, val, test) index-free arrays; ``test`` given skips the test split."""
+    strat = y if stratify else None
+    if test is None:
+        X, Xte, y, yte = train_test_split(X, y, train_size=spec.train_ratio, random_state=spec.seed,
+                                          stratify=strat)
+        strat = y if stratify else None
+    else:
+        Xte, yte = test
+    if spec.val_ratio > 0:
+        X, Xva, y, yva = train_test_split(X, y, test_size=spec.val_ratio, random_state=spec.seed,
+                                          stratify=strat)
+    else:
+        Xva, yva = X[:0], y[:0]
+    return (X, y), (Xva, yva), (Xte, yte)
+
+
+def _smote(X, y, seed):
+    from imblearn.over_sampling import SMOTE
+    k = max(1, min(5, int(np.bincount(y).min()) - 1))
+    shape = X.shape[1:]
+    Xr, yr = SMOTE(random_state=seed, k_neighbors=k).fit_resample(X.reshape(len(X), -1), y)
+    return Xr.reshape((-1, *shape)).astype(np.float32), yr
+
+
+def _limit(X, y, n, seed):
+    if n is None or n >= len(X):
+        return X, y
+    keep = np.random.default_rng(seed).permutation(len(X))[:n]
+    return X[keep], y[keep]
+
+
+def load_data(spec: DataSpec) -> DataBundle:
+    """Build the bundle that ``spec`` describes. Raises ``SpecError`` on bad paths or files."""
+    points = None
+    names = list(spec.features)
+    class_names: list[str] = []
+    test = None
+    regression = False
+    if spec.name in toy2d.GENERATORS or spec.name == "points":
+        if spec.name == "points":
+            arr = np.asarray(spec.points, np.float32)
+            if arr.ndim != 2 or arr.shape[1] != 3:
+                raise SpecError("data.points: each row must be [x1, x2, label]")
+            P, y = arr[:, :2], arr[:, 2].astype(np.int64)
+            if y.min() < 0 or len(np.unique(y)) < 2:
+                raise SpecError("data.points: labels must be integers >= 0 with at least two classes")
+        else:
+            P, y = toy2d.generate(spec.name, spec.samples, spec.noise, spec.classes, spec.seed)
+            regression = spec.name in toy2d.REGRESSION
+        X = np.concatenate([P, featurize(P, names)], 1)  # carry raw points through the split
+    elif spec.name == "digits":
+        X, y = digits_source.load()
+        names = ["pixels"]
+    elif spec.name == "idx":
+        try:
+            parts = idx_source.load(spec.path)
+        except (idx_source.IDXError, OSError) as e:
+            raise SpecError(str(e)) from None
+        X, y = parts["train"]
+        test = parts.get("test")
+        names = ["pixels"]
+    elif spec.name == "csv":
+        try:
+            X, y, names, task, class_names = csv_source.load(spec.path, spec.target, spec.task)
+        except (csv_source.CSVError, OSError) as e:
+            raise SpecError(str(e)) from None
+        regression = task == "regression"
+    else:  # pragma: no cover - the spec's Literal forbids it
+        raise SpecError(f"data.name: unknown data set {spec.name!r}")
+
+    X, y = _limit(X, y, spec.limit, spec.seed)
+    stratify = not regression and np.bincount(y).min() >= 2
+    (Xtr, ytr), (Xva, yva), (Xte, yte) = _split(X, y, spec, stratify, test)
+    if spec.name == "csv":  # standardise with the train part's statistics only
+        sc = StandardScaler().fit(Xtr)
+        Xtr, Xva, Xte = (sc.transform(a).astype(np.float32) if len(a) else a for a in (Xtr, Xva, Xte))
+    if spec.scale == "standard" and X.ndim == 4:
+        mu, sd = Xtr.mean(0, keepdims=True), Xtr.std(0, keepdims=True) + 1e-6
+        Xtr, Xva, Xte = ((a - mu) / sd for a in (Xtr, Xva, Xte))
+    if points is None and X.ndim == 2 and (spec.name in toy2d.GENERATORS or spec.name == "points"):
+        points = {"train": Xtr[:, :2], "val": Xva[:, :2], "test": Xte[:, :2]}
+        Xtr, Xva, Xte = Xtr[:, 2:], Xva[:, 2:], Xte[:, 2:]
+    if spec.resample == "smote":
+        if regression:
+            raise SpecError("data.resample = 'smote' needs a classification data set")
+        Xtr, ytr = _smote(Xtr, ytr, spec.seed)
+    task, k = _task(y, regression)
+    if spec.name == "csv" and not class_names and not regression:
+        class_names = [str(i) for i in range(k)]
+    ydt = torch.float32 if regression else torch.int64
+
+    def t(a, dt=torch.float32):
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=dt)
+
+    return DataBundle(t(Xtr), t(ytr, ydt), t(Xva), t(yva, ydt), t(Xte), t(yte, ydt), task, k,
+                      names, class_names or [str(i) for i in range(k if not regression else 0)],
+                      points)

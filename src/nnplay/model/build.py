@@ -1,0 +1,125 @@
+"""Spec -> a plain ``torch.nn.Sequential`` with course-named children.
+
+Children are named ``dense1, bn1, act1, drop1, ..., conv1, pool1, flatten1, ...,
+out``. The output head follows the task: ``out`` gives 1 logit (binary: sigmoid
++ BCE; regression: raw value + MSE) or K logits (softmax + cross-entropy); the
+sigmoid/softmax live in the loss and in ``predict`` for numerical stability.
+A perceptron is ``hidden = []``: inputs -> out, nothing between.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from torch import nn
+
+from ..spec import LayerSpec, ModelSpec, SpecError
+from . import activations
+from .init import initialize
+
+
+def _mlp_layers(spec: ModelSpec) -> list[LayerSpec]:
+    """The MLP shorthands (hidden, activation, batchnorm, dropout) as a layer list."""
+    layers: list[LayerSpec] = []
+    for width in spec.hidden:
+        layers.append(LayerSpec(type="dense", units=width, activation="linear"))
+        if spec.batchnorm:
+            layers.append(LayerSpec(type="batchnorm"))
+        if spec.layernorm:
+            layers.append(LayerSpec(type="layernorm"))
+        layers.append(LayerSpec(type="activation", activation=spec.activation, alpha=spec.alpha))
+        if spec.dropout > 0:
+            layers.append(LayerSpec(type="dropout", rate=spec.dropout))
+    return layers
+
+
+def _shape_str(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
+def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int) -> nn.Sequential:
+    """Build the network; shape mismatches raise ``SpecError`` naming the layer."""
+    explicit = spec.layers is not None
+    layers = spec.layers if explicit else _mlp_layers(spec)
+    mods: OrderedDict[str, nn.Module] = OrderedDict()
+    count: dict[str, int] = {}
+    shape = tuple(input_shape)
+
+    def add(kind: str, module: nn.Module) -> None:
+        count[kind] = count.get(kind, 0) + 1
+        mods[f"{kind}{count[kind]}"] = module
+
+    def where(i: int, layer: LayerSpec) -> str:
+        return f"model.layers[{i}] ({layer.type})" if explicit else f"model.hidden ({layer.type})"
+
+    def add_activation(name: str, alpha: float) -> None:
+        nonlocal shape
+        add("act", activations.make(name, shape[0], alpha))
+        shape = (shape[0] * activations.width_factor(name), *shape[1:])
+
+    for i, L in enumerate(layers):
+        act = L.activation if L.activation is not None else spec.activation
+        if L.type == "dense":
+            if len(shape) != 1:
+                raise SpecError(f"{where(i, L)}: gets an input of shape {_shape_str(shape)}; "
+                                f"add a layer of type 'flatten' before it")
+            lin = nn.Linear(shape[0], L.units)
+            initialize(lin, L.init or spec.init)
+            add("dense", lin)
+            shape = (L.units,)
+            if act != "linear":
+                add_activation(act, L.alpha if L.activation else spec.alpha)
+        elif L.type == "conv2d":
+            if len(shape) != 3:
+                raise SpecError(f"{where(i, L)}: needs an image input (channels x height x width), "
+                                f"got shape {_shape_str(shape)}")
+            stride = L.stride or 1
+            pad = L.kernel // 2 if L.padding == "same" else 0
+            c, h, w = shape
+            h2, w2 = (h + 2 * pad - L.kernel) // stride + 1, (w + 2 * pad - L.kernel) // stride + 1
+            if h2 < 1 or w2 < 1:
+                raise SpecError(f"{where(i, L)}: kernel {L.kernel} does not fit an input of "
+                                f"{h}x{w} with padding '{L.padding}'; use a smaller kernel or "
+                                f"padding 'same'")
+            conv = nn.Conv2d(c, L.filters, L.kernel, stride=stride, padding=pad)
+            initialize(conv, L.init or spec.init)
+            add("conv", conv)
+            shape = (L.filters, h2, w2)
+            if act != "linear":
+                add_activation(act, L.alpha if L.activation else spec.alpha)
+        elif L.type in ("maxpool2d", "avgpool2d"):
+            if len(shape) != 3:
+                raise SpecError(f"{where(i, L)}: needs an image input, got shape {_shape_str(shape)}")
+            stride = L.stride or L.kernel
+            c, h, w = shape
+            h2, w2 = (h - L.kernel) // stride + 1, (w - L.kernel) // stride + 1
+            if h2 < 1 or w2 < 1:
+                raise SpecError(f"{where(i, L)}: pool size {L.kernel} is larger than its input "
+                                f"{h}x{w}; use fewer pooling layers or a smaller size")
+            pool = nn.MaxPool2d(L.kernel, stride) if L.type == "maxpool2d" else nn.AvgPool2d(L.kernel, stride)
+            add("pool", pool)
+            shape = (c, h2, w2)
+        elif L.type == "flatten":
+            add("flatten", nn.Flatten())
+            shape = (int(_prod(shape)),)
+        elif L.type == "dropout":
+            add("drop", nn.Dropout(L.rate))
+        elif L.type == "batchnorm":
+            add("bn", nn.BatchNorm1d(shape[0]) if len(shape) == 1 else nn.BatchNorm2d(shape[0]))
+        elif L.type == "layernorm":
+            add("ln", nn.LayerNorm(list(shape)))
+        elif L.type == "activation":
+            add_activation(L.activation, L.alpha)
+    if len(shape) != 1:
+        add("flatten", nn.Flatten())
+        shape = (int(_prod(shape)),)
+    head = nn.Linear(shape[0], out_dim)
+    initialize(head, "xavier_uniform" if spec.init == "default" else spec.init)
+    mods["out"] = head
+    return nn.Sequential(mods)
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n

@@ -1,0 +1,24 @@
+"""Regularisation (규제): J(theta) = loss + lambda * R(theta), on weights (not biases).
+
+L1: R = sum |w|   (drives weights to exactly zero: sparsity)
+L2: R = sum w^2   (weight decay: shrinks all weights)
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def weights(model: nn.Module) -> list[torch.Tensor]:
+    """The weight matrices/kernels of dense and conv layers."""
+    return [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
+def penalty(model: nn.Module, kind: str, rate: float) -> torch.Tensor | None:
+    """lambda * R(theta), or None when regularisation is off."""
+    if kind == "none" or rate == 0:
+        return None
+    ws = weights(model)
+    if kind == "l1":
+        return rate * sum(w.abs().sum() for w in ws)
+    return rate * sum(w.pow(2).sum() for w in ws)

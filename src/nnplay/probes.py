@@ -1,0 +1,120 @@
+"""Probes: what the course makes visible, read off a model.
+
+- ``grad_norms``: per-layer gradient L2 norm (vanishing gradients, 기울기 소실)
+- ``activation_stats``: per-activation mean/std and dead-ReLU fraction
+- ``weight_stats``: per-layer weight L2 norm, L1 norm and near-zero share (sparsity)
+- ``boundary_grid`` / ``neuron_grids``: outputs over the 2-D input plane
+- ``filters`` / ``feature_maps``: what a CNN's conv layers learned and see
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .model.activations import RELU_LIKE
+
+PARAM_LAYERS = (nn.Linear, nn.Conv2d)
+
+
+def param_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """(name, layer) of each dense/conv layer, input side first."""
+    return [(n, m) for n, m in model.named_children() if isinstance(m, PARAM_LAYERS)]
+
+
+def grad_norms(model: nn.Module) -> dict[str, float]:
+    """||dL/dW|| per dense/conv layer, from the gradients currently stored."""
+    layers = [(n, m.weight.grad) for n, m in param_layers(model) if m.weight.grad is not None]
+    if not layers:
+        return {}
+    norms = torch.stack([g.norm() for _, g in layers]).tolist()  # one sync for all layers
+    return dict(zip([n for n, _ in layers], norms))
+
+
+def weight_stats(model: nn.Module, zero_tol: float = 1e-3) -> dict[str, dict[str, float]]:
+    """Per layer: L2 norm, L1 norm and share of weights with |w| < zero_tol."""
+    out = {}
+    for n, m in param_layers(model):
+        w = m.weight.detach()
+        out[n] = {"l2": float(w.norm()), "l1": float(w.abs().sum()),
+                  "near_zero": float((w.abs() < zero_tol).float().mean())}
+    return out
+
+
+@torch.no_grad()
+def activations(model: nn.Sequential, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Output of every child for input batch ``x`` (eval mode, no gradients)."""
+    was = model.training
+    model.eval()
+    outs = {}
+    for name, layer in model.named_children():
+        x = layer(x)
+        outs[name] = x
+    model.train(was)
+    return outs
+
+
+def activation_stats(model: nn.Sequential, x: torch.Tensor) -> dict[str, dict[str, float]]:
+    """Per activation layer: mean, std, and (ReLU) share of units dead on the whole batch."""
+    acts = activations(model, x)
+    mods = dict(model.named_children())
+    rows, names = [], []
+    for name, a in acts.items():
+        if not name.startswith("act"):
+            continue
+        per_unit = a.transpose(0, 1).reshape(a.shape[1], -1)      # (units, N*H*W)
+        dead = (per_unit.amax(1) <= 0).float().mean() if isinstance(mods[name], RELU_LIKE) \
+            else torch.zeros(())
+        rows.append(torch.stack([a.mean(), a.std(), dead]))
+        names.append(name)
+    if not rows:
+        return {}
+    vals = torch.stack(rows).tolist()
+    return {n: {"mean": v[0], "std": v[1], "dead": v[2]} for n, v in zip(names, vals)}
+
+
+def plane(extent: float, resolution: int) -> np.ndarray:
+    """(R*R, 2) points of a square grid over [-extent, extent]^2, rows from top (x2 high)."""
+    xs = np.linspace(-extent, extent, resolution, dtype=np.float32)
+    g1, g2 = np.meshgrid(xs, xs[::-1])
+    return np.stack([g1.ravel(), g2.ravel()], 1)
+
+
+@torch.no_grad()
+def boundary_grid(model: nn.Module, data, resolution: int = 50) -> np.ndarray:
+    """Model output over the 2-D plane: (R, R) P(class 1) / value, or (R, R, K) for K classes."""
+    from .train.losses import predict
+
+    x = data.featurize(plane(data.extent, resolution)).to(next(model.parameters()).device)
+    was = model.training
+    model.eval()
+    p = predict(model(x), data.task)
+    model.train(was)
+    if data.task == "binary":
+        p = p[:, 1]
+    return p.reshape(resolution, resolution, *p.shape[1:]).float().cpu().numpy()
+
+
+def neuron_grids(model: nn.Sequential, data, resolution: int = 20) -> dict[str, np.ndarray]:
+    """Each hidden neuron's output over the plane: {layer: (units, R, R)} (activation layers)."""
+    x = data.featurize(plane(data.extent, resolution)).to(next(model.parameters()).device)
+    grids = {}
+    for name, a in activations(model, x).items():
+        if name.startswith("act") and a.dim() == 2:
+            grids[name] = a.T.reshape(a.shape[1], resolution, resolution).float().cpu().numpy()
+    return grids
+
+
+def filters(model: nn.Module) -> np.ndarray | None:
+    """The first conv layer's kernels, (filters, in_channels, k, k)."""
+    for _, m in param_layers(model):
+        if isinstance(m, nn.Conv2d):
+            return m.weight.detach().cpu().numpy()
+    return None
+
+
+def feature_maps(model: nn.Sequential, image: torch.Tensor) -> dict[str, np.ndarray]:
+    """Each conv/activation/pool output for one image (C, H, W): {layer: (C', H', W')}."""
+    dev = next(model.parameters()).device
+    outs = activations(model, image.unsqueeze(0).to(dev))
+    return {n: a[0].float().cpu().numpy() for n, a in outs.items() if a.dim() == 4}

@@ -1,0 +1,293 @@
+"""The experiment spec: one typed object for data, model and training.
+
+Precedence is fixed: defaults < TOML file < ``--set key=value`` overrides.
+Unknown keys are errors, and every error names the field and what is allowed.
+The same object round-trips TOML <-> Spec <-> JSON (the playground's URL state).
+"""
+from __future__ import annotations
+
+import json
+import tomllib
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+# --- vocabularies (the course's names) -------------------------------------
+Toy2D = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
+DataName = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss",
+                   "digits", "idx", "csv", "points"]
+Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
+Activation = Literal["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu",
+                     "crelu", "gelu", "softmax"]
+Init = Literal["default", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform",
+               "lecun_normal", "lecun_uniform", "zeros"]
+LayerType = Literal["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "dropout",
+                    "batchnorm", "layernorm", "activation"]
+Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
+                    "radam", "adabound", "adabelief"]
+Schedule = Literal["none", "step", "cosine", "onecycle"]
+Regularization = Literal["none", "l1", "l2"]
+Metric = Literal["val_loss", "val_accuracy", "val_mse"]
+
+# Aliases accepted in specs and the playground, mapped to canonical names.
+FEATURE_ALIASES = {"x1**2": "x1^2", "x1x1": "x1^2", "x2**2": "x2^2", "x2x2": "x2^2",
+                   "x1x2": "x1*x2", "sinx1": "sin(x1)", "sinx2": "sin(x2)"}
+INIT_ALIASES = {"xavier": "xavier_normal", "glorot": "xavier_normal", "he": "he_normal",
+                "kaiming": "he_normal", "lecun": "lecun_normal"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataSpec(_Strict):
+    """Where the samples come from and how they are split."""
+    name: DataName = "spiral"
+    noise: Annotated[float, Field(ge=0, le=1)] = 0.0      # toy sets: std of added noise (0..1)
+    samples: Annotated[int, Field(ge=10, le=200_000)] = 500   # generated sets
+    limit: Annotated[int, Field(ge=10)] | None = None       # digits/idx/csv: use at most this many
+    classes: Annotated[int, Field(ge=2, le=10)] = 2       # toy classification sets
+    train_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5  # share for train+val, rest is test
+    val_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.2    # share of the train part held out
+    seed: int = 0
+    features: list[Feature] = Field(default_factory=lambda: ["x1", "x2"])
+    path: str | None = None        # idx: folder or file prefix; csv: file
+    target: str | None = None      # csv: name of the target column
+    task: Literal["auto", "classification", "regression"] = "auto"  # csv
+    resample: Literal["none", "smote"] = "none"   # class imbalance: oversample train set
+    scale: Literal["unit", "standard"] = "unit"   # images: [0,1] or per-pixel standardised
+    points: list[list[float]] | None = None       # name="points": [[x1, x2, label], ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, v: Any) -> Any:
+        if isinstance(v, dict) and isinstance(v.get("features"), list):
+            v = {**v, "features": [FEATURE_ALIASES.get(str(f).replace(" ", ""), f)
+                                   for f in v["features"]]}
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> "DataSpec":
+        if not self.features:
+            raise ValueError("data.features must list at least one input feature")
+        if self.name in ("idx", "csv") and not self.path:
+            raise ValueError(f"data.path is required when data.name = {self.name!r}")
+        if self.name == "csv" and not self.target:
+            raise ValueError("data.target (the target column's name) is required for csv data")
+        if self.name == "points" and not self.points:
+            raise ValueError("data.points must hold [x1, x2, label] rows when data.name = 'points'")
+        return self
+
+
+class LayerSpec(_Strict):
+    """One layer of an explicit stack (``model.layers``)."""
+    type: LayerType
+    units: Annotated[int, Field(ge=1, le=4096)] | None = None       # dense
+    filters: Annotated[int, Field(ge=1, le=512)] | None = None      # conv2d
+    kernel: Annotated[int, Field(ge=1, le=11)] = 3                  # conv2d, pools (size)
+    stride: Annotated[int, Field(ge=1, le=8)] | None = None         # conv2d: 1; pools: kernel
+    padding: Literal["same", "valid"] = "same"                      # conv2d
+    rate: Annotated[float, Field(ge=0, lt=1)] = 0.5                 # dropout
+    activation: Activation | None = None                            # dense/conv2d/activation
+    alpha: Annotated[float, Field(ge=0, le=1)] = 0.01               # leaky_relu slope
+    init: Init | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, v: Any) -> Any:
+        if isinstance(v, dict) and v.get("init") in INIT_ALIASES:
+            v = {**v, "init": INIT_ALIASES[v["init"]]}
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> "LayerSpec":
+        if self.type == "dense" and self.units is None:
+            raise ValueError("a dense layer needs 'units' (an integer >= 1)")
+        if self.type == "conv2d" and self.filters is None:
+            raise ValueError("a conv2d layer needs 'filters' (an integer >= 1)")
+        if self.type == "activation" and self.activation is None:
+            raise ValueError("an activation layer needs 'activation'")
+        return self
+
+
+class ModelSpec(_Strict):
+    """The network: MLP shorthands, or an explicit ``layers`` list (CNNs)."""
+    hidden: list[Annotated[int, Field(ge=1, le=4096)]] = Field(default_factory=lambda: [8, 8])
+    activation: Activation = "tanh"      # hidden layers' default
+    init: Init = "xavier_uniform"
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    batchnorm: bool = False              # before the activation, as in the course
+    layernorm: bool = False
+    alpha: Annotated[float, Field(ge=0, le=1)] = 0.01  # leaky_relu slope
+    layers: list[LayerSpec] | None = None
+    regularization: Regularization = "none"
+    reg_rate: Annotated[float, Field(ge=0, le=10)] = 0.0
+    label_smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, v: Any) -> Any:
+        if isinstance(v, dict) and v.get("init") in INIT_ALIASES:
+            v = {**v, "init": INIT_ALIASES[v["init"]]}
+        return v
+
+
+class EarlyStopping(_Strict):
+    patience: Annotated[int, Field(ge=0)] = 0    # 0 = off
+    metric: Metric = "val_loss"
+    min_delta: Annotated[float, Field(ge=0)] = 0.0
+
+
+class AdversarialSpec(_Strict):
+    """Adversarial training: each batch is replaced by attacked copies (nnplay.trust)."""
+    method: Literal["none", "fgsm", "pgd"] = "none"
+    eps: Annotated[float, Field(ge=0, le=1)] = 0.1
+    steps: Annotated[int, Field(ge=1, le=100)] = 7      # pgd
+    mix: Annotated[float, Field(ge=0, le=1)] = 0.5      # share of each batch that is attacked
+
+
+class TrainSpec(_Strict):
+    """How the weights are fitted."""
+    optimizer: Optimizer = "adam"
+    lr: Annotated[float, Field(gt=0, le=10)] = 0.01
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9    # momentum/nesterov/rmsprop
+    weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0
+    batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
+    epochs: Annotated[int, Field(ge=1, le=100_000)] = 100
+    seed: int = 0
+    schedule: Schedule = "none"
+    step_size: Annotated[int, Field(ge=1)] = 30       # step schedule: epochs per decay
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1  # step schedule: decay factor
+    early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    class_weights: Literal["none", "balanced"] = "none"
+    device: Literal["auto", "cpu", "cuda"] = "cpu"
+    amp: bool = True                 # mixed precision, used only on CUDA
+    probe_every: Annotated[int, Field(ge=0)] = 1      # epochs between probes; 0 = off
+    checkpoint_every: Annotated[int, Field(ge=1)] = 10  # epochs between resumable checkpoints
+    adversarial: AdversarialSpec = Field(default_factory=AdversarialSpec)
+
+
+class Spec(_Strict):
+    """A whole experiment: ``data`` -> ``model`` -> ``train``."""
+    name: str = "experiment"
+    data: DataSpec = Field(default_factory=DataSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+
+    # --- round trips --------------------------------------------------------
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+
+class SpecError(ValueError):
+    """A spec the user can fix: the message names the field and allowed values."""
+
+
+# --- errors that name the field and the allowed values ---------------------
+def _allowed(model: type[BaseModel], loc: tuple) -> str | None:
+    """The Literal choices of the field at ``loc``, if it has any."""
+    ann: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        origin = typing.get_origin(ann)
+        if origin is list:
+            ann = get_args(ann)[0]
+        if typing.get_origin(ann) in (typing.Union, getattr(__import__("types"), "UnionType")):
+            ann = next((a for a in get_args(ann) if a is not type(None)), ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            field = ann.model_fields.get(part)
+            if field is None:
+                return ", ".join(ann.model_fields)
+            ann = field.annotation
+        else:
+            return None
+    while typing.get_origin(ann) in (list, typing.Union, getattr(__import__("types"), "UnionType")):
+        ann = next(a for a in get_args(ann) if a is not type(None))
+    if typing.get_origin(ann) is Literal:
+        return ", ".join(map(str, get_args(ann)))
+    return None
+
+
+def _explain(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        where = ".".join(str(p) for p in loc) or "spec"
+        got = e.get("input")
+        msg = e["msg"].removeprefix("Value error, ")
+        line = f"{where}: {msg}"
+        if e["type"] != "missing" and not isinstance(got, (dict,)):
+            line += f" (received: {got!r})"
+        if e["type"] == "extra_forbidden":
+            parent = loc[:-1]
+            line = f"{where}: unknown key; allowed keys: {_allowed(Spec, parent + ('__keys__',))}"
+        else:
+            allowed = _allowed(Spec, loc)
+            if allowed and "allowed" not in line:
+                line += f"; allowed: {allowed}"
+        lines.append(line)
+    return "Invalid spec. " + " ".join(lines)
+
+
+def from_dict(d: dict) -> Spec:
+    try:
+        return Spec.model_validate(d)
+    except ValidationError as e:
+        raise SpecError(_explain(e)) from None
+
+
+# --- overrides ---------------------------------------------------------------
+def parse_value(text: str) -> Any:
+    """A ``--set`` value is TOML (``[8,8]``, ``0.1``, ``true``); bare words are strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(d: dict, overrides: list[str]) -> dict:
+    """Apply ``key.path=value`` overrides in order to a spec dict (copied)."""
+    d = json.loads(json.dumps(d))
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"--set expects key=value (e.g. train.lr=0.1); received: {item!r}")
+        parts = key.strip().split(".")
+        node = d
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise SpecError(f"--set {key}: {p!r} is not a section")
+        node[parts[-1]] = parse_value(value.strip())
+    return d
+
+
+def load(path: str | Path | None = None, overrides: list[str] | None = None) -> Spec:
+    """Defaults < TOML file < overrides, validated."""
+    d: dict = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise SpecError(f"spec file not found: {str(p)!r}")
+        try:
+            d = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise SpecError(f"{p}: malformed TOML: {e}") from None
+    return from_dict(apply_overrides(d, overrides or []))
+
+
+def loads(text: str) -> Spec:
+    try:
+        return from_dict(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"malformed TOML: {e}") from None

@@ -1,0 +1,268 @@
+"""The training engine: one ``Trainer`` drives the CLI, the playground and the tests.
+
+``train_epoch()`` runs one pass over the training set and returns that epoch's
+record (losses, metrics, probes); ``fit()`` repeats it with early stopping,
+best-checkpointing and divergence checks. The playground calls ``train_epoch``
+from its own thread and may change hyper-parameters between epochs (``update``).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .. import probes
+from ..data import DataBundle, load_data
+from ..model import build_model
+from ..model.regularize import penalty
+from ..spec import Spec, TrainSpec
+from .losses import TaskLoss, class_weights, correct, predict
+from .optimizers import make_optimizer
+from .schedules import make_schedule
+
+PROBE_BATCH = 256  # samples used for activation statistics
+
+
+class DivergenceError(RuntimeError):
+    """The loss became NaN or infinite: training stops with a message saying what to try."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from ..spec import SpecError
+        raise SpecError("train.device = 'cuda' but no CUDA device is available; allowed here: cpu, auto")
+    return torch.device(name)
+
+
+@dataclass
+class FitResult:
+    history: list[dict]
+    summary: dict
+    stopped_early: bool = False
+    extras: dict = field(default_factory=dict)
+
+
+class Trainer:
+    """Owns the model, optimiser, schedule and data for one experiment."""
+
+    def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
+        self.spec = spec
+        torch.manual_seed(spec.train.seed)
+        self.data = data if data is not None else load_data(spec.data)
+        self.device = resolve_device(device or spec.train.device)
+        d = self.data
+        self.model = build_model(spec.model, d.input_shape, d.out_dim).to(self.device)
+        weight = class_weights(d.y_train, d.num_classes) if (
+            spec.train.class_weights == "balanced" and d.task != "regression") else None
+        self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing, weight).to(self.device)
+        self.x = {s: getattr(d, f"x_{s}").to(self.device) for s in ("train", "val", "test")}
+        self.y = {s: getattr(d, f"y_{s}").to(self.device) for s in ("train", "val", "test")}
+        self.generator = torch.Generator().manual_seed(spec.train.seed)
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.best: dict = {"value": None, "epoch": 0, "state": None}
+        self.amp = self.device.type == "cuda" and spec.train.amp
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.adversary: Callable | None = None
+        self._build_optimizer()
+
+    # --- set-up -----------------------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.x["train"]) / self.spec.train.batch_size)
+
+    def _build_optimizer(self) -> None:
+        self.optimizer = make_optimizer(self.spec.train, self.model.parameters())
+        self.scheduler, self.per_batch = make_schedule(self.spec.train, self.optimizer,
+                                                       self.steps_per_epoch)
+        adv = self.spec.train.adversarial
+        if adv.method != "none":
+            from ..trust.attacks import adversarial_trainer
+            self.adversary = adversarial_trainer(self.model, self.loss_fn, adv, self.data.bounds)
+
+    def update(self, **train_fields) -> None:
+        """Change training settings between epochs (learning rate, optimiser, batch size...).
+
+        The learning rate is changed in place; a new optimiser or schedule is rebuilt.
+        """
+        old = self.spec.train
+        new = TrainSpec.model_validate({**old.model_dump(), **train_fields})
+        self.spec = self.spec.model_copy(update={"train": new})
+        if (new.optimizer, new.schedule, new.weight_decay, new.momentum) != \
+                (old.optimizer, old.schedule, old.weight_decay, old.momentum):
+            self._build_optimizer()
+        elif new.lr != old.lr:
+            for g in self.optimizer.param_groups:
+                g["lr"] = new.lr
+
+    def update_model(self, **model_fields) -> None:
+        """Change the loss-side model settings live (regularisation, label smoothing)."""
+        allowed = {"regularization", "reg_rate", "label_smoothing"}
+        bad = set(model_fields) - allowed
+        if bad:
+            raise ValueError(f"cannot change {sorted(bad)} while training; allowed: {sorted(allowed)}")
+        self.spec = self.spec.model_copy(update={"model": self.spec.model.model_copy(update=model_fields)})
+        self.loss_fn.eps = self.spec.model.label_smoothing
+
+    # --- one epoch -------------------------------------------------------------
+    def train_epoch(self, probe: bool | None = None) -> dict:
+        """One pass over the shuffled training set; returns the epoch's record."""
+        t, m = self.spec.train, self.spec.model
+        task = self.data.task
+        model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
+        x, y = self.x["train"], self.y["train"]
+        n = len(x)
+        model.train()
+        order = torch.randperm(n, generator=self.generator).to(self.device)
+        total = torch.zeros((), device=self.device)
+        right = torch.zeros((), device=self.device, dtype=torch.long)
+        self.epoch += 1
+        probe = (t.probe_every > 0 and self.epoch % t.probe_every == 0) if probe is None else probe
+        grads: dict[str, float] = {}
+        last = self.steps_per_epoch - 1
+        for i in range(self.steps_per_epoch):
+            idx = order[i * t.batch_size:(i + 1) * t.batch_size]
+            xb, yb = x[idx], y[idx]
+            if self.adversary is not None:
+                xb = self.adversary(xb, yb)
+            with torch.autocast(self.device.type, enabled=self.amp):
+                out = model(xb)
+                loss = loss_fn(out.float(), yb)
+            reg = penalty(model, m.regularization, m.reg_rate)
+            objective = loss if reg is None else loss + reg
+            opt.zero_grad(set_to_none=True)
+            self.scaler.scale(objective).backward()
+            if probe and i == last:
+                self.scaler.unscale_(opt)
+                grads = probes.grad_norms(model)
+            self.scaler.step(opt)
+            self.scaler.update()
+            if self.per_batch:
+                self.scheduler.step()
+            total += loss.detach() * len(idx)
+            if task != "regression":
+                right += correct(out.detach(), yb, task)
+        if self.scheduler is not None and not self.per_batch:
+            self.scheduler.step()
+        train_loss = float(total) / n
+        if not math.isfinite(train_loss):
+            raise DivergenceError(
+                f"training diverged at epoch {self.epoch}: the loss became {train_loss} "
+                f"(optimizer {t.optimizer}, lr {t.lr}). Lower train.lr, add batch norm, or use "
+                f"another optimizer.")
+        rec = {"epoch": self.epoch, "train_loss": train_loss,
+               "lr": self.optimizer.param_groups[0]["lr"]}
+        if task != "regression":
+            rec["train_accuracy"] = int(right) / n
+        else:
+            rec["train_mse"] = train_loss
+        if len(self.x["val"]):
+            rec.update({f"val_{k}": v for k, v in self.evaluate("val").items()})
+        if probe:
+            rec["grad_norm"] = grads
+            rec["activations"] = probes.activation_stats(model, x[:PROBE_BATCH])
+            rec["weights"] = probes.weight_stats(model)
+        self.history.append(rec)
+        return rec
+
+    @torch.no_grad()
+    def evaluate(self, split: str = "test") -> dict:
+        """{"loss", "accuracy" | "mse"} on a split, in eval mode (dropout off)."""
+        x, y = self.x[split], self.y[split]
+        if len(x) == 0:
+            return {}
+        was = self.model.training
+        self.model.eval()
+        outs = [self.model(x[i:i + 4096]).float() for i in range(0, len(x), 4096)]
+        self.model.train(was)
+        out = torch.cat(outs)
+        res = {"loss": float(self.loss_fn(out, y))}
+        if self.data.task == "regression":
+            res["mse"] = res["loss"] if self.loss_fn.eps == 0 else float(((out.squeeze(1) - y) ** 2).mean())
+        else:
+            res["accuracy"] = int(correct(out, y, self.data.task)) / len(y)
+        return res
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities (N, K) for classification, values (N,) for regression."""
+        self.model.eval()
+        return predict(self.model(x.to(self.device)).float(), self.data.task).cpu()
+
+    # --- many epochs -------------------------------------------------------------
+    def _monitor(self, rec: dict) -> float | None:
+        es = self.spec.train.early_stopping
+        name = es.metric if es.metric in rec else "val_loss"
+        if name not in rec:
+            return None
+        return -rec[name] if name == "val_accuracy" else rec[name]
+
+    def _track_best(self, rec: dict) -> bool:
+        """Keep the best weights so far; True when patience ran out."""
+        v = self._monitor(rec)
+        if v is None:
+            return False
+        es = self.spec.train.early_stopping
+        if self.best["value"] is None or v < self.best["value"] - es.min_delta:
+            self.best = {"value": v, "epoch": self.epoch,
+                         "state": {k: t.detach().clone() for k, t in self.model.state_dict().items()}}
+        return es.patience > 0 and self.epoch - self.best["epoch"] >= es.patience
+
+    def fit(self, on_epoch: Callable[[dict], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> FitResult:
+        """Train to ``train.epochs`` (or early stop) and evaluate on the test split."""
+        start = time.perf_counter()
+        stopped = False
+        while self.epoch < self.spec.train.epochs:
+            rec = self.train_epoch()
+            stopped = self._track_best(rec)
+            if on_epoch is not None:
+                on_epoch(rec)
+            if stopped or (should_stop is not None and should_stop()):
+                break
+        if self.spec.train.early_stopping.patience > 0 and self.best["state"] is not None:
+            self.model.load_state_dict(self.best["state"])   # restore the best checkpoint
+        return FitResult(self.history, self.summary(time.perf_counter() - start), stopped)
+
+    def summary(self, seconds: float) -> dict:
+        last = self.history[-1] if self.history else {}
+        train = self.evaluate("train")
+        test = self.evaluate("test")
+        s = {"epochs": self.epoch, "seconds": round(seconds, 4), "device": str(self.device),
+             "task": self.data.task, "best_epoch": self.best["epoch"],
+             "train_loss": train.get("loss"), "test_loss": test.get("loss")}
+        for k in ("accuracy", "mse"):
+            if k in test:
+                s[f"train_{k}"], s[f"test_{k}"] = train[k], test[k]
+        for k in ("val_loss", "val_accuracy", "val_mse"):
+            if k in last:
+                s[k] = last[k]
+        return s
+
+    # --- resumable state ------------------------------------------------------
+    def state(self) -> dict:
+        """Everything needed to continue exactly where this epoch ended."""
+        return {"epoch": self.epoch, "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+                "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
+                "best_value": self.best["value"], "best_epoch": self.best["epoch"],
+                "best_state": self.best["state"]}
+
+    def load_state(self, st: dict, history: list[dict]) -> None:
+        self.epoch = int(st["epoch"])
+        self.model.load_state_dict(st["model"])
+        self.optimizer.load_state_dict(st["optimizer"])
+        if self.scheduler is not None and st.get("scheduler"):
+            self.scheduler.load_state_dict(st["scheduler"])
+        self.generator.set_state(st["generator"])
+        torch.set_rng_state(st["torch_rng"])
+        self.best = {"value": st.get("best_value"), "epoch": int(st.get("best_epoch") or 0),
+                     "state": st.get("best_state")}
+        self.history = list(history)

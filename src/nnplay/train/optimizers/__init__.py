@@ -1,0 +1,35 @@
+"""Optimisers written from their papers' update rules."""
+
+from nnplay.train.optimizers.adabelief import AdaBelief
+from nnplay.train.optimizers.adabound import AdaBound
+
+__all__ = ["AdaBound", "AdaBelief"]
+
+
+def make_optimizer(spec, params):
+    """The optimiser named by ``spec.optimizer`` (a TrainSpec), sorted by complexity:
+    sgd < momentum < nesterov < adagrad < rmsprop < adam < adamw < radam < adabound < adabelief.
+    """
+    import torch
+
+    lr, wd, m = spec.lr, spec.weight_decay, spec.momentum
+    name = spec.optimizer
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=wd)
+    if name in ("momentum", "nesterov"):
+        return torch.optim.SGD(params, lr=lr, momentum=m, nesterov=name == "nesterov", weight_decay=wd)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, weight_decay=wd)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd or 0.01)
+    if name == "radam":
+        return torch.optim.RAdam(params, lr=lr, weight_decay=wd)
+    if name == "adabound":
+        return AdaBound(params, lr=lr, weight_decay=wd)
+    if name == "adabelief":
+        return AdaBelief(params, lr=lr, weight_decay=wd)
+    raise ValueError(f"unknown optimizer {name!r}")
