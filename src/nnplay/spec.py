@@ -199,11 +199,9 @@ def _allowed(model: type[BaseModel], loc: tuple) -> str | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        origin = typing.get_origin(ann)
-        if origin is list:
-            ann = get_args(ann)[0]
-        if typing.get_origin(ann) in (typing.Union, getattr(__import__("types"), "UnionType")):
-            ann = next((a for a in get_args(ann) if a is not type(None)), ann)
+        # unwrap Optional[list[X]] (e.g. model.layers) in any nesting order
+        while typing.get_origin(ann) in (list, typing.Union, getattr(__import__("types"), "UnionType")):
+            ann = next(a for a in get_args(ann) if a is not type(None))
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             field = ann.model_fields.get(part)
             if field is None:

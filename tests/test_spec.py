@@ -1,0 +1,227 @@
+"""The spec: defaults, round trips, --set overrides, and errors that name the field."""
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+
+from nnplay import spec as S
+from nnplay.spec import Spec, SpecError
+
+
+def error_of(d: dict) -> str:
+    with pytest.raises(SpecError) as e:
+        S.from_dict(d)
+    return str(e.value)
+
+
+# --- defaults ------------------------------------------------------------------
+def test_defaults_are_the_documented_ones():
+    s = Spec()
+    assert (s.data.name, s.data.samples, s.data.train_ratio, s.data.val_ratio) == ("spiral", 500, 0.5, 0.2)
+    assert s.data.features == ["x1", "x2"]
+    assert (s.model.hidden, s.model.activation, s.model.init) == ([8, 8], "tanh", "xavier_uniform")
+    assert s.model.layers is None and s.model.regularization == "none"
+    assert (s.train.optimizer, s.train.lr, s.train.batch_size, s.train.epochs) == ("adam", 0.01, 32, 100)
+    assert s.train.early_stopping.patience == 0 and s.train.adversarial.method == "none"
+    assert S.load() == s  # no file, no overrides: the defaults
+
+
+def test_default_lists_are_not_shared_between_specs():
+    a, b = Spec(), Spec()
+    a.model.hidden.append(3)
+    assert b.model.hidden == [8, 8]
+
+
+# --- round trips -----------------------------------------------------------------
+RICH = {
+    "name": "round-trip",
+    "data": {"name": "circle", "noise": 0.2, "features": ["x1", "x2", "x1*x2", "sin(x1)"], "classes": 3},
+    "model": {"init": "he_uniform", "activation": "relu", "dropout": 0.1, "regularization": "l2",
+              "reg_rate": 0.001, "label_smoothing": 0.1,
+              "layers": [{"type": "dense", "units": 5, "activation": "leaky_relu", "alpha": 0.2},
+                         {"type": "batchnorm"}, {"type": "dropout", "rate": 0.3}]},
+    "train": {"optimizer": "nesterov", "lr": 0.05, "schedule": "cosine", "epochs": 7,
+              "early_stopping": {"patience": 3, "metric": "val_accuracy"}},
+}
+
+
+def test_toml_round_trip_is_exact():
+    s = S.from_dict(RICH)
+    text = s.to_toml()
+    back = S.loads(text)
+    assert back == s
+    assert back.to_toml() == text
+    assert back.model.layers[0].alpha == 0.2 and back.train.early_stopping.metric == "val_accuracy"
+
+
+def test_json_round_trip_is_exact():
+    s = S.from_dict(RICH)
+    back = S.from_dict(json.loads(s.to_json()))
+    assert back == s
+    assert json.loads(s.to_json()) == tomllib.loads(s.to_toml())
+
+
+def test_load_file_round_trip(tmp_path):
+    s = S.from_dict(RICH)
+    p = tmp_path / "s.toml"
+    p.write_text(s.to_toml())
+    assert S.load(p) == s
+
+
+# --- --set overrides --------------------------------------------------------------
+@pytest.mark.parametrize("text, value", [
+    ("[16, 8]", [16, 8]), ("0.1", 0.1), ("1e-3", 0.001), ("7", 7), ("true", True), ("false", False),
+    ("relu", "relu"), ('"relu"', "relu"), ("x1*x2", "x1*x2"), ('["x1", "x1^2"]', ["x1", "x1^2"]),
+])
+def test_set_values_are_parsed_as_toml_or_bare_strings(text, value):
+    got = S.parse_value(text)
+    assert got == value and type(got) is type(value)
+
+
+def test_overrides_apply_in_order_defaults_file_set(tmp_path):
+    p = tmp_path / "spec.toml"
+    p.write_text('[train]\nlr = 0.5\nepochs = 3\n[model]\nhidden = [4]\n')
+    s = S.load(p, ["train.lr=0.2", "model.activation=relu", "train.lr=0.3", "data.name=xor"])
+    assert s.train.lr == 0.3                 # the last --set wins
+    assert s.train.epochs == 3               # the file beats the default (100)
+    assert s.model.hidden == [4]
+    assert s.model.activation == "relu" and s.data.name == "xor"
+    assert s.train.batch_size == 32          # untouched default
+
+
+def test_override_creates_nested_sections():
+    d = S.apply_overrides({}, ["train.early_stopping.patience=4"])
+    assert d == {"train": {"early_stopping": {"patience": 4}}}
+    src = {"train": {"lr": 1.0}}
+    S.apply_overrides(src, ["train.lr=2"])
+    assert src == {"train": {"lr": 1.0}}     # the input dict is copied, not changed
+
+
+@pytest.mark.parametrize("bad", ["train.lr", "=3", "  =x"])
+def test_override_without_key_value_is_rejected(bad):
+    with pytest.raises(SpecError, match="key=value"):
+        S.apply_overrides({}, [bad])
+
+
+def test_override_into_a_value_is_rejected():
+    with pytest.raises(SpecError, match="not a section"):
+        S.apply_overrides({"train": {"lr": 0.1}}, ["train.lr.x=1"])
+
+
+# --- unknown keys -------------------------------------------------------------------
+@pytest.mark.parametrize("d, where, allowed", [
+    ({"trian": {}}, "trian", ["data", "model", "train"]),
+    ({"train": {"lrr": 1}}, "train.lrr", ["optimizer", "lr", "batch_size"]),
+    ({"data": {"nosie": 0.1}}, "data.nosie", ["noise", "samples", "features"]),
+    ({"train": {"early_stopping": {"wait": 3}}}, "train.early_stopping.wait", ["patience", "min_delta"]),
+    ({"model": {"layers": [{"type": "dense", "units": 3, "size": 3}]}}, "model.layers.0.size",
+     ["units", "filters", "kernel", "stride"]),
+])
+def test_unknown_keys_name_the_allowed_keys(d, where, allowed):
+    msg = error_of(d)
+    assert where in msg and "unknown key" in msg
+    for key in allowed:
+        assert key in msg
+    assert "None" not in msg
+
+
+# --- bad values name the field and the allowed values ----------------------------------------
+@pytest.mark.parametrize("d, field, allowed", [
+    ({"train": {"optimizer": "adamax"}}, "train.optimizer",
+     ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "radam", "adabound", "adabelief"]),
+    ({"model": {"activation": "swish"}}, "model.activation",
+     ["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "crelu", "gelu", "softmax"]),
+    ({"model": {"init": "orthogonal"}}, "model.init",
+     ["xavier_normal", "xavier_uniform", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "zeros"]),
+    ({"model": {"layers": [{"type": "lstm"}]}}, "model.layers.0.type",
+     ["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "dropout", "batchnorm", "layernorm"]),
+    ({"data": {"name": "mnist"}}, "data.name", ["circle", "xor", "digits", "idx", "csv", "points"]),
+    ({"data": {"features": ["x1", "x3"]}}, "data.features", ["x1^2", "x1*x2", "sin(x2)"]),
+    ({"train": {"schedule": "linear"}}, "train.schedule", ["none", "step", "cosine", "onecycle"]),
+    ({"model": {"regularization": "l3"}}, "model.regularization", ["none", "l1", "l2"]),
+])
+def test_bad_choice_names_field_and_allowed_values(d, field, allowed):
+    msg = error_of(d)
+    assert field in msg
+    for a in allowed:
+        assert a in msg
+    assert "received" in msg
+
+
+@pytest.mark.parametrize("d, field, bound", [
+    ({"train": {"lr": -0.1}}, "train.lr", "greater than 0"),
+    ({"train": {"lr": 0}}, "train.lr", "greater than 0"),
+    ({"data": {"train_ratio": 1.5}}, "data.train_ratio", "less than 1"),
+    ({"data": {"train_ratio": 0}}, "data.train_ratio", "greater than 0"),
+    ({"data": {"val_ratio": 1.0}}, "data.val_ratio", "less than 1"),
+    ({"data": {"val_ratio": -0.1}}, "data.val_ratio", "greater than or equal to 0"),
+    ({"data": {"noise": 2}}, "data.noise", "less than or equal to 1"),
+    ({"model": {"dropout": 1.0}}, "model.dropout", "less than 1"),
+    ({"model": {"hidden": [8, 0]}}, "model.hidden.1", "greater than or equal to 1"),
+    ({"train": {"batch_size": 0}}, "train.batch_size", "greater than or equal to 1"),
+])
+def test_out_of_range_values_name_field_and_bound(d, field, bound):
+    msg = error_of(d)
+    assert field in msg and bound in msg and "received" in msg
+
+
+def test_wrong_type_names_field():
+    msg = error_of({"train": {"epochs": "many"}})
+    assert "train.epochs" in msg and "'many'" in msg
+
+
+@pytest.mark.parametrize("d, text", [
+    ({"model": {"layers": [{"type": "dense"}]}}, "units"),
+    ({"model": {"layers": [{"type": "conv2d"}]}}, "filters"),
+    ({"model": {"layers": [{"type": "activation"}]}}, "activation"),
+    ({"data": {"name": "csv", "path": "x.csv"}}, "data.target"),
+    ({"data": {"name": "idx"}}, "data.path"),
+    ({"data": {"name": "points"}}, "data.points"),
+    ({"data": {"features": []}}, "data.features"),
+])
+def test_cross_field_requirements(d, text):
+    assert text in error_of(d)
+
+
+def test_several_errors_are_all_reported():
+    msg = error_of({"train": {"optimizer": "x", "lr": -1}})
+    assert "train.optimizer" in msg and "train.lr" in msg
+
+
+# --- aliases ---------------------------------------------------------------------------
+@pytest.mark.parametrize("alias, canonical", [
+    ("he", "he_normal"), ("kaiming", "he_normal"), ("xavier", "xavier_normal"),
+    ("glorot", "xavier_normal"), ("lecun", "lecun_normal"),
+])
+def test_init_aliases(alias, canonical):
+    s = S.from_dict({"model": {"init": alias, "layers": [{"type": "dense", "units": 2, "init": alias}]}})
+    assert s.model.init == canonical and s.model.layers[0].init == canonical
+
+
+def test_feature_aliases():
+    s = S.from_dict({"data": {"features": ["x1x2", "x1**2", "x2x2", "sinx1", "sin x2", "x1"]}})
+    assert s.data.features == ["x1*x2", "x1^2", "x2^2", "sin(x1)", "sin(x2)", "x1"]
+    assert S.loads(s.to_toml()).data.features == s.data.features
+
+
+# --- files -----------------------------------------------------------------------------
+def test_missing_spec_file(tmp_path):
+    with pytest.raises(SpecError, match="not found"):
+        S.load(tmp_path / "nope.toml")
+
+
+def test_malformed_toml(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text("[train\nlr = 0.1\n")
+    with pytest.raises(SpecError, match="malformed TOML"):
+        S.load(p)
+    with pytest.raises(SpecError, match="malformed TOML"):
+        S.loads("lr = = 1")
+
+
+def test_validate_assignment():
+    s = Spec()
+    with pytest.raises(Exception):
+        s.train.lr = -1
