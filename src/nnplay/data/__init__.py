@@ -154,7 +154,8 @@ def load_data(spec: DataSpec) -> DataBundle:
         sc = StandardScaler().fit(Xtr)
         Xtr, Xva, Xte = (sc.transform(a).astype(np.float32) if len(a) else a for a in (Xtr, Xva, Xte))
     if spec.scale == "standard" and X.ndim == 4:
-        mu, sd = Xtr.mean(0, keepdims=True), Xtr.std(0, keepdims=True) + 1e-6
+        mu, sd = Xtr.mean(0, keepdims=True), Xtr.std(0, keepdims=True)
+        sd = np.where(sd > 1e-6, sd, 1.0)  # a pixel constant in train (e.g. always 0) stays finite
         Xtr, Xva, Xte = ((a - mu) / sd for a in (Xtr, Xva, Xte))
     if points is None and X.ndim == 2 and (spec.name in toy2d.GENERATORS or spec.name == "points"):
         points = {"train": Xtr[:, :2], "val": Xva[:, :2], "test": Xte[:, :2]}

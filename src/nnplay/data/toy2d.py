@@ -23,8 +23,8 @@ def circle(n: int, noise: float, classes: int, rng: np.random.Generator):
 
 def xor(n: int, noise: float, classes: int, rng: np.random.Generator):
     """Quadrants: the label is whether x1 and x2 have the same sign."""
-    X = rng.uniform(-R, R, (n, 2))
-    X += np.sign(X) * 0.3  # keep a small margin off the axes
+    X = rng.uniform(-(R - 0.3), R - 0.3, (n, 2))
+    X += np.sign(X) * 0.3  # keep a small margin off the axes (and stay inside [-R, R])
     y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)
     return X + rng.normal(0, noise * R / 3, (n, 2)), y
 

@@ -1,0 +1,134 @@
+"""load_data: features, splits (sizes, stratification), resampling, limits, user points."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nnplay.data import load_data
+from nnplay.data.features import featurize
+from nnplay.spec import DataSpec, SpecError
+
+ALL_FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
+
+
+def numpy_features(p: np.ndarray) -> np.ndarray:
+    a, b = p[:, 0].astype(np.float64), p[:, 1].astype(np.float64)
+    return np.stack([a, b, a ** 2, b ** 2, a * b, np.sin(a), np.sin(b)], 1)
+
+
+def test_each_feature_matches_numpy():
+    b = load_data(DataSpec(name="circle", samples=200, noise=0.2, features=ALL_FEATURES))
+    for split in ("train", "val", "test"):
+        x = getattr(b, f"x_{split}").numpy()
+        assert x.shape[1] == 7
+        np.testing.assert_allclose(x, numpy_features(b.points[split]), rtol=1e-5, atol=1e-5)
+    assert b.feature_names == ALL_FEATURES
+
+
+@pytest.mark.parametrize("i, name", list(enumerate(ALL_FEATURES)))
+def test_featurize_single_feature(i, name):
+    p = np.array([[0.5, -2.0], [3.0, 1.5], [-1.0, 0.0]], np.float32)
+    got = featurize(p, [name])
+    assert got.shape == (3, 1) and got.dtype == np.float32
+    np.testing.assert_allclose(got[:, 0], numpy_features(p)[:, i], rtol=1e-6)
+
+
+def test_bundle_featurize_uses_the_spec_features():
+    b = load_data(DataSpec(name="xor", samples=100, features=["x1*x2", "sin(x2)"]))
+    p = np.array([[2.0, 3.0], [-1.0, 0.5]])
+    np.testing.assert_allclose(b.featurize(p).numpy(), [[6.0, np.sin(3.0)], [-0.5, np.sin(0.5)]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("samples, train_ratio, val_ratio, sizes", [
+    (500, 0.5, 0.2, (200, 50, 250)),
+    (333, 0.7, 0.2, (186, 47, 100)),     # sklearn: train = floor(n * r), val = ceil(pool * v)
+    (200, 0.8, 0.0, (160, 0, 40)),
+])
+def test_split_sizes(samples, train_ratio, val_ratio, sizes):
+    b = load_data(DataSpec(name="gauss", samples=samples, train_ratio=train_ratio, val_ratio=val_ratio))
+    got = (len(b.x_train), len(b.x_val), len(b.x_test))
+    assert got == sizes
+    assert all(len(getattr(b, f"x_{s}")) == len(getattr(b, f"y_{s}")) for s in ("train", "val", "test"))
+
+
+def test_splits_are_disjoint_and_cover_the_data():
+    b = load_data(DataSpec(name="spiral", samples=300, noise=0.1))
+    pts = np.concatenate([b.points[s] for s in ("train", "val", "test")])
+    assert len(np.unique(pts, axis=0)) == 300
+
+
+@pytest.mark.parametrize("name, classes", [("spiral", 3), ("gauss", 4), ("circle", 2)])
+def test_splits_are_stratified(name, classes):
+    b = load_data(DataSpec(name=name, samples=400, classes=classes, train_ratio=0.6, val_ratio=0.25))
+    y_all = torch.cat([b.y_train, b.y_val, b.y_test]).numpy()
+    p = np.bincount(y_all, minlength=classes) / len(y_all)
+    for s in ("train", "val", "test"):
+        y = getattr(b, f"y_{s}").numpy()
+        counts = np.bincount(y, minlength=classes)
+        assert np.all(np.abs(counts - p * len(y)) <= 1.0 + 1e-9), (s, counts, p * len(y))
+
+
+def test_task_and_heads():
+    assert load_data(DataSpec(name="xor", samples=50)).task == "binary"
+    b = load_data(DataSpec(name="spiral", samples=60, classes=3))
+    assert (b.task, b.num_classes, b.out_dim, b.class_names) == ("multiclass", 3, 3, ["0", "1", "2"])
+    r = load_data(DataSpec(name="reg-plane", samples=50))
+    assert (r.task, r.out_dim, r.y_train.dtype) == ("regression", 1, torch.float32)
+    assert b.y_train.dtype == torch.int64 and b.is_2d and not b.is_image and b.extent == 6.0
+
+
+def test_same_seed_same_split_other_seed_differs():
+    a = load_data(DataSpec(name="moons", samples=100, seed=4))
+    b = load_data(DataSpec(name="moons", samples=100, seed=4))
+    c = load_data(DataSpec(name="moons", samples=100, seed=5))
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
+    assert not torch.equal(a.x_train, c.x_train)
+
+
+def test_points_data_set():
+    rows = [[1, 1, 0], [2, 2, 0], [1.5, 1, 0], [2, 1, 0], [-1, -1, 1], [-2, -2, 1],
+            [-1.5, -1, 1], [-2, -1, 1], [0.5, 2, 0], [-0.5, -2, 1]]
+    b = load_data(DataSpec(name="points", points=rows, train_ratio=0.6, val_ratio=0.0,
+                           features=["x1", "x2", "x1*x2"]))
+    got = np.concatenate([np.c_[b.points[s], getattr(b, f"y_{s}").numpy()] for s in ("train", "test")])
+    assert sorted(map(tuple, got.tolist())) == sorted(map(tuple, np.asarray(rows, float).tolist()))
+    assert b.task == "binary" and b.x_train.shape[1] == 3
+    np.testing.assert_allclose(b.x_train[:, 2].numpy(), b.points["train"].prod(1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("rows, text", [
+    ([[1, 2], [3, 4]], "x1, x2, label"),
+    ([[1, 2, 0], [3, 4, 0]], "two classes"),
+    ([[1, 2, -1], [3, 4, 0]], ">= 0"),
+])
+def test_bad_points_name_the_field(rows, text):
+    with pytest.raises(SpecError, match="data.points") as e:
+        load_data(DataSpec(name="points", points=rows))
+    assert text in str(e.value)
+
+
+def test_smote_balances_the_training_classes():
+    rng = np.random.default_rng(0)
+    major = rng.normal(-2, 1, (90, 2))
+    minor = rng.normal(2, 1, (18, 2))
+    rows = np.c_[np.r_[major, minor], np.r_[np.zeros(90), np.ones(18)]].tolist()
+    plain = load_data(DataSpec(name="points", points=rows, train_ratio=0.7, val_ratio=0.2))
+    smote = load_data(DataSpec(name="points", points=rows, train_ratio=0.7, val_ratio=0.2, resample="smote"))
+    c0, c1 = np.bincount(plain.y_train.numpy())
+    assert c1 < c0 / 3
+    assert np.bincount(smote.y_train.numpy()).tolist() == [c0, c0]
+    # synthetic minority samples are new points between minority neighbours, val/test untouched
+    assert len(smote.x_train) == 2 * c0 and torch.equal(smote.x_test, plain.x_test)
+    new = smote.x_train[len(plain.x_train):].numpy()
+    assert (smote.y_train[len(plain.x_train):] == 1).all() and new[:, 0].mean() > 0.5
+
+
+def test_smote_on_regression_is_an_error():
+    with pytest.raises(SpecError, match="smote"):
+        load_data(DataSpec(name="reg-plane", samples=50, resample="smote"))
+
+
+def test_limit_caps_the_sample_count():
+    b = load_data(DataSpec(name="digits", limit=120, train_ratio=0.5, val_ratio=0.0))
+    assert len(b.x_train) + len(b.x_test) == 120
