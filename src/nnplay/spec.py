@@ -117,6 +117,7 @@ class ModelSpec(_Strict):
     """The network: MLP shorthands, or an explicit ``layers`` list (CNNs)."""
     hidden: list[Annotated[int, Field(ge=1, le=4096)]] = Field(default_factory=lambda: [8, 8])
     activation: Activation = "tanh"      # hidden layers' default
+    activations: list[Activation] | None = None  # per hidden layer i (overrides activation)
     init: Init = "xavier_uniform"
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     batchnorm: bool = False              # before the activation, as in the course
@@ -133,6 +134,14 @@ class ModelSpec(_Strict):
         if isinstance(v, dict) and v.get("init") in INIT_ALIASES:
             v = {**v, "init": INIT_ALIASES[v["init"]]}
         return v
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelSpec":
+        if self.activations is not None and len(self.activations) > len(self.hidden):
+            raise ValueError(f"model.activations has {len(self.activations)} entries but "
+                             f"model.hidden has {len(self.hidden)} layers; give at most one per "
+                             f"hidden layer (missing ones use model.activation)")
+        return self
 
 
 class EarlyStopping(_Strict):

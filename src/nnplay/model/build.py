@@ -20,13 +20,15 @@ from .init import initialize
 def _mlp_layers(spec: ModelSpec) -> list[LayerSpec]:
     """The MLP shorthands (hidden, activation, batchnorm, dropout) as a layer list."""
     layers: list[LayerSpec] = []
-    for width in spec.hidden:
+    per_layer = spec.activations or []
+    for i, width in enumerate(spec.hidden):
+        act = per_layer[i] if i < len(per_layer) else spec.activation
         layers.append(LayerSpec(type="dense", units=width, activation="linear"))
         if spec.batchnorm:
             layers.append(LayerSpec(type="batchnorm"))
         if spec.layernorm:
             layers.append(LayerSpec(type="layernorm"))
-        layers.append(LayerSpec(type="activation", activation=spec.activation, alpha=spec.alpha))
+        layers.append(LayerSpec(type="activation", activation=act, alpha=spec.alpha))
         if spec.dropout > 0:
             layers.append(LayerSpec(type="dropout", rate=spec.dropout))
     return layers
