@@ -118,3 +118,66 @@ def feature_maps(model: nn.Sequential, image: torch.Tensor) -> dict[str, np.ndar
     dev = next(model.parameters()).device
     outs = activations(model, image.unsqueeze(0).to(dev))
     return {n: a[0].float().cpu().numpy() for n, a in outs.items() if a.dim() == 4}
+
+
+# --- for the playground's network diagram and image views -----------------------
+def _blocks(model: nn.Sequential) -> list[tuple[str, str]]:
+    """(dense layer, last child before the next dense/out): a hidden layer and its output."""
+    names = list(dict(model.named_children()))
+    blocks = []
+    for i, n in enumerate(names):
+        if isinstance(getattr(model, n), nn.Linear) and n != "out":
+            j = i
+            while j + 1 < len(names) and not isinstance(getattr(model, names[j + 1]), nn.Linear):
+                j += 1
+            blocks.append((n, names[j]))
+    return blocks
+
+
+def unit_grids(model: nn.Sequential, data, resolution: int = 20) -> dict[str, np.ndarray]:
+    """Each hidden layer's units over the 2-D plane, keyed by its dense layer: {dense: (units, R, R)}.
+
+    A unit is what the next layer sees: the dense output after its norm, activation and
+    dropout (eval mode), so a linear layer shows too and CReLU shows twice the units.
+    """
+    x = data.featurize(plane(data.extent, resolution)).to(next(model.parameters()).device)
+    outs = activations(model, x)
+    return {d: outs[last].T.reshape(-1, resolution, resolution).float().cpu().numpy()
+            for d, last in _blocks(model) if outs[last].dim() == 2}
+
+
+def dense_weights(model: nn.Module) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(weight (out, in), bias (out,)) of each dense layer, ``out`` included: the diagram's links."""
+    return {n: (m.weight.detach().float().cpu().numpy(),
+                m.bias.detach().float().cpu().numpy() if m.bias is not None
+                else np.zeros(m.out_features, np.float32))
+            for n, m in model.named_children() if isinstance(m, nn.Linear)}
+
+
+@torch.no_grad()
+def layer_table(model: nn.Sequential, input_shape: tuple[int, ...]) -> list[dict]:
+    """Each child's name, kind, output shape and parameter count (one dummy sample)."""
+    dev = next(model.parameters()).device
+    outs = activations(model, torch.zeros((1, *input_shape), device=dev))
+    mods = dict(model.named_children())
+    return [{"name": n, "kind": type(mods[n]).__name__, "shape": list(a.shape[1:]),
+             "params": sum(p.numel() for p in mods[n].parameters())} for n, a in outs.items()]
+
+
+@torch.no_grad()
+def confusion(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str,
+              num_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(confusion matrix (K, K) rows = true class, predicted labels (N,), indices of mistakes)."""
+    from sklearn.metrics import confusion_matrix
+
+    from .train.losses import predict
+
+    dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    pred = torch.cat([predict(model(x[i:i + 4096].to(dev)).float(), task).argmax(1).cpu()
+                      for i in range(0, len(x), 4096)]).numpy()
+    model.train(was)
+    true = y.cpu().numpy()
+    cm = confusion_matrix(true, pred, labels=list(range(num_classes)))
+    return cm, pred, np.flatnonzero(pred != true)

@@ -61,3 +61,17 @@ def load(path: str | Path, target: str, task: str = "auto", max_rows: int = 1_00
     classes = sorted(set(raw_y), key=lambda v: (float(v) if num is not None else 0, v))
     index = {c: i for i, c in enumerate(classes)}
     return X, np.array([index[v] for v in raw_y], dtype=np.int64), names, "classification", classes
+
+
+def to_points(X: np.ndarray, y: np.ndarray, half_width: float = 5.4) -> list[list[float]]:
+    """Two feature columns + class labels -> ``data.points`` rows ``[x1, x2, label]``.
+
+    Each column is min-max scaled into [-half_width, half_width], inside the
+    playground's square, so a learner's own 2-D data lands on the same plane as the toy sets.
+    """
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise CSVError(f"points need exactly 2 feature columns; this file has {X.shape[1]}")
+    lo, hi = X.min(0), X.max(0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    P = (X - lo) / span * (2 * half_width) - half_width
+    return [[round(float(a), 4), round(float(b), 4), int(c)] for (a, b), c in zip(P, y)]
