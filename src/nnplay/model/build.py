@@ -75,6 +75,9 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int) -> 
                 raise SpecError(f"{where(i, L)}: needs an image input (channels x height x width), "
                                 f"got shape {_shape_str(shape)}")
             stride = L.stride or 1
+            if L.padding == "same" and L.kernel % 2 == 0:
+                raise SpecError(f"{where(i, L)}: padding 'same' keeps the size only with an odd "
+                                f"kernel (1, 3, 5, ...); received kernel {L.kernel}")
             pad = L.kernel // 2 if L.padding == "same" else 0
             c, h, w = shape
             h2, w2 = (h + 2 * pad - L.kernel) // stride + 1, (w + 2 * pad - L.kernel) // stride + 1
