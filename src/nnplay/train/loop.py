@@ -143,8 +143,8 @@ class Trainer:
                 grads = probes.grad_norms(model)
             self.scaler.step(opt)
             self.scaler.update()
-            if self.per_batch:
-                self.scheduler.step()
+            if self.per_batch and self.scheduler.last_epoch < self.scheduler.total_steps - 1:
+                self.scheduler.step()   # one-cycle: hold the final lr instead of stepping past it
             total += loss.detach() * len(idx)
             if task != "regression":
                 right += correct(out.detach(), yb, task)
