@@ -232,6 +232,8 @@ def _explain(err: ValidationError) -> str:
         where = ".".join(str(p) for p in loc) or "spec"
         got = e.get("input")
         msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "literal_error":
+            msg = f"must be one of: {_allowed(Spec, loc) or e.get('ctx', {}).get('expected')}"
         line = f"{where}: {msg}"
         if e["type"] != "missing" and not isinstance(got, (dict,)):
             line += f" (received: {got!r})"
@@ -240,7 +242,7 @@ def _explain(err: ValidationError) -> str:
             line = f"{where}: unknown key; allowed keys: {_allowed(Spec, parent + ('__keys__',))}"
         else:
             allowed = _allowed(Spec, loc)
-            if allowed and "allowed" not in line:
+            if allowed and "allowed" not in line and e["type"] != "literal_error":
                 line += f"; allowed: {allowed}"
         lines.append(line)
     return "Invalid spec. " + " ".join(lines)

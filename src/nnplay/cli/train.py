@@ -61,6 +61,12 @@ def train(
             print_json(res)
         return
 
+    from ..train import Trainer
+    trainer = None if resume else guard(lambda: Trainer(spec))
+    if trainer is not None and not quiet:
+        params = sum(p.numel() for p in trainer.model.parameters())
+        err.print(t("cli.train.start", lang, name=spec.name, data=spec.data.name, params=params,
+                    device=trainer.device))
     with _progress(spec.train.epochs, lang, quiet or not sys.stderr.isatty() and json_out) as bar:
         task = bar.add_task("", total=spec.train.epochs)
 
@@ -69,7 +75,8 @@ def train(
             bar.update(task, completed=rec["epoch"],
                        description="  ".join(f"{k} {v:.4f}" for k, v in shown.items()))
         try:
-            run, summary = guard(lambda: train_run(spec, store, on_epoch=on_epoch, resume=resume))
+            run, summary = guard(lambda: train_run(spec, store, on_epoch=on_epoch, resume=resume,
+                                                      trainer=trainer))
         except DivergenceError as e:
             fail(f"{t('cli.train.diverged', lang)}: {e}")
         except KeyboardInterrupt:
