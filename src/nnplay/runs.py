@@ -189,14 +189,15 @@ class RunStore:
         row = (run.id, time.strftime("%Y-%m-%d %H:%M:%S"), spec.name, spec.data.name, status,
                s.get("epochs"), s.get("seconds"), s.get("test_loss"), s.get(metric), metric)
         with closing(self._db()) as db, db:
-            old = db.execute("SELECT created FROM runs WHERE id=?", (run.id,)).fetchone()
-            if old:
-                row = (row[0], old[0], *row[2:])
-            db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+            # an upsert keeps the row (and its rowid, the creation order within one second)
+            db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                       "name=excluded.name, data=excluded.data, status=excluded.status, "
+                       "epochs=excluded.epochs, seconds=excluded.seconds, test_loss=excluded.test_loss, "
+                       "test_metric=excluded.test_metric, metric_name=excluded.metric_name", row)
 
     def list(self) -> list[dict]:
         with closing(self._db()) as db:
-            rows = db.execute("SELECT * FROM runs ORDER BY created DESC, id DESC").fetchall()
+            rows = db.execute("SELECT * FROM runs ORDER BY created DESC, rowid DESC").fetchall()
         return [dict(zip(self.COLUMNS, r)) for r in rows]
 
 
