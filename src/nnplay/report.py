@@ -1,0 +1,249 @@
+"""Run reports: PNG plots (matplotlib, Agg) and one self-contained ``index.html``.
+
+What the course makes visible after training, each plot only where it applies:
+loss and metric curves (overfitting: train vs validation), the decision boundary
+(2-D data), per-layer gradient norms (기울기 소실), activation statistics (dead
+ReLUs), weight norms (L1 sparsity), a CNN's first-layer filters and the feature
+maps of one test image, and the test confusion matrix.
+"""
+from __future__ import annotations
+
+import html
+import io
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib import colormaps, font_manager, rc_context
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+
+from . import probes
+from .i18n import LANGS, t
+from .runs import Run, atomic_write, load_trained
+from .spec import SpecError
+
+HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic", "UnDotum")
+SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse", "seconds")
+MAX_MAPS = 8      # feature-map channels shown per layer
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+figure{margin:2em 0} img{max-width:100%;border:1px solid #ddd} figcaption{color:#444} pre{background:#f6f6f6}
+table{border-collapse:collapse} th,td{padding:.2em .8em;text-align:left;border-bottom:1px solid #eee}"""
+
+
+def _plot_fonts(lang: str) -> tuple[str, list[str]]:
+    """(language of the text inside plots, fonts): Korean needs a Hangul font, else English."""
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    found = [f for f in HANGUL_FONTS if f in have] if lang == "ko" else []
+    return ("ko" if found else "en"), found + ["DejaVu Sans"]
+
+
+def _series(history: list[dict], probe: str, stat: str | None) -> dict[str, tuple[list, list]]:
+    """{layer: (epochs, values)} of one probe (probes run every train.probe_every epochs)."""
+    out: dict[str, tuple[list, list]] = {}
+    for rec in history:
+        for layer, v in rec.get(probe, {}).items():
+            ep, ys = out.setdefault(layer, ([], []))
+            ep.append(rec["epoch"]), ys.append(v[stat] if stat else v)
+    return out
+
+
+def _epoch_axis(ax) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs are whole numbers
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+
+
+# --- 1. loss and metric curves --------------------------------------------------------
+def plot_curves(history: list[dict], L) -> Figure:
+    metric = "accuracy" if "train_accuracy" in history[0] else "mse"
+    fig = Figure(figsize=(10, 4))
+    ep = [r["epoch"] for r in history]
+    for ax, key in zip(fig.subplots(1, 2), ("loss", metric)):
+        for split in ("train", "val"):
+            if None not in (ys := [r.get(f"{split}_{key}") for r in history]):   # no val split: no line
+                ax.plot(ep, ys, marker="." if len(ep) < 30 else None, label=L(f"report.fig.{split}"))
+        ax.set(xlabel=L("report.fig.epoch"), ylabel=L(f"report.fig.{key}"), title=L(f"report.fig.{key}"))
+        _epoch_axis(ax)
+    return fig
+
+
+# --- 2. decision boundary on the 2-D plane ---------------------------------------------
+def confidence_image(p: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """(R, R, K) probabilities -> RGB: the argmax class's colour, faded to white as the
+    confidence falls to chance (alpha = (max p - 1/K) / (1 - 1/K))."""
+    k = p.shape[-1]
+    alpha = ((p.max(-1) - 1 / k) / (1 - 1 / k)).clip(0, 1)[..., None]
+    return (alpha * colours[p.argmax(-1)][..., :3] + (1 - alpha)).clip(0, 1)
+
+
+def plot_boundary(model, data, L, resolution: int = 100) -> Figure | None:
+    if not data.is_2d:
+        return None
+    e, binary, splits = data.extent, data.task == "binary", ("train", "test")
+    grid = probes.boundary_grid(model, data, resolution)     # (R, R) or (R, R, K), top row x2 = +e
+    fig = Figure(figsize=(6, 5.2))
+    ax = fig.subplots()
+    kw = dict(extent=(-e, e, -e, e), origin="upper", aspect="equal")
+    if data.task == "multiclass":            # colour of the argmax class, faded by confidence
+        colours = colormaps["tab10"](np.arange(data.num_classes) % 10)
+        ax.imshow(confidence_image(grid, colours), **kw)
+        style = {s: {"c": colours[data.split(s)[1].numpy() % 10]} for s in splits}
+    else:                                     # P(class 1) or the regression value
+        ys = torch.cat([data.y_train, data.y_test]).float().numpy()
+        lo, hi = (0.0, 1.0) if binary else (min(grid.min(), ys.min()), max(grid.max(), ys.max()))
+        cmap = {"cmap": "coolwarm" if binary else "viridis", "vmin": lo, "vmax": hi}
+        im = ax.imshow(grid, alpha=0.8, **cmap, **kw)
+        fig.colorbar(im, ax=ax, shrink=0.8, label=L("report.fig.prob" if binary else "report.fig.value"))
+        style = {s: {"c": data.split(s)[1].float().numpy(), **cmap} for s in splits}
+    for split, marker, size, edge in zip(splits, "o^", (14, 22), ("white", "black")):
+        ax.scatter(*data.points[split].T, **style[split], s=size, marker=marker,
+                   edgecolors=edge, linewidths=0.6, label=L(f"report.fig.{split}"))
+    ax.set(xlim=(-e, e), ylim=(-e, e), xlabel="x1", ylabel="x2",
+           title=L("report.fig.value" if data.task == "regression" else "report.fig.boundary"))
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+# --- 3. probes over epochs: gradients, activations, weights --------------------------
+def plot_probe(history: list[dict], probe: str, stats: tuple, L, log: bool = False) -> Figure | None:
+    """One panel per stat, one line per layer, x = epoch."""
+    series = [_series(history, probe, s) for s in stats]
+    if not series[0]:
+        return None
+    fig = Figure(figsize=(4.6 * len(stats) + 0.4, 4))
+    for ax, stat, lines in zip(np.atleast_1d(fig.subplots(1, len(stats))), stats, series):
+        for layer, (ep, ys) in lines.items():
+            ax.plot(ep, ys, marker="." if len(ep) < 30 else None, label=layer)
+        key = f"report.fig.{probe}" + (f".{stat}" if stat else "")
+        ax.set(xlabel=L("report.fig.epoch"), title=L(key), yscale="log" if log else "linear")
+        if stat in ("dead", "near_zero"):                           # shares: always on 0..1
+            ax.set_ylim(-0.02, 1.02)
+        _epoch_axis(ax)
+    return fig
+
+
+# --- 4. CNNs: first-layer filters and the feature maps of one test image ---------------
+def mosaic(tiles: np.ndarray, cols: int, pad: int = 1) -> np.ndarray:
+    """(N, H, W) tiles -> one image, ``cols`` tiles a row, NaN gaps (one imshow, not N axes: fast)."""
+    n, h, w = tiles.shape
+    rows = -(-n // cols)
+    grid = np.full((rows * cols, h + pad, w + pad), np.nan, np.float32)
+    grid[:n, :h, :w] = tiles
+    grid = grid.reshape(rows, cols, h + pad, w + pad).transpose(0, 2, 1, 3)   # (rows, H, cols, W)
+    return grid.reshape(rows * (h + pad), cols * (w + pad))[:-pad, :-pad]
+
+
+def plot_filters(model, L) -> Figure | None:
+    if (w := probes.filters(model)) is None:   # (F, C, k, k)
+        return None
+    w = w[:, 0]                                # input channel 0; red +, blue - on one shared scale
+    vmax = float(np.abs(w).max()) or 1.0
+    cols = min(8, len(w))
+    fig = Figure(figsize=(1.0 * cols + 1.2, 1.0 * -(-len(w) // cols) + 0.8))
+    ax = fig.subplots()
+    im = ax.imshow(mosaic(w, cols), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    ax.set(title=L("report.fig.filters"), xticks=[], yticks=[], frame_on=False)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    return fig
+
+
+def plot_feature_maps(trainer, sample: int, L) -> Figure | None:
+    model, data = trainer.model, trainer.data
+    if not data.is_image or probes.filters(model) is None:
+        return None
+    image = data.x_test[sample]                                 # (C, H, W)
+    maps = {L("report.fig.input"): image.numpy(), **probes.feature_maps(model, image)}
+    fig = Figure(figsize=(10, 0.9 * len(maps) + 0.8))
+    axes = fig.subplots(len(maps), 1, squeeze=False)[:, 0]
+    for i, (ax, (name, m)) in enumerate(zip(axes, maps.items())):   # row 0: the input image
+        m = m[:MAX_MAPS]                                            # (C', H', W'), each scaled to [0, 1]
+        lo, hi = m.min((1, 2), keepdims=True), m.max((1, 2), keepdims=True)
+        m = (m - lo) / np.where(hi > lo, hi - lo, 1.0)
+        f = max(1, image.shape[-1] // m.shape[-1])                  # pooled maps: blow up pixels
+        m = m.repeat(f, 1).repeat(f, 2)                             # so every row has one width
+        ax.imshow(mosaic(m, MAX_MAPS), cmap="viridis" if i else "gray", vmin=0, vmax=1)
+        ax.set(xticks=[], yticks=[], frame_on=False)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    with torch.no_grad():                                           # image sets are classification
+        pred = int(trainer.predict(image[None])[0].argmax())
+    names = data.class_names
+    fig.suptitle(L("report.fig.maps", i=sample, label=names[int(data.y_test[sample])], pred=names[pred]))
+    return fig
+
+
+# --- 5. confusion matrix on the test split -------------------------------------------
+def confusion(run: Run, trainer) -> np.ndarray | None:
+    """The test confusion matrix: from summary.json when saved there, else with sklearn."""
+    data = trainer.data
+    if data.task == "regression" or len(data.x_test) == 0:
+        return None
+    if (saved := run.summary().get("confusion_matrix")) is not None:
+        return np.asarray(saved)
+    with torch.no_grad():
+        pred = trainer.predict(data.x_test).argmax(1).numpy()
+    return confusion_matrix(data.y_test.numpy(), pred, labels=list(range(data.num_classes)))
+
+
+def plot_confusion(run: Run, trainer, L) -> Figure | None:
+    if (cm := confusion(run, trainer)) is None:
+        return None
+    k = len(cm)
+    fig = Figure(figsize=(max(4.5, 0.55 * k + 2), max(4, 0.5 * k + 1.5)))
+    ax = fig.subplots()
+    ConfusionMatrixDisplay(cm, display_labels=trainer.data.class_names).plot(ax=ax, cmap="Blues", colorbar=False)
+    ax.set(xlabel=L("report.fig.predicted"), ylabel=L("report.fig.true"), title=L("report.fig.confusion"))
+    return fig
+
+
+# --- the page ---------------------------------------------------------------------------
+def _html(run: Run, summary: dict, shown: list[str], lang: str) -> str:
+    e = html.escape
+    rows = "".join(f"<tr><th>{e(t('metric.' + k, lang))}</th><td>{v:.4g}</td></tr>"
+                   for k in SUMMARY_KEYS if isinstance(v := summary.get(k), (int, float)))
+    caps = {name: e(t(f"report.cap.{name}", lang)) for name in shown}
+    figs = "".join(f'<figure><img src="{n}.png" alt="{c}"><figcaption>{c}</figcaption></figure>\n' for n, c in caps.items())
+    title = t("report.title", lang, name=run.spec.name, run_id=run.id)
+    return f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}</title><style>{CSS}</style></head>
+<body><h1>{e(title)}</h1>
+<h2>{e(t("report.summary", lang))}</h2><table>{rows}</table>
+{figs}<h2>{e(t("report.spec", lang))}</h2><pre>{e(run.spec.to_toml())}</pre>
+</body></html>
+"""
+
+
+def write_report(run: Run, out: str | Path | None = None, lang: str = "en", sample: int = 0) -> Path:
+    """Write the run's PNG plots and ``index.html`` into ``out`` (default RUN/report); return the page."""
+    if lang not in LANGS:
+        raise SpecError(f"lang: unknown language {lang!r}; allowed: {', '.join(LANGS)}")
+    trainer = load_trained(run)
+    model, data, history = trainer.model, trainer.data, run.metrics()
+    if data.is_image and not 0 <= sample < len(data.x_test):
+        raise SpecError(f"sample: must be 0..{len(data.x_test) - 1} (a test image index); received {sample}")
+    out = Path(out) if out is not None else run.dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    plot_lang, fonts = _plot_fonts(lang)
+    L = partial(t, lang=plot_lang)            # text inside the plots
+    plots = {
+        "curves": lambda: plot_curves(history, L),
+        "boundary": lambda: plot_boundary(model, data, L),
+        "gradients": lambda: plot_probe(history, "grad_norm", (None,), L, log=True),
+        "activations": lambda: plot_probe(history, "activations", ("mean", "std", "dead"), L),
+        "weights": lambda: plot_probe(history, "weights", ("l2", "l1", "near_zero"), L),
+        "filters": lambda: plot_filters(model, L),
+        "feature_maps": lambda: plot_feature_maps(trainer, sample, L),
+        "confusion": lambda: plot_confusion(run, trainer, L),
+    }
+    shown = []
+    with rc_context({"font.family": fonts, "axes.unicode_minus": plot_lang == "en"}):
+        for name, make in plots.items():
+            if (fig := make()) is not None:
+                fig.savefig(buf := io.BytesIO(), format="png", dpi=100, bbox_inches="tight")
+                atomic_write(out / f"{name}.png", buf.getvalue())     # temp file, then os.replace
+                shown.append(name)
+    page = out / "index.html"
+    atomic_write(page, _html(run, run.summary(), shown, lang))
+    return page
