@@ -14,9 +14,11 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# Browser tests use Debian's chromium (never "playwright install": it downloads).
+# Browser tests use Debian's chromium (never "playwright install": it downloads);
+# fonts-nanum gives Hangul glyphs to screenshots and Korean report plots.
 browser:
-	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	@{ command -v chromium >/dev/null && [ -d /usr/share/fonts/truetype/nanum ]; } || \
+	  { apt-get update -q && apt-get install -y -q chromium fonts-nanum; }
 
 play: setup
 	$(VENV)/bin/nnplay serve --open
