@@ -125,6 +125,7 @@ def runs(runs_dir: RunsDir = None, json_out: JsonOut = False, lang: Lang = "en")
 def report(
     run_id: Annotated[str, typer.Argument(help="The run to report on.")],
     out: Annotated[str | None, typer.Option("--out", help="Folder for the report (default RUN/report).")] = None,
+    sample: Annotated[int, typer.Option("--sample", help="Test image whose feature maps are shown (CNNs).")] = 0,
     runs_dir: RunsDir = None,
     json_out: JsonOut = False,
     lang: Lang = "en",
@@ -136,7 +137,7 @@ def report(
 
     lang = set_lang(lang)
     run = guard(lambda: RunStore(runs_dir).get(run_id))
-    page = guard(lambda: write_report(run, out, lang=lang))
+    page = guard(lambda: write_report(run, out, lang=lang, sample=sample))
     err.print(t("cli.report.done", lang, path=page))
     if json_out:
         print_json({"run_id": run.id, "report": str(page)})
