@@ -1,0 +1,75 @@
+"""nnplay serve: the browser playground."""
+from __future__ import annotations
+
+import os
+import socket
+from typing import Annotated
+
+import typer
+
+from ..i18n import t
+from ._app import Lang, RunsDir, app, fail, set_lang
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in a graphical browser if this machine has one; never fails or blocks."""
+    import sys
+    import webbrowser
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or
+                                                 os.environ.get("WAYLAND_DISPLAY")):
+        return False   # no screen: a text browser would take over the terminal
+    try:
+        return webbrowser.get().open(url)
+    except Exception:  # noqa: BLE001 - no browser is fine: the URL is printed
+        return False
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option("--port", help="Port (default 8000).")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Address to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
+    open_: Annotated[bool, typer.Option("--open", help="Open the page in a browser (if there is one).")] = False,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder with IDX sets (MNIST, Fashion-MNIST) in subfolders.")] = None,
+    sessions: Annotated[int, typer.Option("--sessions", help="Training sessions (open tabs) at once.")] = 8,
+    threads: Annotated[int, typer.Option("--threads", help="torch CPU threads (1 is fastest for small networks).")] = 1,
+    runs_dir: RunsDir = None,
+    lang: Lang = "en",
+) -> None:
+    """Start the browser playground and print its URL."""
+    lang = set_lang(lang)
+    if not 0 < port < 65536:
+        fail(f"--port: {port} is not a port; allowed: 1..65535")
+    if sessions < 1:
+        fail(f"--sessions: must be 1 or more; received {sessions}")
+    if threads < 1:
+        fail(f"--threads: must be 1 or more; received {threads}")
+    if data_dir and not os.path.isdir(data_dir):
+        fail(f"--data-dir: folder not found: {data_dir!r}")
+    if not _port_free(host, port):
+        fail(t("cli.serve.port_busy", lang, port=port))
+
+    import torch
+    import uvicorn
+
+    from ..server import Limits, create_app
+
+    torch.set_num_threads(threads)
+    application = create_app(Limits(sessions=sessions), runs_dir=runs_dir, data_dir=data_dir)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
+    typer.echo(t("cli.serve.url", lang, url=url), err=False)
+    if open_:   # once the server is listening; without a browser the printed URL is enough
+        import threading
+        threading.Timer(1.0, lambda: open_browser(url) or typer.echo(
+            t("cli.serve.no_browser", lang), err=True)).start()
+    uvicorn.run(application, host=host, port=port, log_level="warning",
+                ws_max_size=application.state.limits.message_bytes * 2)

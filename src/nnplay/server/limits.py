@@ -1,0 +1,74 @@
+"""Caps that keep one playground server safe for everyone on it.
+
+Each check names the field, the value received and the allowed range, and
+raises ``LimitError`` (a ``SpecError``: the page shows it, the CLI exits 2).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..spec import Spec, SpecError
+
+
+class LimitError(SpecError):
+    """A message or spec over one of the server's caps."""
+
+
+class Limits(BaseModel):
+    """The server's caps (``nnplay serve`` defaults; tests may lower them)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sessions: int = Field(8, ge=1)            # open sockets (training sessions) at once
+    hidden_layers: int = Field(8, ge=1)       # model.hidden entries
+    units: int = Field(32, ge=1)              # neurons per hidden layer (model.hidden)
+    layers: int = Field(16, ge=1)             # model.layers entries (CNN blocks)
+    filters: int = Field(64, ge=1)            # conv2d filters per block
+    dense_units: int = Field(512, ge=1)       # units of a dense block in model.layers
+    samples: int = Field(5000, ge=10)         # data.samples (generated sets)
+    points: int = Field(2000, ge=2)           # data.points rows (drawn or uploaded)
+    image_samples: int = Field(20000, ge=10)  # data.limit for image sets
+    batch_size: int = Field(4096, ge=1)
+    grid: int = Field(100, ge=8)              # boundary heat map resolution
+    unit_grid: int = Field(40, ge=4)          # per-neuron heat map resolution
+    upload_bytes: int = Field(1_000_000, ge=1)
+    message_bytes: int = Field(262_144, ge=64)
+    fps: float = Field(60.0, gt=0, le=240)    # frames per second at most, per session
+
+
+def _cap(field: str, value: int, most: int) -> None:
+    if value > most:
+        raise LimitError(f"{field}: {value} is over this server's limit; allowed: 1..{most}")
+
+
+def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, str]) -> None:
+    """Raise ``LimitError`` if ``spec`` asks for more than the server allows."""
+    d, m, t = spec.data, spec.model, spec.train
+    _cap("model.hidden (number of layers)", len(m.hidden), limits.hidden_layers)
+    for i, w in enumerate(m.hidden):
+        _cap(f"model.hidden[{i}]", w, limits.units)
+    if m.layers is not None:
+        _cap("model.layers (number of blocks)", len(m.layers), limits.layers)
+        for i, layer in enumerate(m.layers):
+            if layer.filters is not None:
+                _cap(f"model.layers[{i}].filters", layer.filters, limits.filters)
+            if layer.units is not None:
+                _cap(f"model.layers[{i}].units", layer.units, limits.dense_units)
+    _cap("data.samples", d.samples, limits.samples)
+    _cap("train.batch_size", t.batch_size, limits.batch_size)
+    if d.points is not None:
+        _cap("data.points (rows)", len(d.points), limits.points)
+    if d.name in ("digits", "idx"):
+        _cap("data.limit", d.limit or 0, limits.image_samples)
+    if d.name == "idx" and d.limit is None:
+        raise LimitError(f"data.limit: required for IDX sets in the playground; allowed: "
+                         f"1..{limits.image_samples}")
+    if d.name == "csv":
+        path = Path(d.path or "").resolve()
+        if path.parent != uploads.resolve():
+            raise LimitError("data.path: the playground reads only files uploaded to it "
+                             "(use the upload button)")
+    if d.name == "idx" and d.path not in idx_sets.values():
+        allowed = ", ".join(idx_sets.values()) or "none (start nnplay serve with --data-dir)"
+        raise LimitError(f"data.path: not an IDX set this server offers; allowed: {allowed}")

@@ -1,0 +1,131 @@
+"""The socket protocol's messages (documented in protocol.md) and the binary frame format.
+
+Client -> server: one JSON object per text message, validated here (``parse``).
+Server -> client: JSON text messages, and binary frames packed by ``pack_frame``:
+
+    b"NNPF" | uint32 LE header length | header JSON (UTF-8, space-padded to 4 bytes)
+            | float32 LE arrays, each at header["arrays"][i]["offset"] bytes after the header
+"""
+from __future__ import annotations
+
+import json
+import struct
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from ..spec import SpecError
+from .limits import LimitError, Limits
+
+MAGIC = b"NNPF"
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SpecMsg(_Msg):
+    """Set the experiment. Live-changeable fields apply without a reset, others rebuild."""
+    type: Literal["spec"]
+    spec: dict[str, Any]
+
+
+class Play(_Msg):
+    type: Literal["play"]
+
+
+class Pause(_Msg):
+    type: Literal["pause"]
+
+
+class Step(_Msg):
+    type: Literal["step"]
+
+
+class Reset(_Msg):
+    type: Literal["reset"]
+
+
+class FrameRequest(_Msg):
+    """The page is ready to draw: send the latest state once (flow control)."""
+    type: Literal["frame"]
+
+
+class View(_Msg):
+    """What the frames should carry: heat-map resolutions, the inspected test image."""
+    type: Literal["view"]
+    grid: Annotated[int, Field(ge=8)] = 50
+    unit_grid: Annotated[int, Field(ge=4)] = 20
+    image: Annotated[int, Field(ge=0)] = 0
+
+
+class Save(_Msg):
+    """Save the trained network as a run in the run store."""
+    type: Literal["save"]
+    name: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+
+
+ClientMessage = Annotated[Union[SpecMsg, Play, Pause, Step, Reset, FrameRequest, View, Save],
+                          Field(discriminator="type")]
+_adapter: TypeAdapter = TypeAdapter(ClientMessage)
+TYPES = ("spec", "play", "pause", "step", "reset", "frame", "view", "save")
+
+
+class MessageError(SpecError):
+    """A malformed client message: the reply is an error frame, the socket stays open."""
+
+
+def parse(text: str | bytes | None, limits: Limits) -> BaseModel:
+    """Validate one client message; raise ``MessageError`` naming what is wrong."""
+    if not isinstance(text, str):
+        raise MessageError("messages must be JSON text, not binary")
+    if len(text.encode("utf-8", "surrogatepass")) > limits.message_bytes:
+        raise LimitError(f"message: over {limits.message_bytes} bytes")
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        raise MessageError("message: not valid JSON") from None
+    if not isinstance(obj, dict) or obj.get("type") not in TYPES:
+        got = obj.get("type") if isinstance(obj, dict) else type(obj).__name__
+        raise MessageError(f"type: unknown message type {got!r}; allowed: {', '.join(TYPES)}")
+    try:
+        msg = _adapter.validate_python(obj)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"][1:]) or "message"
+        raise MessageError(f"{obj['type']}.{where}: {err['msg']}") from None
+    if isinstance(msg, View):
+        if msg.grid > limits.grid:
+            raise LimitError(f"view.grid: {msg.grid} is over this server's limit; allowed: 8..{limits.grid}")
+        if msg.unit_grid > limits.unit_grid:
+            raise LimitError(f"view.unit_grid: {msg.unit_grid} is over this server's limit; "
+                             f"allowed: 4..{limits.unit_grid}")
+    return msg
+
+
+def pack_frame(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
+    """One binary frame: the JSON header lists each array's name, shape and byte offset."""
+    metas, chunks, offset = [], [], 0
+    for name, a in arrays.items():
+        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        metas.append({"name": name, "shape": list(np.shape(a)), "offset": offset})
+        chunks.append(b)
+        offset += len(b)
+    head = json.dumps({**header, "arrays": metas}, separators=(",", ":"), default=float).encode()
+    head += b" " * (-len(head) % 4)
+    return MAGIC + struct.pack("<I", len(head)) + head + b"".join(chunks)
+
+
+def unpack_frame(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    """The inverse of ``pack_frame`` (for tests, benchmarks and Python clients)."""
+    if data[:4] != MAGIC:
+        raise ValueError("not an nnplay frame")
+    (n,) = struct.unpack("<I", data[4:8])
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    arrays = {}
+    for m in header["arrays"]:
+        count = int(np.prod(m["shape"])) if m["shape"] else 1
+        arrays[m["name"]] = np.frombuffer(body, "<f4", count, m["offset"]).reshape(m["shape"])
+    return header, arrays

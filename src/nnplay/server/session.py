@@ -1,0 +1,295 @@
+"""One training session per socket: a worker thread owns the Trainer and does all torch work.
+
+The socket handler only parses messages and posts them here; the worker trains
+epoch after epoch at full speed while playing, and between epochs applies the
+posted messages and, when the page asked for one and at most ``limits.fps``
+times a second, packs the latest state into a frame. Closing the socket ends
+the thread and drops the model and data.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import probes
+from .. import spec as specmod
+from ..data.features import FEATURES, featurize
+from ..runs import RunStore, finish
+from ..spec import Spec, SpecError
+from ..train import DivergenceError, FitResult, Trainer
+from .limits import Limits, check_spec
+from .protocol import FrameRequest, Pause, Play, Reset, Save, SpecMsg, Step, View, pack_frame
+
+log = logging.getLogger("nnplay.server")
+
+# Fields a running session changes in place (Trainer.update / update_model); any
+# other change rebuilds data and model from the spec (a reset).
+LIVE_TRAIN = {"optimizer", "lr", "momentum", "weight_decay", "batch_size", "schedule", "step_size",
+              "gamma", "epochs", "early_stopping", "probe_every", "checkpoint_every"}
+LIVE_MODEL = {"regularization", "reg_rate", "label_smoothing"}
+MAX_HISTORY = 20_000      # epoch records kept; older ones are thinned to every other
+SHOWN_IMAGES = 40         # test images sent to the page's picker
+SHOWN_MISTAKES = 24       # misclassified test images per frame
+SLOW_EVERY = 0.5          # seconds between confusion-matrix updates while playing
+_CLOSE = object()
+
+
+def _finite(x):
+    return x if isinstance(x, (int, str)) or (isinstance(x, float) and math.isfinite(x)) else None
+
+
+def live_changes(old: Spec, new: Spec) -> tuple[dict, dict] | None:
+    """(train fields, model fields) that changed, if all of them can change live; else None."""
+    a, b = old.to_dict(), new.to_dict()
+    if a["data"] != b["data"]:
+        return None
+    train = {k: v for k, v in b["train"].items() if a["train"].get(k) != v}
+    model = {k: b["model"].get(k) for k in set(a["model"]) | set(b["model"])
+             if a["model"].get(k) != b["model"].get(k)}
+    if set(train) - LIVE_TRAIN or set(model) - LIVE_MODEL:
+        return None
+    return train, model
+
+
+class Session:
+    """A Trainer driven by socket messages; frames go out through ``emit`` (thread-safe)."""
+
+    def __init__(self, emit: Callable[[str | bytes], None], limits: Limits, store: RunStore,
+                 uploads: Path, idx_sets: dict[str, str]):
+        self.emit, self.limits, self.store = emit, limits, store
+        self.uploads, self.idx_sets = uploads, idx_sets
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.trainer: Trainer | None = None
+        self.running = False
+        self.want_frame = False
+        self.dirty = False
+        self.view = View(type="view")
+        self.last_rec: dict = {}
+        self.last_frame = 0.0
+        self.last_slow = 0.0
+        self.seconds = 0.0
+        self.thread = threading.Thread(target=self._run, name="nnplay-session", daemon=True)
+        self.thread.start()
+
+    # --- called from the socket side -------------------------------------------
+    def post(self, msg) -> None:
+        self.inbox.put(msg)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End the worker and free the model and data."""
+        self.inbox.put(_CLOSE)
+        self.thread.join(timeout)
+
+    # --- the worker ----------------------------------------------------------------
+    def _send(self, obj: dict) -> None:
+        self.emit(json.dumps(obj, separators=(",", ":"), default=_finite))
+
+    def _error(self, code: str, message: str) -> None:
+        self._send({"type": "error", "code": code, "message": message})
+
+    def _run(self) -> None:
+        try:
+            while True:
+                msgs = []
+                if not self.running:   # idle: sleep until a message (or a frame falls due)
+                    try:
+                        msgs.append(self.inbox.get(timeout=self._wait()))
+                    except queue.Empty:
+                        pass
+                while True:
+                    try:
+                        msgs.append(self.inbox.get_nowait())
+                    except queue.Empty:
+                        break
+                for m in msgs:
+                    if m is _CLOSE:
+                        return
+                    self._guarded(self._handle, m)
+                if self.running and self.trainer is not None:
+                    self._guarded(self._train_once)
+                if self._frame_due():
+                    self._guarded(self._send_frame)
+        finally:
+            self.trainer = None   # free the model, optimiser state and data
+
+    def _guarded(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except DivergenceError as e:
+            self.running = False
+            self.dirty = True
+            self._error("diverged", str(e))
+            self._send({"type": "state", "running": False})
+        except SpecError as e:
+            self._error("spec", str(e))
+        except Exception as e:  # noqa: BLE001 - a session must not take the server down
+            log.exception("session error")
+            self.running = False
+            self._error("internal", f"{type(e).__name__}: {e}")
+
+    def _wait(self) -> float | None:
+        """Seconds until a pending frame may go out; None when nothing is pending."""
+        if not (self.want_frame and self.dirty and self.trainer is not None):
+            return None
+        return max(0.0, self.last_frame + 1.0 / self.limits.fps - time.perf_counter())
+
+    def _frame_due(self) -> bool:
+        if not (self.want_frame and self.trainer is not None):
+            return False
+        if not (self.dirty or self.running):
+            return False
+        return time.perf_counter() - self.last_frame >= 1.0 / self.limits.fps
+
+    def _train_once(self, probe: bool | None = None) -> None:
+        t0 = time.perf_counter()
+        if probe is None:
+            probe = self._frame_due()
+        self.last_rec = self.trainer.train_epoch(probe=probe)
+        self.seconds += time.perf_counter() - t0
+        self.dirty = True
+        h = self.trainer.history
+        if len(h) > MAX_HISTORY:
+            h[:] = h[:-1000][::2] + h[-1000:]
+
+    # --- messages --------------------------------------------------------------------
+    def _handle(self, m) -> None:
+        if isinstance(m, FrameRequest):
+            self.want_frame = True
+        elif isinstance(m, SpecMsg):
+            self._set_spec(m.spec)
+        elif isinstance(m, View):
+            self.view = m
+            self.dirty = True
+        elif self.trainer is None:
+            self._error("state", f"{m.type}: send a spec first")
+        elif isinstance(m, Play):
+            self.running = True
+            self._send({"type": "state", "running": True})
+        elif isinstance(m, Pause):
+            self.running = False
+            self.dirty = True
+            self._send({"type": "state", "running": False})
+        elif isinstance(m, Step):
+            self.running = False
+            self._train_once(probe=True)
+            self._send({"type": "state", "running": False})
+        elif isinstance(m, Reset):
+            self._build(self.trainer.spec)
+        elif isinstance(m, Save):
+            self._save(m.name)
+
+    def _set_spec(self, d: dict) -> None:
+        spec = specmod.from_dict(d)
+        check_spec(spec, self.limits, self.uploads, self.idx_sets)
+        live = live_changes(self.trainer.spec, spec) if self.trainer is not None else None
+        if live is None:
+            self._build(spec)
+            return
+        train, model = live
+        if train:
+            self.trainer.update(**train)
+        if model:
+            self.trainer.update_model(**model)
+        self.trainer.spec = self.trainer.spec.model_copy(update={"name": spec.name})
+        self._send({"type": "updated", "spec": self.trainer.spec.to_dict()})
+
+    def _build(self, spec: Spec) -> None:
+        trainer = Trainer(spec, device="cpu" if spec.train.device == "auto" else None)
+        self.trainer, self.last_rec, self.seconds = trainer, {}, 0.0
+        self.dirty = True
+        self._send({"type": "ready", "spec": spec.to_dict(), **self._describe(trainer)})
+
+    def _describe(self, tr: Trainer) -> dict:
+        d = tr.data
+        mode = "2d" if d.is_2d else "image" if d.is_image else "table"
+        info = {"mode": mode, "task": d.task, "num_classes": d.num_classes,
+                "class_names": d.class_names, "feature_names": d.feature_names,
+                "input_shape": list(d.input_shape), "extent": d.extent,
+                "sizes": {s: len(getattr(d, f"y_{s}")) for s in ("train", "val", "test")},
+                "layers": probes.layer_table(tr.model, d.input_shape),
+                "params": sum(p.numel() for p in tr.model.parameters())}
+        out: dict = {"info": info}
+        if mode == "2d":   # every input feature over the plane, for the feature toggles
+            grid = probes.plane(d.extent, self.view.unit_grid)
+            out["features"] = {f: featurize(grid, [f])[:, 0].reshape(self.view.unit_grid, -1)
+                               .round(4).tolist() for f in FEATURES}
+            out["points"] = {s: np.concatenate([d.points[s], d.split(s)[1].numpy()[:, None]], 1)
+                             .round(4).tolist() for s in ("train", "val", "test")}
+        if mode == "image":
+            x, y = d.x_test[:SHOWN_IMAGES], d.y_test[:SHOWN_IMAGES]
+            out["images"] = {"shape": list(x.shape[1:]), "labels": y.tolist(),
+                             "pixels": x.reshape(len(x), -1).numpy().round(3).tolist()}
+        return out
+
+    def _save(self, name: str | None) -> None:
+        tr = self.trainer
+        if tr.epoch == 0:
+            self._error("state", "save: train at least one epoch first")
+            return
+        tr.update(epochs=tr.epoch)   # the saved spec retrains exactly as long
+        if name:
+            tr.spec = tr.spec.model_copy(update={"name": name})
+        run = self.store.create(tr.spec)
+        for rec in tr.history:
+            run.append_metrics(rec)
+        summary = finish(run, self.store, tr, FitResult(tr.history, tr.summary(self.seconds)))
+        self._send({"type": "saved", "run_id": run.id,
+                    "summary": {k: v for k, v in summary.items() if isinstance(v, (int, float, str))},
+                    "files": {f: f"/api/runs/{run.id}/{f}"
+                              for f in ("spec.toml", "model.safetensors", "snippet.py")}})
+
+    # --- frames ------------------------------------------------------------------------
+    def _send_frame(self) -> None:
+        tr, d, v = self.trainer, self.trainer.data, self.view
+        now = time.perf_counter()
+        rec = self.last_rec
+        metrics: dict = {}
+        for split in ("train", "test"):
+            res = tr.evaluate(split) if split == "test" or len(tr.x["train"]) <= 5000 else \
+                {k.removeprefix("train_"): rec[k] for k in rec if k.startswith("train_")}
+            metrics.update({f"{split}_{k}": _finite(val) for k, val in res.items()})
+        metrics.update({k: _finite(rec[k]) for k in ("val_loss", "val_accuracy", "val_mse", "lr")
+                        if k in rec})
+        header = {"type": "frame", "epoch": tr.epoch, "running": self.running,
+                  "seconds": round(self.seconds, 3), "metrics": metrics,
+                  "grad_norm": rec.get("grad_norm", {}), "activations": rec.get("activations", {}),
+                  "weights": rec.get("weights", {})}
+        arrays: dict[str, np.ndarray] = {}
+        if d.is_2d:
+            arrays["boundary"] = probes.boundary_grid(tr.model, d, v.grid)
+            for name, g in probes.unit_grids(tr.model, d, v.unit_grid).items():
+                arrays[f"unit:{name}"] = g
+        if not d.is_image:
+            for name, (w, b) in probes.dense_weights(tr.model).items():
+                arrays[f"weight:{name}"], arrays[f"bias:{name}"] = w, b
+        else:
+            i = min(v.image, len(d.x_test) - 1)
+            header["image"] = {"index": i, "label": int(d.y_test[i]),
+                               "probs": tr.predict(d.x_test[i:i + 1])[0].tolist()}
+            arrays["input"] = d.x_test[i].numpy()
+            for name, fm in probes.feature_maps(tr.model, d.x_test[i]).items():
+                arrays[f"fmap:{name}"] = fm
+            f = probes.filters(tr.model)
+            if f is not None:
+                arrays["filters"] = f
+            if not self.running or now - self.last_slow >= SLOW_EVERY:
+                self.last_slow = now
+                cm, pred, wrong = probes.confusion(tr.model, d.x_test, d.y_test, d.task, d.num_classes)
+                shown = wrong[:SHOWN_MISTAKES]
+                header["confusion"] = cm.tolist()
+                header["mistakes"] = {"count": int(len(wrong)), "index": shown.tolist(),
+                                      "pred": pred[shown].tolist(),
+                                      "true": d.y_test[shown].tolist()}
+                arrays["mistakes"] = d.x_test[shown].numpy()
+        self.emit(pack_frame(header, arrays))
+        self.last_frame = now
+        self.want_frame = False
+        self.dirty = False

@@ -1,0 +1,65 @@
+// Loss (and accuracy) curves: one point per frame, thinned to at most MAX points.
+import { fit } from "./draw.js";
+
+const MAX = 600;
+const SERIES = [
+  { key: "train_loss", color: "#7a8794", width: 1.6 },
+  { key: "test_loss", color: "#1f2933", width: 1.8 },
+];
+
+export class Chart {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.clear();
+  }
+
+  clear() {
+    this.rows = [];
+    this.draw();
+  }
+
+  add(epoch, metrics) {
+    const last = this.rows[this.rows.length - 1];
+    if (last && last.epoch === epoch) this.rows[this.rows.length - 1] = { epoch, ...metrics };
+    else this.rows.push({ epoch, ...metrics });
+    if (this.rows.length > MAX) this.rows = this.rows.filter((_, i) => i % 2 === 0 || i === this.rows.length - 1);
+  }
+
+  draw() {
+    const c = this.canvas;
+    fit(c);
+    const ctx = c.getContext("2d");
+    const r = window.devicePixelRatio || 1;
+    ctx.clearRect(0, 0, c.width, c.height);
+    const pad = 4 * r;
+    const w = c.width - 2 * pad, h = c.height - 2 * pad;
+    ctx.strokeStyle = "#e3e7ec";
+    ctx.lineWidth = r;
+    for (let i = 0; i <= 4; i++) {
+      const y = pad + (h * i) / 4;
+      ctx.beginPath(); ctx.moveTo(pad, y); ctx.lineTo(pad + w, y); ctx.stroke();
+    }
+    if (this.rows.length < 1) return;
+    let top = 0;
+    for (const row of this.rows) for (const s of SERIES) if (Number.isFinite(row[s.key])) top = Math.max(top, row[s.key]);
+    top = top || 1;
+    const e0 = this.rows[0].epoch, e1 = Math.max(this.rows[this.rows.length - 1].epoch, e0 + 1);
+    for (const s of SERIES) {
+      ctx.beginPath();
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = s.width * r;
+      let started = false;
+      for (const row of this.rows) {
+        const v = row[s.key];
+        if (!Number.isFinite(v)) continue;
+        const x = pad + (w * (row.epoch - e0)) / (e1 - e0);
+        const y = pad + h - (h * v) / top;
+        if (started) ctx.lineTo(x, y); else { ctx.moveTo(x, y); started = true; }
+      }
+      ctx.stroke();
+    }
+    ctx.fillStyle = "#7a8794";
+    ctx.font = `${10 * r}px system-ui, sans-serif`;
+    ctx.fillText(top.toPrecision(2), pad + 2 * r, pad + 10 * r);
+  }
+}

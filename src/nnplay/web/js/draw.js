@@ -1,0 +1,146 @@
+// Canvas drawing: colour scales, heat maps, data points, small images. Drawing only:
+// every number drawn here comes from a frame.
+
+export const NEG = [245, 147, 34];    // orange: class 0 / negative
+export const POS = [8, 119, 189];     // blue: class 1 / positive
+export const CLASS_COLORS = [NEG, POS, [46, 160, 67], [142, 68, 173], [214, 39, 40],
+  [23, 190, 207], [188, 189, 34], [127, 127, 127], [140, 86, 75], [227, 119, 194]];
+const WHITE = [246, 247, 249];
+
+export const css = (c, a = 1) => `rgba(${c[0]},${c[1]},${c[2]},${a})`;
+const mix = (a, b, t) => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
+
+// v in [-1, 1] -> orange .. white .. blue
+export function diverging(v) {
+  const x = Math.max(-1, Math.min(1, v));
+  return x < 0 ? mix(WHITE, NEG, -x) : mix(WHITE, POS, x);
+}
+
+// Fill an RGBA buffer for a (R, R) grid of values in [-1, 1] or a (R, R, K) grid of probabilities.
+function pixels(grid, task, discrete, scale = 1) {
+  const [rows, cols] = grid.shape;
+  const k = grid.shape[2] || 0;
+  const out = new Uint8ClampedArray(rows * cols * 4);
+  const d = grid.data;
+  for (let i = 0; i < rows * cols; i++) {
+    let c;
+    if (k) {   // K classes: mix class colours by probability, paler where unsure
+      let best = 0;
+      for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
+      if (discrete) c = mix(WHITE, CLASS_COLORS[best], 0.75);
+      else {
+        c = [0, 0, 0];
+        for (let j = 0; j < k; j++) {
+          const col = CLASS_COLORS[j % CLASS_COLORS.length];
+          c[0] += d[i * k + j] * col[0]; c[1] += d[i * k + j] * col[1]; c[2] += d[i * k + j] * col[2];
+        }
+        const sure = (d[i * k + best] - 1 / k) / (1 - 1 / k);
+        c = mix(WHITE, c, 0.25 + 0.6 * sure);
+      }
+    } else {
+      let v = task === "binary" ? 2 * d[i] - 1 : d[i] * scale;
+      if (discrete) v = v > 0 ? 0.75 : -0.75;
+      c = diverging(v);
+    }
+    out[i * 4] = c[0]; out[i * 4 + 1] = c[1]; out[i * 4 + 2] = c[2]; out[i * 4 + 3] = 255;
+  }
+  return [out, cols, rows];
+}
+
+const scratch = document.createElement("canvas");
+
+// Draw a grid as a smooth heat map filling the canvas.
+export function heatmap(canvas, grid, { task = "regression", discrete = false, scale = 1, alpha = 1 } = {}) {
+  const [buf, w, h] = pixels(grid, task, discrete, scale);
+  scratch.width = w; scratch.height = h;
+  scratch.getContext("2d").putImageData(new ImageData(buf, w, h), 0, 0);
+  const ctx = canvas.getContext("2d");
+  ctx.save();
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.globalAlpha = alpha;
+  ctx.imageSmoothingEnabled = !discrete;
+  ctx.drawImage(scratch, 0, 0, canvas.width, canvas.height);
+  ctx.restore();
+}
+
+// One unit's grid out of a (units, R, R) array, scaled to [-1, 1] by its own range if asked.
+export function slice(arr, i) {
+  const [, r, c] = arr.shape;
+  return { shape: [r, c], data: arr.data.subarray(i * r * c, (i + 1) * r * c) };
+}
+
+// Points [[x1, x2, label], ...] on a canvas showing [-extent, extent]^2.
+export function points(canvas, pts, { extent = 6, task = "binary", test = false, radius = 3.2 } = {}) {
+  const ctx = canvas.getContext("2d");
+  const s = canvas.width / (2 * extent);
+  ctx.lineWidth = test ? 1.4 : 1;
+  for (const [x1, x2, y] of pts) {
+    const col = task === "regression" ? diverging(y) : CLASS_COLORS[y % CLASS_COLORS.length];
+    ctx.beginPath();
+    ctx.arc((x1 + extent) * s, (extent - x2) * s, radius, 0, 2 * Math.PI);
+    ctx.fillStyle = css(col);
+    ctx.strokeStyle = test ? "#111" : "#fff";
+    ctx.fill(); ctx.stroke();
+  }
+}
+
+// Axis ticks around a boundary canvas (drawn in a wrapper, numbers at -6, -3, 0, 3, 6).
+export function ticks(canvas, extent) {
+  const ctx = canvas.getContext("2d");
+  ctx.save();
+  ctx.fillStyle = "rgba(0,0,0,0.45)";
+  ctx.font = "10px system-ui, sans-serif";
+  const s = canvas.width / (2 * extent);
+  for (const v of [-extent / 2, 0, extent / 2]) {
+    ctx.fillText(String(v), (v + extent) * s + 2, canvas.height - 3);
+    ctx.fillText(String(v), 2, (extent - v) * s - 2);
+  }
+  ctx.restore();
+}
+
+// A grey-scale image (C, H, W) with C = 1 (or the first channel), values scaled to its range.
+export function image(canvas, data, h, w, { lo = null, hi = null, signed = false } = {}) {
+  let a = lo, b = hi;
+  if (a === null || b === null) {
+    a = Infinity; b = -Infinity;
+    for (let i = 0; i < h * w; i++) { if (data[i] < a) a = data[i]; if (data[i] > b) b = data[i]; }
+  }
+  const buf = new Uint8ClampedArray(h * w * 4);
+  for (let i = 0; i < h * w; i++) {
+    let c;
+    if (signed) {
+      const m = Math.max(Math.abs(a), Math.abs(b)) || 1;
+      c = diverging(data[i] / m);
+    } else {
+      const v = b > a ? (data[i] - a) / (b - a) : 0;
+      const g = 255 - 235 * v;
+      c = [g, g, g + 6 * v];
+    }
+    buf[i * 4] = c[0]; buf[i * 4 + 1] = c[1]; buf[i * 4 + 2] = c[2]; buf[i * 4 + 3] = 255;
+  }
+  scratch.width = w; scratch.height = h;
+  scratch.getContext("2d").putImageData(new ImageData(buf, w, h), 0, 0);
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(scratch, 0, 0, canvas.width, canvas.height);
+}
+
+// Size a canvas's backing store to its CSS size times the device pixel ratio.
+export function fit(canvas) {
+  const r = window.devicePixelRatio || 1;
+  const w = Math.round(canvas.clientWidth * r), h = Math.round(canvas.clientHeight * r);
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k === "dataset") Object.assign(e.dataset, v);
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}

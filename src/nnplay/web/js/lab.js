@@ -1,0 +1,97 @@
+// One training session: a socket, the spec it trains, what the server said about it,
+// and the latest frame. The page asks for the next frame only after drawing the last
+// one, so frames arrive at the display's rate and always show the newest state.
+import { Connection } from "./socket.js";
+import { Chart } from "./chart.js";
+
+export class Lab {
+  // app: {onHello(lab, msg), onReady(lab), onUpdated(lab), onFrame(lab), onError(lab, msg),
+  //       onState(lab), onSaved(lab, msg), draw(lab), wantSpec(lab)}
+  constructor(app, name, chartCanvas) {
+    this.app = app;
+    this.name = name;
+    this.spec = null;
+    this.info = null;
+    this.points = null;
+    this.images = null;
+    this.frame = null;
+    this.running = false;
+    this.view = { grid: 50, unit_grid: 20, image: 0 };
+    this.chart = new Chart(chartCanvas);
+    this.frames = 0;
+    this.pending = null;
+    this.conn = new Connection({
+      message: (m) => this.onMessage(m),
+      frame: (f) => this.onFrame(f),
+      close: () => { this.running = false; app.onState(this); },
+    });
+  }
+
+  send(msg) { this.conn.send(msg); }
+
+  setSpec(spec) {
+    this.pending = spec;
+    this.send({ type: "spec", spec });
+  }
+
+  setView(view) {
+    Object.assign(this.view, view);
+    this.send({ type: "view", ...this.view });
+  }
+
+  onMessage(m) {
+    if (m.type === "hello") {
+      this.hello = m;
+      this.app.onHello(this, m);
+      this.send({ type: "view", ...this.view });
+      const spec = this.spec || this.app.wantSpec(this);
+      if (spec) this.setSpec(spec);
+      this.send({ type: "frame" });
+      if (this.running) this.send({ type: "play" });
+    } else if (m.type === "ready") {
+      this.spec = m.spec;
+      this.info = m.info;
+      this.points = m.points || null;
+      this.images = m.images || null;
+      this.featureGrids = m.features ? Object.fromEntries(Object.entries(m.features).map(([k, rows]) => [k, grid(rows)])) : null;
+      this.frame = null;
+      this.pending = null;
+      this.chart.clear();
+      this.app.onReady(this);
+    } else if (m.type === "updated") {
+      this.spec = m.spec;
+      this.pending = null;
+      this.app.onUpdated(this);
+    } else if (m.type === "state") {
+      this.running = m.running;
+      this.app.onState(this);
+    } else if (m.type === "saved") {
+      this.app.onSaved(this, m);
+    } else if (m.type === "error") {
+      this.pending = null;
+      this.app.onError(this, m);
+    }
+  }
+
+  onFrame(f) {
+    this.frame = f;
+    this.frames += 1;
+    const h = f.header;
+    this.chart.add(h.epoch, h.metrics);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      requestAnimationFrame(() => {
+        this.scheduled = false;
+        this.app.draw(this);
+        this.send({ type: "frame" });   // ready for the next one
+      });
+    }
+  }
+}
+
+// rows of numbers -> {shape, data, scale} with scale mapping the largest |value| to 1
+function grid(rows) {
+  const data = Float32Array.from(rows.flat());
+  const top = data.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
+  return { shape: [rows.length, rows[0].length], data, scale: 1 / top };
+}

@@ -1,0 +1,343 @@
+// The playground page: wires the controls to one or two training sessions (Lab) and
+// draws their frames. The page never decides: every change becomes a spec sent to the
+// server, which validates it and answers with the spec it is training.
+import * as i18n from "./i18n.js";
+import * as url from "./url.js";
+import { el } from "./draw.js";
+import { applyIcons, icon } from "./icons.js";
+import { Lab } from "./lab.js";
+import { Network } from "./network.js";
+import { DataPanel, OutputPanel } from "./view2d.js";
+import { ImagePanel, ImageView } from "./viewimage.js";
+import { HyperBar, NetOptions } from "./hyper.js";
+import { button, toggle } from "./widgets.js";
+
+const $ = (s) => document.querySelector(s);
+const clone = (x) => structuredClone(x);
+
+const app = {
+  hello: null,
+  labs: [],
+  active: 0,
+  mode: null,
+  drawOn: false,
+  drawClass: 0,
+  showTest: false,
+  discrete: false,
+  hover: null,
+  boot: url.decode(location.hash),
+
+  get lab() { return this.labs[this.active] || this.labs[0]; },
+
+  // --- what the page sends -------------------------------------------------------
+  wantSpec(lab) {
+    const base = this.hello.presets["2d"];
+    if (lab === this.labs[0]) return this.boot ? url.merge(base, this.boot.spec) : base;
+    const a = this.labs[0].spec || base;
+    const b = this.boot?.extra.b ? url.decode(this.boot.extra.b) : null;
+    return b ? url.merge(a, b.spec) : a;
+  },
+
+  edit(fn) {
+    const lab = this.lab;
+    if (!lab.spec) return;
+    const next = clone(lab.pending || lab.spec);
+    fn(next);
+    lab.setSpec(next);
+  },
+
+  // data changes go to every session: compared networks see the same data and seed
+  editData(fn) {
+    for (const lab of this.labs) {
+      if (!lab.spec) continue;
+      const next = clone(lab.pending || lab.spec);
+      fn(next.data);
+      lab.setSpec(next);
+    }
+  },
+
+  regenerate() { this.editData((d) => { d.seed += 1; }); },
+
+  setProblem(kind) {
+    const reg = new Set(this.hello.options.regression);
+    if ((kind === "regression") === reg.has(this.lab.spec.data.name)) return;
+    this.editData((d) => { d.name = kind === "regression" ? "reg-plane" : "circle"; delete d.points; delete d.path; delete d.target; });
+  },
+
+  toggleFeature(name) {
+    this.edit((s) => {
+      const on = new Set(s.data.features);
+      if (on.has(name)) on.delete(name); else on.add(name);
+      s.data.features = this.hello.options.features.filter((f) => on.has(f));
+    });
+  },
+
+  addLayer(d) {
+    this.edit((s) => {
+      const h = s.model.hidden;
+      if (d > 0) h.push(h.length ? h[h.length - 1] : 4); else h.pop();
+      if (s.model.activations) s.model.activations = s.model.activations.slice(0, h.length);
+    });
+  },
+
+  addUnit(i, d) { this.edit((s) => { s.model.hidden[i] = Math.max(1, s.model.hidden[i] + d); }); },
+
+  setLayerAct(i, act) {
+    this.edit((s) => {
+      const acts = s.model.activations || s.model.hidden.map(() => s.model.activation);
+      acts[i] = act;
+      s.model.activations = acts;
+    });
+  },
+
+  setDraw(on, cls) {
+    this.drawOn = on;
+    this.drawClass = cls;
+    this.dataPanel.draw.set(on);
+    document.body.classList.toggle("drawing", on);
+  },
+
+  addPoint(lab, x1, x2) {
+    if (!this.drawOn || !lab.points) return;
+    const d = lab.spec.data;
+    const pts = d.name === "points" ? clone(d.points)
+      : [...lab.points.train, ...lab.points.val, ...lab.points.test].map(([a, b, y]) => [a, b, Math.round(y)]);
+    pts.push([Number(x1.toFixed(3)), Number(x2.toFixed(3)), this.drawClass]);
+    this.editData((dd) => { dd.name = "points"; dd.points = pts; delete dd.path; delete dd.target; });
+  },
+
+  async upload(file) {
+    const res = await fetch("/api/upload", { method: "POST", body: file, headers: { "Content-Type": "text/csv" } });
+    const body = await res.json();
+    if (!res.ok) { this.showError(i18n.t("error.upload"), body.error); return; }
+    this.editData((d) => {
+      delete d.points; delete d.path; delete d.target;
+      Object.assign(d, body.data);
+      if (body.data.name === "points") d.features = d.features?.length ? d.features : ["x1", "x2"];
+    });
+    this.showNote(i18n.t("uploaded", { rows: body.rows, name: file.name }));
+  },
+
+  pick(lab, i) { lab.setView({ image: i }); },
+
+  setMode(mode) {
+    this.setCompare(false);
+    this.labs[0].setSpec(clone(this.hello.presets[mode === "image" ? "image" : "2d"]));
+  },
+
+  setCompare(on) {
+    if (on === this.labs.length > 1) return;
+    if (on) {
+      const lab = new Lab(this, "b", el("canvas", { class: "chart", "data-testid": "chart-b" }));
+      this.labs.push(lab);
+      this.panels.push(new OutputPanel($("#outputs"), this, lab, "b"));
+    } else {
+      const lab = this.labs.pop();
+      lab.conn.close();
+      this.panels.pop().root.remove();
+      this.active = 0;
+    }
+    document.body.classList.toggle("comparing", on);
+    this.renderEditTabs();
+    this.writeURL();
+  },
+
+  // --- what the server says -------------------------------------------------------
+  onHello(lab, m) {
+    if (this.hello) return;
+    this.hello = m;
+    this.buildStatic(m.options);
+    if (this.boot?.extra.b) this.setCompare(true);
+  },
+
+  onReady(lab) {
+    if (lab === this.labs[0] || lab === this.lab) this.render();
+    else this.sync();
+    this.writeURL();
+    if (lab === this.labs[0]) this.hideError();
+  },
+
+  onUpdated() { this.sync(); this.writeURL(); },
+
+  onState() {
+    const running = this.labs.some((l) => l.running);
+    const play = $('[data-testid="play"]');
+    play.dataset.icon = running ? "pause" : "play";
+    play.classList.toggle("running", running);
+    play.setAttribute("aria-label", running ? "pause" : "play");
+    applyIcons(play.parentElement);
+  },
+
+  onError(lab, m) {
+    this.showError(i18n.t(`error.${m.code}`), m.message);
+    if (!lab.spec) lab.setSpec(clone(this.hello.presets["2d"]));   // a bad link: start from defaults
+    else this.sync();
+  },
+
+  onSaved(lab, m) {
+    const box = $('[data-testid="saved"]');
+    const link = (f, key, testid) => el("a", { href: m.files[f], download: "", "data-testid": testid, class: "dl" }, i18n.t(key));
+    box.replaceChildren(
+      el("span", {}, i18n.t("saved", { id: "" })), el("code", { "data-testid": "saved-run" }, m.run_id),
+      link("spec.toml", "download.spec", "download-spec"), link("model.safetensors", "download.weights", "download-weights"),
+      link("snippet.py", "download.snippet", "download-snippet"),
+      el("button", { class: "mini close", onclick: () => { box.hidden = true; } }));
+    box.querySelector(".close").innerHTML = icon("close");
+    box.querySelectorAll(".dl").forEach((a) => a.insertAdjacentHTML("afterbegin", icon("download")));
+    box.hidden = false;
+  },
+
+  // --- drawing -------------------------------------------------------------------------
+  buildStatic(options) {
+    this.hyper = new HyperBar($("#hyper"), this, options);
+    this.dataPanel = new DataPanel($("#data-panel"), this, options);
+    this.netOptions = new NetOptions($("#net-options"), this, options);
+    this.network = new Network($("#network"), {
+      toggleFeature: (n) => this.toggleFeature(n), addUnit: (i, d) => this.addUnit(i, d),
+      setLayerAct: (i, a) => this.setLayerAct(i, a),
+      hover: (h) => { this.hover = h; this.draw(this.lab); },
+    });
+    const outputs = $("#outputs");
+    this.showTestBox = toggle("show-test", "showTest", (v) => { this.showTest = v; this.drawAll(); }, "showTest");
+    this.discreteBox = toggle("discretize", "discretize", (v) => { this.discrete = v; this.drawAll(); }, "discretize");
+    outputs.append(el("h2", { "data-i18n": "h.output" }, i18n.t("h.output")),
+      el("div", { class: "out-toggles" }, this.showTestBox, this.discreteBox), el("div", { class: "panels", id: "panels" }));
+    this.panels = [new OutputPanel($("#panels"), this, this.labs[0], "")];
+    this.imagePanel = new ImagePanel($("#image-panel"), this, options);
+    this.imageView = new ImageView($("#image-center"), $("#image-outputs"), this);
+    this.editTabs = el("div", { class: "edit-tabs" });
+    $("#net-head").append(
+      el("div", { class: "layers-head" },
+        el("button", { class: "mini", "data-testid": "add-layer", "data-help": "addLayer", onclick: () => this.addLayer(+1) }),
+        el("button", { class: "mini", "data-testid": "remove-layer", "data-help": "removeLayer", onclick: () => this.addLayer(-1) }),
+        el("span", { "data-testid": "layer-count", class: "layer-count" })),
+      this.editTabs);
+    const [plus, minus] = $("#net-head").querySelectorAll(".mini");
+    plus.innerHTML = icon("plus");
+    minus.innerHTML = icon("minus");
+    applyIcons(document);
+    i18n.apply(document);
+    document.body.classList.remove("loading");
+  },
+
+  renderEditTabs() {
+    if (!this.editTabs) return;
+    const tabs = this.labs.length > 1 ? this.labs.map((lab, i) => el("button", {
+      class: i === this.active ? "selected" : "", "data-testid": `edit-${lab.name}`, "data-help": "editTab",
+      onclick: () => { this.active = i; this.render(); this.renderEditTabs(); } }, i18n.t("editing", { name: lab.name.toUpperCase() }))) : [];
+    this.editTabs.replaceChildren(...tabs);
+    this.panels?.forEach((p, i) => p.root.classList.toggle("active", this.labs.length > 1 && i === this.active));
+  },
+
+  render() {
+    const lab = this.lab;
+    if (!lab?.info) return;
+    const mode = lab.info.mode;
+    this.mode = mode;
+    $("#view-2d").hidden = mode === "image";
+    $("#view-image").hidden = mode !== "image";
+    document.body.dataset.mode = mode;
+    document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("selected", b.dataset.testid === (mode === "image" ? "mode-image" : "mode-2d")));
+    $('[data-testid="compare"]').hidden = mode === "image";
+    if (mode === "image") this.imageView.build(lab);
+    else this.network.build(lab, this.hello.options);
+    this.sync();
+    if (lab.frame) this.draw(lab);
+  },
+
+  sync() {
+    const lab = this.lab;
+    if (!lab?.spec) return;
+    const spec = lab.spec, info = lab.info;
+    const reg = new Set(this.hello.options.regression);
+    this.hyper.sync(spec, info, reg);
+    if (info?.mode === "image") this.imagePanel.sync(spec, info);
+    else {
+      this.dataPanel.sync(spec, info);
+      this.netOptions.sync(spec);
+      const n = spec.model.hidden.length;
+      $('[data-testid="layer-count"]').textContent = i18n.t("hiddenLayers", { n });
+    }
+  },
+
+  draw(lab) {
+    if (!lab.frame) return;
+    if (lab === this.labs[0]) {
+      $('[data-testid="epoch"]').textContent = lab.frame.header.epoch.toLocaleString("en-US");
+    }
+    if (lab.info?.mode === "image") {
+      if (lab === this.lab) this.imageView.draw();
+      return;
+    }
+    if (lab === this.lab && lab.info && this.network.lab === lab) this.network.update(lab.frame);
+    const panel = this.panels[this.labs.indexOf(lab)];
+    panel?.draw({ showTest: this.showTest, discrete: this.discrete, hover: lab === this.lab ? this.hover : null });
+  },
+
+  drawAll() { this.labs.forEach((l) => this.draw(l)); },
+
+  // --- URL, messages, language -------------------------------------------------------------
+  writeURL() {
+    const a = this.labs[0]?.spec;
+    if (!a || !this.hello) return;
+    const extra = this.labs[1]?.spec ? { "~b": url.encode(this.labs[1].spec, a) } : {};
+    const hash = url.encode(a, this.hello.presets["2d"], extra);
+    history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
+  },
+
+  showError(title, message) {
+    const b = $('[data-testid="error"]');
+    b.replaceChildren(el("b", {}, title), " ", el("span", {}, message || ""),
+      el("button", { class: "mini close", onclick: () => this.hideError() }));
+    b.querySelector(".close").innerHTML = icon("close");
+    b.classList.remove("note");
+    b.hidden = false;
+  },
+
+  showNote(text) {
+    const b = $('[data-testid="error"]');
+    b.replaceChildren(el("span", {}, text));
+    b.classList.add("note");
+    b.hidden = false;
+    setTimeout(() => { if (b.classList.contains("note")) b.hidden = true; }, 4000);
+  },
+
+  hideError() { $('[data-testid="error"]').hidden = true; },
+
+  async switchLang() {
+    await i18n.load(i18n.lang === "en" ? "ko" : "en");
+    $('[data-testid="lang"]').textContent = i18n.lang === "en" ? "한국어" : "English";
+    this.render();
+    this.renderEditTabs();
+  },
+};
+
+async function main() {
+  await i18n.load(i18n.lang);
+  $('[data-testid="lang"]').textContent = i18n.lang === "en" ? "한국어" : "English";
+  const lab = new Lab(app, "a", el("canvas", { class: "chart", "data-testid": "chart" }));
+  app.labs.push(lab);
+  const each = (fn) => () => app.labs.forEach(fn);
+  $('[data-testid="play"]').addEventListener("click", () => {
+    const running = app.labs.some((l) => l.running);
+    app.labs.forEach((l) => l.send({ type: running ? "pause" : "play" }));
+  });
+  $('[data-testid="step"]').addEventListener("click", each((l) => l.send({ type: "step" })));
+  $('[data-testid="reset"]').addEventListener("click", each((l) => l.send({ type: "reset" })));
+  $('[data-testid="save"]').addEventListener("click", () => app.lab.send({ type: "save" }));
+  $('[data-testid="lang"]').addEventListener("click", () => app.switchLang());
+  $('[data-testid="mode-2d"]').addEventListener("click", () => app.setMode("2d"));
+  $('[data-testid="mode-image"]').addEventListener("click", () => app.setMode("image"));
+  $('[data-testid="compare"]').addEventListener("click", () => app.setCompare(app.labs.length < 2));
+  document.addEventListener("mouseover", (e) => {
+    const h = e.target.closest?.("[data-help]");
+    const key = h ? `help.${h.dataset.help}` : "help.default";
+    const text = i18n.has(key) ? i18n.t(key) : i18n.t("help.default");
+    const foot = $("#help");
+    if (foot.textContent !== text) foot.textContent = text;
+  });
+  window.addEventListener("resize", () => app.render());
+  window.nnplay = app;   // for tests and benchmarks: labs[i].frames, .frame, .spec
+}
+
+main();

@@ -1,0 +1,219 @@
+// The network diagram: input features, hidden layers of neurons (each a small heat map of
+// its output over the plane), the output, and every weight drawn as a link whose width
+// shows its size and colour its sign. Hover a neuron or a link to read its values.
+import { el, heatmap, slice, diverging, css, fit } from "./draw.js";
+import { t } from "./i18n.js";
+import { icon } from "./icons.js";
+
+const SVGNS = "http://www.w3.org/2000/svg";
+const HEAD = 64;        // room for the per-layer controls above the nodes
+
+// The hidden layers as the diagram shows them: each dense layer's output width.
+export function hiddenLayers(info) {
+  const out = [];
+  const L = info.layers;
+  for (let i = 0; i < L.length; i++) {
+    if (L[i].kind !== "Linear" || L[i].name === "out") continue;
+    let j = i;
+    while (j + 1 < L.length && L[j + 1].kind !== "Linear") j++;
+    const act = L.slice(i + 1, j + 1).find((x) => x.name.startsWith("act"));
+    out.push({ name: L[i].name, units: L[j].shape[0], act: act ? act.kind : "Identity" });
+  }
+  return out;
+}
+
+export class Network {
+  // hooks: {toggleFeature(name), addLayer(d), addUnit(i, d), setLayerAct(i, act), hover(target|null)}
+  constructor(root, hooks) {
+    this.root = root;
+    this.hooks = hooks;
+    this.tip = el("div", { class: "tip", hidden: true });
+    document.body.append(this.tip);
+  }
+
+  build(lab, options) {
+    const { info, spec } = lab;
+    this.lab = lab;
+    const root = this.root;
+    root.replaceChildren();
+    const is2d = info.mode === "2d";
+    const inputs = is2d ? options.features : info.feature_names;
+    this.inputs = inputs;
+    const active = new Set(info.feature_names);
+    const layers = hiddenLayers(info);
+    const cols = [inputs.length, ...layers.map((l) => l.units), info.task === "multiclass" ? info.num_classes : 1];
+    const width = Math.max(root.clientWidth, 320);
+    const most = Math.max(...cols);
+    const size = Math.max(14, Math.min(38, Math.floor((440 - 8 * most) / most)));
+    const gap = Math.max(4, Math.min(10, Math.floor(size / 4)));
+    const height = HEAD + most * (size + gap) + 10;
+    root.style.height = `${height}px`;
+    const colX = (c) => 70 + ((width - 130) * c) / (cols.length - 1);
+    const nodeY = (c, j) => HEAD + j * (size + gap);
+
+    const svg = document.createElementNS(SVGNS, "svg");
+    svg.setAttribute("class", "links");
+    svg.setAttribute("width", width);
+    svg.setAttribute("height", height);
+    root.append(svg);
+    this.svg = svg;
+
+    // nodes
+    this.nodes = [];   // per column: [{canvas, name, unit}]
+    const inputIndex = [];   // column 0 node j -> index into the model's inputs (or -1)
+    cols.forEach((n, c) => {
+      const colNodes = [];
+      for (let j = 0; j < n; j++) {
+        const x = colX(c) - (c === 0 ? 0 : size / 2);
+        const y = nodeY(c, j);
+        const canvas = el("canvas", { class: "node", width: 40, height: 40 });
+        const box = el("div", { class: "neuron", style: `left:${x}px;top:${y}px;width:${size}px;height:${size}px` }, canvas);
+        if (c === 0) {
+          const name = inputs[j];
+          const on = !is2d || active.has(name);
+          box.classList.add("feature");
+          box.classList.toggle("off", !on);
+          box.dataset.testid = `feature-${name}`;
+          box.dataset.help = "feature";
+          box.append(el("span", { class: "feature-name" }, name));
+          if (is2d) box.addEventListener("click", () => this.hooks.toggleFeature(name));
+          inputIndex.push(on ? info.feature_names.indexOf(name) : -1);
+          box.style.left = `${x - size + 4}px`;
+        } else if (c < cols.length - 1) {
+          box.dataset.help = "neuron";
+          const layer = layers[c - 1];
+          box.addEventListener("mouseenter", (e) => this.showNeuron(e, c, j, layer));
+          box.addEventListener("mouseleave", () => this.hide());
+        } else {
+          box.classList.add("output");
+          box.dataset.help = "outputNode";
+        }
+        root.append(box);
+        colNodes.push({ canvas, box, x: c === 0 ? x - size + 4 : x, y });
+      }
+      this.nodes.push(colNodes);
+    });
+    this.inputIndex = inputIndex;
+
+    // links: weight[k][j] joins node j of column c to node k of column c + 1
+    this.links = [];
+    const denseNames = [...layers.map((l) => l.name), "out"];
+    for (let c = 0; c < cols.length - 1; c++) {
+      const group = [];
+      const src = this.nodes[c], dst = this.nodes[c + 1];
+      for (let j = 0; j < src.length; j++) {
+        const jj = c === 0 ? inputIndex[j] : j;
+        if (jj < 0) continue;
+        for (let k = 0; k < dst.length; k++) {
+          const x1 = src[j].x + size, y1 = src[j].y + size / 2;
+          const x2 = dst[k].x, y2 = dst[k].y + size / 2;
+          const mx = (x1 + x2) / 2;
+          const p = document.createElementNS(SVGNS, "path");
+          p.setAttribute("d", `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`);
+          p.addEventListener("mouseenter", (e) => this.showLink(e, denseNames[c], k, jj));
+          p.addEventListener("mouseleave", () => this.hide());
+          svg.append(p);
+          group.push({ path: p, k, j: jj });
+        }
+      }
+      this.links.push({ name: denseNames[c], group });
+    }
+
+    // per-layer controls (2-D mode): neurons +/-, activation, count
+    if (info.mode !== "image") {
+      layers.forEach((layer, i) => {
+        const x = colX(i + 1);
+        const acts = options.activations.filter((a) => a !== "softmax");
+        const current = (spec.model.activations || [])[i] || spec.model.activation;
+        const sel = el("select", { class: "layer-act", "data-testid": `layer-act-${i}`, "data-help": "layerActivation" },
+          ...acts.map((a) => el("option", { value: a }, t(`act.${a}`))));
+        sel.value = current;
+        sel.addEventListener("change", () => this.hooks.setLayerAct(i, sel.value));
+        const headBox = el("div", { class: "layer-head", style: `left:${x - 44}px` },
+          el("div", { class: "pm" },
+            el("button", { class: "mini", "data-testid": `add-unit-${i}`, "data-help": "addUnit", onclick: () => this.hooks.addUnit(i, +1) }),
+            el("button", { class: "mini", "data-testid": `remove-unit-${i}`, "data-help": "removeUnit", onclick: () => this.hooks.addUnit(i, -1) })),
+          el("div", { class: "count", "data-testid": `units-${i}` }, t("neurons", { n: spec.model.hidden ? spec.model.hidden[i] ?? layer.units : layer.units })),
+          sel);
+        headBox.querySelectorAll(".mini")[0].innerHTML = icon("plus");
+        headBox.querySelectorAll(".mini")[1].innerHTML = icon("minus");
+        root.append(headBox);
+      });
+    }
+    root.append(el("div", { class: "col-label", style: `left:${colX(0) - size - 40}px;width:${size + 44}px;text-align:right` }, t(is2d ? "features" : "inputs")));
+    root.append(el("div", { class: "col-label right", style: `left:${colX(cols.length - 1) - 40}px` }, t("output")));
+  }
+
+  // Neuron heat maps and link widths from the latest frame.
+  update(frame) {
+    const { arrays } = frame;
+    const lab = this.lab;
+    const grids = lab.featureGrids;
+    if (grids && lab.info.mode === "2d") {
+      this.nodes[0].forEach((n, j) => {
+        const g = grids[this.inputs[j]];
+        if (g && !n.drawn) { heatmap(n.canvas, g, { scale: g.scale }); n.drawn = true; }
+      });
+    }
+    const layers = hiddenLayers(lab.info);
+    layers.forEach((layer, i) => {
+      const a = arrays[`unit:${layer.name}`];
+      if (!a) return;
+      this.nodes[i + 1].forEach((n, j) => heatmap(n.canvas, slice(a, j)));
+    });
+    const out = this.nodes[this.nodes.length - 1];
+    if (arrays.boundary && out.length) {
+      const b = arrays.boundary;
+      if (b.shape.length === 3) {
+        out.forEach((n, k) => heatmap(n.canvas, classGrid(b, k), { task: "binary" }));
+      } else heatmap(out[0].canvas, b, { task: lab.info.task });
+    }
+    this.weights = {};
+    for (const { name, group } of this.links) {
+      const w = arrays[`weight:${name}`];
+      if (!w) continue;
+      this.weights[name] = w;
+      const cols = w.shape[1];
+      for (const { path, k, j } of group) {
+        const v = w.data[k * cols + j];
+        path.style.strokeWidth = (0.4 + Math.min(Math.abs(v), 4) * 1.5).toFixed(2);
+        path.style.stroke = css(diverging(Math.sign(v) * Math.min(1, 0.3 + Math.abs(v))), 0.9);
+      }
+    }
+    this.biases = Object.fromEntries(Object.entries(arrays).filter(([k]) => k.startsWith("bias:")));
+  }
+
+  showLink(e, name, k, j) {
+    const w = this.weights?.[name];
+    if (!w) return;
+    const v = w.data[k * w.shape[1] + j];
+    this.show(e, t("tip.weight", { layer: name, to: k + 1, from: j + 1, value: v.toFixed(4) }));
+  }
+
+  showNeuron(e, c, j, layer) {
+    const b = this.biases?.[`bias:${layer.name}`];
+    const bias = b && j < b.data.length ? b.data[j].toFixed(4) : "-";
+    this.show(e, t("tip.neuron", { layer: layer.name, unit: j + 1, act: layer.act, bias }));
+    this.hooks.hover({ layer: layer.name, unit: j });
+  }
+
+  show(e, text) {
+    this.tip.textContent = text;
+    this.tip.hidden = false;
+    this.tip.style.left = `${e.clientX + 12}px`;
+    this.tip.style.top = `${e.clientY + 12}px`;
+  }
+
+  hide() {
+    this.tip.hidden = true;
+    this.hooks.hover(null);
+  }
+}
+
+// P(class k) out of a (R, R, K) grid, as a (R, R) grid.
+export function classGrid(b, k) {
+  const [r, c, K] = b.shape;
+  const data = new Float32Array(r * c);
+  for (let i = 0; i < r * c; i++) data[i] = b.data[i * K + k];
+  return { shape: [r, c], data };
+}

@@ -1,0 +1,171 @@
+// 2-D mode: the data column (data sets, split, noise, own data) and the output panel
+// (losses, curves, the decision boundary under the points, gradient sizes per layer).
+import { el, heatmap, points, ticks, fit, slice, css, CLASS_COLORS, diverging } from "./draw.js";
+import { t } from "./i18n.js";
+import { dataIcon, icon } from "./icons.js";
+import { field, slider, toggle, button, heading } from "./widgets.js";
+import { classGrid } from "./network.js";
+
+const pct = (v) => `${Math.round(v)}%`;
+
+export class DataPanel {
+  // app: {editData(fn, {both}), edit(fn), upload(file), setDraw(on, cls), regenerate()}
+  constructor(root, app, options) {
+    this.app = app;
+    this.root = root;
+    const grid = el("div", { class: "datasets" });
+    this.buttons = {};
+    for (const name of options.datasets) {
+      const b = el("button", { class: "dataset", "data-testid": `dataset-${name}`, "data-help": "dataset", title: name,
+        onclick: () => app.editData((d) => { d.name = name; delete d.points; delete d.path; delete d.target; }) });
+      b.innerHTML = dataIcon(name);
+      b.append(el("span", { "data-i18n": `data.${name}` }, t(`data.${name}`)));
+      grid.append(b);
+      this.buttons[name] = b;
+    }
+    this.binaryOnly = new Set(options.binary_only);
+    this.regression = new Set(options.regression);
+    this.classes = el("div", { class: "segmented", "data-help": "classes" },
+      ...[2, 3, 4, 5].map((k) => el("button", { "data-testid": `classes-${k}`, onclick: () => app.editData((d) => { d.classes = k; }) }, String(k))));
+    this.ratio = slider("ratio", { min: 10, max: 90, step: 5 }, pct, (v) => app.editData((d) => { d.train_ratio = v / 100; }), "ratio");
+    this.val = slider("val-ratio", { min: 0, max: 50, step: 5 }, pct, (v) => app.editData((d) => { d.val_ratio = v / 100; }), "valRatio");
+    this.noise = slider("noise", { min: 0, max: 50, step: 5 }, (v) => String(v), (v) => app.editData((d) => { d.noise = v / 100; }), "noise");
+    this.samples = slider("samples", { min: 100, max: 2000, step: 100 }, (v) => String(v), (v) => app.editData((d) => { d.samples = v; }), "samples");
+    this.batch = slider("batch", { min: 1, max: 100, step: 1 }, (v) => String(v), (v) => app.edit((s) => { s.train.batch_size = v; }), "batch");
+    const regen = button("regenerate", "regenerate", () => app.regenerate(), { icon: "dice", help: "regenerate" });
+
+    // the learner's own data
+    const file = el("input", { type: "file", accept: ".csv,text/csv", "data-testid": "upload", hidden: true });
+    file.addEventListener("change", () => { if (file.files[0]) app.upload(file.files[0]); file.value = ""; });
+    const up = button("upload-button", "upload", () => file.click(), { icon: "upload", help: "upload" });
+    this.draw = toggle("draw", "draw", (on) => app.setDraw(on, this.drawClass), "draw");
+    this.drawClass = 0;
+    this.swatches = el("div", { class: "swatches", "data-help": "drawClass" });
+    root.append(heading("h.data"),
+      el("p", { class: "hint", "data-i18n": "data.which" }, t("data.which")), grid,
+      field("classes", this.classes, "classes"),
+      field("ratio", this.ratio, "ratio"),
+      field("valRatio", this.val, "valRatio"),
+      field("noise", this.noise, "noise"),
+      field("samples", this.samples, "samples"),
+      field("batch", this.batch, "batch"),
+      regen,
+      heading("h.own"),
+      el("div", { class: "own" }, up, file, this.draw, this.swatches),
+      el("p", { class: "hint small", "data-i18n": "own.hint" }, t("own.hint")));
+  }
+
+  sync(spec, info) {
+    const d = spec.data;
+    for (const [name, b] of Object.entries(this.buttons)) b.classList.toggle("selected", d.name === name);
+    const fixed = this.binaryOnly.has(d.name) || this.regression.has(d.name) || !this.buttons[d.name];
+    this.classes.querySelectorAll("button").forEach((b) => {
+      b.classList.toggle("selected", Number(b.textContent) === (fixed ? info?.num_classes : d.classes));
+      b.disabled = fixed;
+    });
+    this.ratio.set(Math.round(d.train_ratio * 100));
+    this.val.set(Math.round(d.val_ratio * 100));
+    this.noise.set(Math.round(d.noise * 100));
+    this.samples.set(d.samples);
+    this.batch.set(spec.train.batch_size);
+    const k = Math.min(10, Math.max(2, (info && info.task !== "regression" ? info.num_classes : 2) + 1));
+    this.swatches.replaceChildren(...Array.from({ length: k }, (_, c) => {
+      const s = el("button", { class: "swatch", "data-testid": `draw-class-${c}`, style: `background:${css(CLASS_COLORS[c])}`,
+        onclick: () => { this.drawClass = c; this.app.setDraw(true, c); this.sync(spec, info); } });
+      s.classList.toggle("selected", c === this.drawClass);
+      return s;
+    }));
+    this.draw.box.disabled = info?.task === "regression" || info?.mode !== "2d";
+  }
+}
+
+export class OutputPanel {
+  // app: {addPoint(lab, x1, x2), hovered}
+  constructor(root, app, lab, suffix) {
+    this.app = app;
+    this.lab = lab;
+    const id = (s) => (suffix ? `${s}-${suffix}` : s);
+    this.lossTest = el("b", { "data-testid": id("loss-test") }, "–");
+    this.lossTrain = el("b", { "data-testid": id("loss-train") }, "–");
+    this.accTest = el("span", { class: "acc", "data-testid": id("acc-test") }, "");
+    this.accTrain = el("span", { class: "acc", "data-testid": id("acc-train") }, "");
+    this.canvas = el("canvas", { class: "boundary", "data-testid": id("boundary"), "data-help": "boundary" });
+    this.canvas.addEventListener("click", (e) => this.click(e));
+    this.grads = el("div", { class: "grads", "data-testid": id("grad-strip"), "data-help": "gradients" });
+    this.title = el("div", { class: "panel-title" }, suffix ? suffix.toUpperCase() : "");
+    this.root = el("div", { class: "out-panel" },
+      this.title,
+      el("div", { class: "losses" },
+        el("div", { "data-help": "lossTest" }, el("span", { "data-i18n": "lossTest" }, t("lossTest")), this.lossTest, this.accTest),
+        el("div", { "data-help": "lossTrain" }, el("span", { "data-i18n": "lossTrain" }, t("lossTrain")), this.lossTrain, this.accTrain)),
+      lab.chart.canvas,
+      el("div", { class: "legend-line" },
+        el("span", { class: "key train" }), el("span", { "data-i18n": "curve.train" }, t("curve.train")),
+        el("span", { class: "key test" }), el("span", { "data-i18n": "curve.test" }, t("curve.test"))),
+      el("div", { class: "boundary-wrap" }, this.canvas),
+      el("div", { class: "colorbar", "data-help": "colorbar" }, el("span", {}, "-1"), el("i"), el("span", {}, "1")),
+      el("h3", { "data-i18n": "h.gradients" }, t("h.gradients")),
+      this.grads);
+    root.append(this.root);
+  }
+
+  click(e) {
+    const r = this.canvas.getBoundingClientRect();
+    const E = this.lab.info?.extent ?? 6;
+    const x1 = ((e.clientX - r.left) / r.width) * 2 * E - E;
+    const x2 = E - ((e.clientY - r.top) / r.height) * 2 * E;
+    this.app.addPoint(this.lab, x1, x2);
+  }
+
+  draw(opts) {
+    const lab = this.lab;
+    const f = lab.frame;
+    if (!f || !lab.info) return;
+    const h = f.header;
+    const m = h.metrics;
+    const fmt = (v) => (Number.isFinite(v) ? v.toFixed(3) : "–");
+    this.lossTest.textContent = fmt(m.test_loss);
+    this.lossTrain.textContent = fmt(m.train_loss);
+    const acc = (v) => (Number.isFinite(v) ? t("accuracy", { v: (100 * v).toFixed(1) }) : "");
+    this.accTest.textContent = acc(m.test_accuracy);
+    this.accTrain.textContent = acc(m.train_accuracy);
+    lab.chart.draw();
+    const c = this.canvas;
+    fit(c);
+    const info = lab.info;
+    const a = f.arrays;
+    const hover = opts.hover && a[`unit:${opts.hover.layer}`];
+    if (hover) heatmap(c, slice(hover, opts.hover.unit), { alpha: 0.9 });
+    else if (a.boundary) heatmap(c, a.boundary, { task: info.task, discrete: opts.discrete, alpha: 0.85 });
+    else c.getContext("2d").clearRect(0, 0, c.width, c.height);
+    if (lab.points) {
+      const r = Math.max(2.5, c.width / 110);
+      points(c, [...lab.points.train, ...lab.points.val], { extent: info.extent, task: info.task, radius: r });
+      if (opts.showTest) points(c, lab.points.test, { extent: info.extent, task: info.task, test: true, radius: r });
+      ticks(c, info.extent);
+    }
+    this.drawGrads(h);
+  }
+
+  drawGrads(h) {
+    const norms = h.grad_norm || {};
+    const names = Object.keys(norms);
+    if (!names.length) return;
+    const dead = {};
+    Object.entries(h.activations || {}).forEach(([k, v]) => { dead[k.replace("act", "")] = v.dead; });
+    const rows = names.map((n, i) => {
+      const v = norms[n];
+      const lg = Math.log10(Math.max(v, 1e-8));
+      const w = Math.max(2, Math.min(100, ((lg + 6) / 7) * 100));   // 1e-6 .. 10
+      const tiny = v < 1e-3;
+      const idx = n.replace(/\D/g, "");
+      const d = dead[idx] > 0 ? t("dead", { p: Math.round(100 * dead[idx]) }) : "";
+      return el("div", { class: `grad-row${tiny ? " tiny" : ""}` },
+        el("span", { class: "name" }, n),
+        el("span", { class: "bar" }, el("i", { style: `width:${w}%` })),
+        el("span", { class: "num" }, v.toExponential(1)),
+        el("span", { class: "dead" }, d));
+    });
+    this.grads.replaceChildren(...rows);
+  }
+}

@@ -1,0 +1,215 @@
+// Image mode: a CNN built from blocks, a test-image picker, each layer's feature maps,
+// the first layer's filters, the confusion matrix and the misclassified test images.
+import { el, image, fit, css, CLASS_COLORS } from "./draw.js";
+import { t } from "./i18n.js";
+import { icon } from "./icons.js";
+import { field, slider, select, button, heading } from "./widgets.js";
+
+const BLOCK = { conv2d: { filters: 8, kernel: 3 }, maxpool2d: { kernel: 2 }, avgpool2d: { kernel: 2 },
+  dense: { units: 32 }, dropout: { rate: 0.25 }, batchnorm: {}, layernorm: {}, flatten: {} };
+const PARAM = { conv2d: "filters", dense: "units", dropout: "rate", maxpool2d: "kernel", avgpool2d: "kernel" };
+const pct = (v) => `${Math.round(v)}%`;
+
+export class ImagePanel {
+  // app: {edit(fn), editData(fn)}
+  constructor(root, app, options) {
+    this.app = app;
+    this.options = options;
+    const sets = Object.keys(options.image_sets);
+    this.set = select("image-set", sets.map((s) => ({ value: s, label: s === "digits" ? t("data.digits") : s })),
+      (name) => app.editData((d) => {
+        if (name === "digits") { d.name = "digits"; delete d.path; delete d.limit; }
+        else { d.name = "idx"; d.path = options.image_sets[name]; d.limit = d.limit || 6000; }
+      }), "imageSet");
+    this.ratio = slider("image-ratio", { min: 10, max: 90, step: 5 }, pct, (v) => app.editData((d) => { d.train_ratio = v / 100; }), "ratio");
+    this.batch = slider("image-batch", { min: 8, max: 256, step: 8 }, String, (v) => app.edit((s) => { s.train.batch_size = v; }), "batch");
+    this.blocks = el("div", { class: "blocks", "data-testid": "blocks" });
+    this.addType = select("add-block-type", Object.keys(BLOCK).map((b) => ({ value: b, key: `layer.${b}` })), () => {}, "addBlock");
+    const add = button("add-block", "addBlock", () => app.edit((s) => {
+      const type = JSON.parse(this.addType.value);
+      const layers = s.model.layers || [];
+      const at = layers.findIndex((l) => l.type === "flatten");
+      const conv = ["conv2d", "maxpool2d", "avgpool2d", "batchnorm"].includes(type);
+      layers.splice(conv && at >= 0 ? at : layers.length, 0, { type, ...BLOCK[type] });
+      s.model.layers = layers;
+    }), { icon: "plus", help: "addBlock" });
+    this.init = select("image-init", options.inits.map((i) => ({ value: i, key: `init.${i}` })),
+      (v) => app.edit((s) => { s.model.init = v; }), "init");
+    root.append(heading("h.data"), field("imageSet", this.set, "imageSet"), field("ratio", this.ratio, "ratio"),
+      field("batch", this.batch, "batch"),
+      heading("h.cnn"), el("p", { class: "hint small", "data-i18n": "cnn.hint" }, t("cnn.hint")),
+      this.blocks, el("div", { class: "add-row" }, this.addType, add), field("init", this.init, "init"));
+  }
+
+  sync(spec, info) {
+    const d = spec.data;
+    const name = d.name === "idx" ? Object.keys(this.options.image_sets).find((k) => this.options.image_sets[k] === d.path) : "digits";
+    if (name) this.set.set(name);
+    this.ratio.set(Math.round(d.train_ratio * 100));
+    this.batch.set(spec.train.batch_size);
+    this.init.set(spec.model.init);
+    const layers = spec.model.layers || [];
+    const shapes = {};
+    (info?.layers || []).forEach((l) => { shapes[l.name] = l.shape; });
+    this.blocks.replaceChildren(...layers.map((layer, i) => {
+      const p = PARAM[layer.type];
+      const input = p ? el("input", { type: "number", class: "param", "data-testid": `block-${i}-param`, value: layer[p],
+        step: p === "rate" ? 0.05 : 1, min: p === "rate" ? 0 : 1 }) : el("span", { class: "param" });
+      if (p) input.addEventListener("change", () => this.app.edit((s) => { s.model.layers[i][p] = Number(input.value); }));
+      const rm = el("button", { class: "mini", "data-testid": `remove-block-${i}`, "data-help": "removeBlock",
+        onclick: () => this.app.edit((s) => { s.model.layers.splice(i, 1); }) });
+      rm.innerHTML = icon("close");
+      return el("div", { class: `block ${layer.type}`, "data-testid": `block-${i}` },
+        el("span", { class: "type" }, t(`layer.${layer.type}`)),
+        p ? el("span", { class: "unit", "data-i18n": `param.${p}` }, t(`param.${p}`)) : null, input, rm);
+    }));
+  }
+}
+
+export class ImageView {
+  // app: {pick(lab, i)}
+  constructor(center, right, app) {
+    this.app = app;
+    this.gallery = el("div", { class: "gallery", "data-testid": "gallery" });
+    this.maps = el("div", { class: "fmaps", "data-testid": "feature-maps" });
+    this.filters = el("div", { class: "filters", "data-testid": "filters" });
+    this.lossTest = el("b", { "data-testid": "loss-test" }, "–");
+    this.lossTrain = el("b", { "data-testid": "loss-train" }, "–");
+    this.accTest = el("span", { class: "acc", "data-testid": "acc-test" });
+    this.accTrain = el("span", { class: "acc", "data-testid": "acc-train" });
+    this.probs = el("div", { class: "probs", "data-testid": "probs" });
+    this.confusion = el("canvas", { class: "confusion", "data-testid": "confusion", "data-help": "confusion" });
+    this.mistakes = el("div", { class: "mistakes", "data-testid": "mistakes" });
+    this.mistakeCount = el("span", { class: "count" });
+    this.chartSlot = el("div");
+    center.append(heading("h.pick"), this.gallery, heading("h.fmaps"),
+      el("p", { class: "hint small", "data-i18n": "fmaps.hint" }, t("fmaps.hint")), this.maps,
+      heading("h.filters"), this.filters);
+    right.append(heading("h.output"),
+      el("div", { class: "losses" },
+        el("div", { "data-help": "lossTest" }, el("span", { "data-i18n": "lossTest" }, t("lossTest")), this.lossTest, this.accTest),
+        el("div", { "data-help": "lossTrain" }, el("span", { "data-i18n": "lossTrain" }, t("lossTrain")), this.lossTrain, this.accTrain)),
+      this.chartSlot,
+      el("h3", { "data-i18n": "h.probs" }, t("h.probs")), this.probs,
+      el("h3", { "data-i18n": "h.confusion" }, t("h.confusion")), this.confusion,
+      el("h3", {}, el("span", { "data-i18n": "h.mistakes" }, t("h.mistakes")), " ", this.mistakeCount), this.mistakes);
+  }
+
+  build(lab) {
+    this.lab = lab;
+    this.chartSlot.replaceChildren(lab.chart.canvas);
+    const imgs = lab.images;
+    if (!imgs) return;
+    const [, hgt, wid] = imgs.shape;
+    this.gallery.replaceChildren(...imgs.pixels.map((px, i) => {
+      const c = el("canvas", { width: wid, height: hgt });
+      image(c, Float32Array.from(px), hgt, wid, { lo: 0, hi: 1 });
+      const b = el("button", { class: "thumb", "data-testid": `pick-${i}`, title: `${t("label")} ${imgs.labels[i]}`,
+        onclick: () => this.app.pick(lab, i) }, c);
+      b.classList.toggle("selected", i === lab.view.image);
+      return b;
+    }));
+    this.mapsKey = null;
+  }
+
+  draw() {
+    const lab = this.lab;
+    const f = lab?.frame;
+    if (!f) return;
+    const h = f.header, a = f.arrays;
+    const fmt = (v) => (Number.isFinite(v) ? v.toFixed(3) : "–");
+    this.lossTest.textContent = fmt(h.metrics.test_loss);
+    this.lossTrain.textContent = fmt(h.metrics.train_loss);
+    const acc = (v) => (Number.isFinite(v) ? t("accuracy", { v: (100 * v).toFixed(1) }) : "");
+    this.accTest.textContent = acc(h.metrics.test_accuracy);
+    this.accTrain.textContent = acc(h.metrics.train_accuracy);
+    lab.chart.draw();
+    this.gallery.querySelectorAll(".thumb").forEach((b, i) => b.classList.toggle("selected", i === h.image?.index));
+    this.drawMaps(a);
+    this.drawFilters(a.filters);
+    this.drawProbs(h.image, lab.info.class_names);
+    if (h.confusion) this.drawConfusion(h.confusion, lab.info.class_names);
+    if (h.mistakes) this.drawMistakes(h.mistakes, a.mistakes, lab.info.class_names);
+  }
+
+  drawMaps(a) {
+    const names = Object.keys(a).filter((k) => k.startsWith("fmap:"));
+    const key = names.map((n) => `${n}:${a[n].shape}`).join("|");
+    if (key !== this.mapsKey) {   // rebuild the canvases when the network's shape changes
+      this.mapsKey = key;
+      this.mapCanvases = {};
+      const rows = [["input", a.input], ...names.map((n) => [n, a[n]])].filter(([, arr]) => arr).map(([n, arr]) => {
+        const [C, H, W] = arr.shape;
+        const cs = Array.from({ length: Math.min(C, 32) }, () => el("canvas", { width: W, height: H, class: "fmap" }));
+        this.mapCanvases[n] = cs;
+        return el("div", { class: "fmap-row" }, el("span", { class: "name" }, n.replace("fmap:", ""), el("small", {}, `${C}×${H}×${W}`)),
+          el("div", { class: "maps" }, cs));
+      });
+      this.maps.replaceChildren(...rows);
+    }
+    for (const [n, cs] of Object.entries(this.mapCanvases)) {
+      const arr = n === "input" ? a.input : a[n];
+      if (!arr) continue;
+      const [, H, W] = arr.shape;
+      cs.forEach((c, i) => image(c, arr.data.subarray(i * H * W, (i + 1) * H * W), H, W));
+    }
+  }
+
+  drawFilters(f) {
+    if (!f) { this.filters.replaceChildren(); return; }
+    const [F, C, k] = f.shape;
+    if (this.filters.children.length !== F) {
+      this.filters.replaceChildren(...Array.from({ length: F }, () => el("canvas", { width: k, height: k, class: "filter" })));
+    }
+    [...this.filters.children].forEach((c, i) => image(c, f.data.subarray(i * C * k * k, i * C * k * k + k * k), k, k, { signed: true }));
+  }
+
+  drawProbs(img, names) {
+    if (!img) return;
+    const best = img.probs.indexOf(Math.max(...img.probs));
+    this.probs.replaceChildren(...img.probs.map((p, k) => el("div", { class: `prob${k === img.label ? " truth" : ""}${k === best ? " best" : ""}` },
+      el("span", { class: "name" }, names[k]), el("span", { class: "bar" }, el("i", { style: `width:${(100 * p).toFixed(1)}%` })),
+      el("span", { class: "num" }, `${(100 * p).toFixed(0)}%`))));
+  }
+
+  drawConfusion(cm, names) {
+    const c = this.confusion;
+    fit(c);
+    const K = cm.length;
+    const ctx = c.getContext("2d");
+    const r = window.devicePixelRatio || 1;
+    const pad = 16 * r;
+    const cell = (c.width - pad) / K;
+    ctx.clearRect(0, 0, c.width, c.height);
+    const rowMax = cm.map((row) => Math.max(1, row.reduce((x, y) => x + y, 0)));
+    ctx.font = `${Math.max(8, Math.min(12, cell / (2.4 * r))) * r}px system-ui, sans-serif`;
+    ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    for (let i = 0; i < K; i++) {
+      ctx.fillStyle = "#6b7785";
+      ctx.fillText(names[i], pad / 2, pad + (i + 0.5) * cell);
+      ctx.fillText(names[i], pad + (i + 0.5) * cell, pad / 2);
+      for (let j = 0; j < K; j++) {
+        const share = cm[i][j] / rowMax[i];
+        const col = i === j ? [8, 119, 189] : [214, 39, 40];
+        ctx.fillStyle = css(col, cm[i][j] ? 0.12 + 0.8 * share : 0.03);
+        ctx.fillRect(pad + j * cell + 1, pad + i * cell + 1, cell - 2, cell - 2);
+        if (cm[i][j]) {
+          ctx.fillStyle = share > 0.5 ? "#fff" : "#1f2933";
+          ctx.fillText(String(cm[i][j]), pad + (j + 0.5) * cell, pad + (i + 0.5) * cell);
+        }
+      }
+    }
+  }
+
+  drawMistakes(m, arr, names) {
+    this.mistakeCount.textContent = `(${m.count})`;
+    if (!arr || !arr.shape.length || !m.index.length) { this.mistakes.replaceChildren(el("span", { class: "hint", "data-i18n": "mistakes.none" }, t("mistakes.none"))); return; }
+    const [, , H, W] = arr.shape;
+    this.mistakes.replaceChildren(...m.index.map((idx, i) => {
+      const c = el("canvas", { width: W, height: H });
+      image(c, arr.data.subarray(i * H * W, (i + 1) * H * W), H, W, { lo: 0, hi: 1 });
+      return el("div", { class: "mistake", title: `#${idx}` }, c,
+        el("span", {}, `${names[m.true[i]]}→`, el("b", { style: `color:${css(CLASS_COLORS[1])}` }, names[m.pred[i]])));
+    }));
+  }
+}
