@@ -7,6 +7,7 @@ from its own thread and may change hyper-parameters between epochs (``update``).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -120,8 +121,8 @@ class Trainer:
         n = len(x)
         model.train()
         order = torch.randperm(n, generator=self.generator).to(self.device)
-        total = torch.zeros((), device=self.device)
-        right = torch.zeros((), device=self.device, dtype=torch.long)
+        losses, outs = [], []   # per batch; summed once after the epoch (fewer tiny ops per step)
+        no_amp = contextlib.nullcontext()   # entering a disabled autocast costs as much as a tiny layer
         self.epoch += 1
         probe = (t.probe_every > 0 and self.epoch % t.probe_every == 0) if probe is None else probe
         grads: dict[str, float] = {}
@@ -131,7 +132,7 @@ class Trainer:
             xb, yb = x[idx], y[idx]
             if self.adversary is not None:
                 xb = self.adversary(xb, yb)
-            with torch.autocast(self.device.type, enabled=self.amp):
+            with torch.autocast(self.device.type) if self.amp else no_amp:
                 out = model(xb)
                 loss = loss_fn(out.float(), yb)
             reg = penalty(model, m.regularization, m.reg_rate)
@@ -145,12 +146,14 @@ class Trainer:
             self.scaler.update()
             if self.per_batch and self.scheduler.last_epoch < self.scheduler.total_steps - 1:
                 self.scheduler.step()   # one-cycle: hold the final lr instead of stepping past it
-            total += loss.detach() * len(idx)
+            losses.append(loss.detach())
             if task != "regression":
-                right += correct(out.detach(), yb, task)
+                outs.append(out.detach())
         if self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
-        train_loss = float(total) / n
+        sizes = torch.full((len(losses),), float(t.batch_size), device=self.device)
+        sizes[-1] = n - t.batch_size * (len(losses) - 1)   # the last batch may be smaller
+        train_loss = float(torch.stack(losses) @ sizes) / n
         if not math.isfinite(train_loss):
             raise DivergenceError(
                 f"training diverged at epoch {self.epoch}: the loss became {train_loss} "
@@ -159,7 +162,7 @@ class Trainer:
         rec = {"epoch": self.epoch, "train_loss": train_loss,
                "lr": self.optimizer.param_groups[0]["lr"]}
         if task != "regression":
-            rec["train_accuracy"] = int(right) / n
+            rec["train_accuracy"] = int(correct(torch.cat(outs), y[order], task)) / n
         else:
             rec["train_mse"] = train_loss
         if len(self.x["val"]):

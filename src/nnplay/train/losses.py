@@ -26,7 +26,9 @@ class TaskLoss(nn.Module):
         if self.task == "regression":
             return F.mse_loss(out.squeeze(1), y)
         if self.task == "binary":
-            target = y.to(out.dtype) * (1 - self.eps) + 0.5 * self.eps
+            target = y.to(out.dtype)
+            if self.eps:   # skipped when off: two tensor ops per step, the same values
+                target = target * (1 - self.eps) + 0.5 * self.eps
             pos = None if self.weight is None else self.weight[1] / self.weight[0]
             return F.binary_cross_entropy_with_logits(out.squeeze(1), target, pos_weight=pos)
         return F.cross_entropy(out, y, weight=self.weight, label_smoothing=self.eps)
