@@ -26,7 +26,9 @@ play: setup
 test: setup browser
 	$(PY) -m pytest -n 2
 
+# nnplay's training loop vs a hand-written PyTorch loop (+ Keras/JAX reference rows)
 bench: setup
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/train_loop.py
 
 clean:
