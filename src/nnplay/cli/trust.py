@@ -1,0 +1,219 @@
+"""nnplay attack | uncertainty | explain: question a trained run (DNN을 믿을 수 있을까?).
+
+Each command loads the run's model and data, calls ``nnplay.trust`` and writes its PNG
+figures and a JSON summary into ``RUN/trust/``; ``--json`` prints that summary last.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..i18n import t
+from ._app import JsonOut, Lang, RunsDir, app, fail, guard, set_lang
+
+err = Console(stderr=True)
+CURVE = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)   # shares of the input range (L-inf)
+
+
+def _load(run_id: str, runs_dir: str | None, method: str):
+    """(store, run, trainer) for a finished classifier run; user errors exit 2."""
+    from ..runs import RunStore, load_trained
+    from ..trust.base import check_task
+
+    store = RunStore(runs_dir)
+    run = guard(lambda: store.get(run_id))
+    trainer = guard(lambda: load_trained(run))
+    guard(lambda: check_task(trainer.data.task, method))
+    return store, run, trainer
+
+
+def _write(run, name: str, summary: dict) -> Path:
+    from ..runs import atomic_write
+    path = run.path("trust") / name
+    path.parent.mkdir(exist_ok=True)
+    atomic_write(path, json.dumps(summary, indent=2, default=float))
+    return path
+
+
+def _tag(x: float) -> str:
+    return f"{x:g}".replace(".", "p")
+
+
+@app.command()
+def attack(
+    run_id: Annotated[str, typer.Argument(help="The trained run to attack.")],
+    method: Annotated[str, typer.Option("--method", help="fgsm, pgd or patch.")] = "fgsm",
+    eps: Annotated[float, typer.Option("--eps", help="Perturbation budget (inputs' units).")] = 0.1,
+    steps: Annotated[int, typer.Option("--steps", help="PGD steps.")] = 10,
+    norm: Annotated[str, typer.Option("--norm", help="linf or l2.")] = "linf",
+    target: Annotated[int | None, typer.Option("--target", help="Class to push predictions to (targeted).")] = None,
+    curve: Annotated[bool, typer.Option("--curve", help="Accuracy against epsilon (PNG + JSON).")] = False,
+    patch_size: Annotated[int | None, typer.Option("--patch-size", help="Patch side in pixels (patch).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random start / patch placement seed.")] = 0,
+    runs_dir: RunsDir = None,
+    json_out: JsonOut = False,
+    lang: Lang = "en",
+) -> None:
+    """Adversarial examples: clean vs adversarial test accuracy, example images, robustness curve."""
+    from ..trust import figures
+    from ..trust.attacks import attack as run_attack, robustness_curve
+    from ..trust.base import check_choice
+    from ..trust.patch import patch_attack
+    from . import print_json
+
+    lang = set_lang(lang)
+    guard(lambda: check_choice("--method", method, ("fgsm", "pgd", "patch")))
+    if curve and method == "patch":
+        fail("--curve: a robustness curve needs --method fgsm or pgd (a patch has no epsilon)")
+    store, run, tr = _load(run_id, runs_dir, "attack")
+    d = tr.data
+    x, y = d.x_test, d.y_test
+    if method == "patch":
+        if target is None:
+            fail(f"--target: method 'patch' needs a target class between 0 and {d.num_classes - 1}")
+        res = guard(lambda: patch_attack(tr.model, d.x_train, x, y, target, patch_size, d.bounds,
+                                         seed=seed))
+        stem = f"attack-patch-target{target}"
+        fig = figures.patch_examples(x, res, d.class_names, run.path("trust") / f"{stem}.png", lang)
+    else:
+        kw = dict(method=method, norm=norm, steps=steps, target=target, bounds=d.bounds, seed=seed)
+        res = guard(lambda: run_attack(tr.model, x, y, eps=eps, **kw))
+        stem = f"attack-{method}-{norm}-eps{_tag(eps)}" + (f"-target{target}" if target is not None else "")
+        fig = figures.attack_examples(x, res, d.class_names, run.path("trust") / f"{stem}.png", lang)
+    summary = {"run_id": run.id, **res.summary(), "figure": str(fig)}
+    if curve and method != "patch":
+        width = d.bounds[1] - d.bounds[0]
+        grid = sorted({round(c * width, 6) for c in CURVE} | {eps})
+        rows = guard(lambda: robustness_curve(tr.model, x, y, grid, **kw))
+        cfig = figures.robustness_curve(rows, run.path("trust") / f"curve-{method}-{norm}.png",
+                                        f"{method} ({norm})", lang)
+        summary.update(curve=rows, curve_figure=str(cfig))
+        stem = f"curve-{method}-{norm}"
+    summary["json"] = str(_write(run, f"{stem}.json", summary))
+    err.print(t("trust.attack.result", lang, method=res.method, clean=res.clean_accuracy,
+                adv=res.adversarial_accuracy, success=res.success_rate))
+    for row in summary.get("curve", []):
+        err.print(f"  eps {row['eps']:<8g} {t('trust.fig.accuracy', lang)} {row['accuracy']:.4f}")
+    err.print(t("trust.saved", lang, path=run.path("trust")))
+    if json_out:
+        print_json(summary)
+
+
+@app.command()
+def uncertainty(
+    run_id: Annotated[str, typer.Argument(help="The trained run to question.")],
+    method: Annotated[str, typer.Option("--method", help="mc-dropout or ensemble.")] = "mc-dropout",
+    passes: Annotated[int, typer.Option("--passes", help="MC dropout forward passes.")] = 50,
+    members: Annotated[int, typer.Option("--members", help="Ensemble size (this run + new seeds).")] = 5,
+    bins: Annotated[int, typer.Option("--bins", help="Confidence bins for ECE.")] = 10,
+    runs_dir: RunsDir = None,
+    json_out: JsonOut = False,
+    lang: Lang = "en",
+) -> None:
+    """Can it say "I am not sure"? ECE, reliability diagram, temperature, OOD entropy AUROC."""
+    from ..trust import figures
+    from ..trust import uncertainty as U
+    from ..trust.base import check_choice
+    from . import print_json
+
+    lang = set_lang(lang)
+    guard(lambda: check_choice("--method", method, ("mc-dropout", "ensemble")))
+    if not 2 <= bins <= 100:
+        fail(f"--bins: must be between 2 and 100; received: {bins}")
+    store, run, tr = _load(run_id, runs_dir, "uncertainty")
+    d = tr.data
+    kinds = list(U.OOD_KINDS) if d.is_image else ["noise"]
+    ood = {k: U.ood_inputs(d.x_test, k, d.bounds) for k in kinds}
+    summary: dict = {"run_id": run.id, "method": method}
+    if method == "mc-dropout":
+        predict = lambda xs: U.mc_dropout(tr.model, xs, passes)
+        guard(lambda: predict(d.x_test[:1]))
+        summary["passes"] = passes
+    else:
+        from ..runs import load_trained
+        runs = guard(lambda: U.ensemble_runs(run, members, store, lambda i, s: err.print(
+            t("trust.uncertainty.member", lang, i=i + 1, n=members, seed=s))))
+        models = [tr.model] + [load_trained(r).model for r in runs[1:]]
+        predict = lambda xs: U.ensemble(models, xs)
+        summary["members"] = [r.id for r in runs]
+    test, val = predict(d.x_test), predict(d.x_val) if len(d.x_val) else None
+    temp = U.fit_temperature(val, d.y_val) if val is not None else 1.0
+    cal = U.calibration(test.probs, d.y_test, bins)
+    summary.update(accuracy=float((test.probs.argmax(1) == d.y_test).float().mean()), ece=cal.ece,
+                   temperature=temp, ece_calibrated=U.calibration(test.scaled(temp).probs, d.y_test, bins).ece)
+    if val is not None:
+        summary.update(val_ece=U.calibration(val.probs, d.y_val, bins).ece,
+                       val_ece_calibrated=U.calibration(val.scaled(temp).probs, d.y_val, bins).ece)
+    outs = {k: predict(xo) for k, xo in ood.items()}
+    summary["ood"] = {k: {"auroc_entropy": U.ood_auroc(test.entropy, p.entropy),
+                          "auroc_mutual_information": U.ood_auroc(test.mutual_information,
+                                                                  p.mutual_information),
+                          "mean_entropy": float(p.entropy.mean())} for k, p in outs.items()}
+    summary["ood_auroc"] = summary["ood"]["noise"]["auroc_entropy"]
+    summary["mean_entropy"] = float(test.entropy.mean())
+    summary["bins"] = cal.bins
+    folder = run.path("trust")
+    summary["figures"] = [
+        str(figures.reliability(cal, folder / f"uncertainty-{method}-reliability.png", method, lang)),
+        str(figures.entropy_histograms(test.entropy, {k: p.entropy for k, p in outs.items()},
+                                       folder / f"uncertainty-{method}-entropy.png", method, lang))]
+    summary["json"] = str(_write(run, f"uncertainty-{method}.json", summary))
+    err.print(t("trust.uncertainty.result", lang, method=method, ece=cal.ece, temp=temp,
+                ece_t=summary["ece_calibrated"], auroc=summary["ood_auroc"]))
+    err.print(t("trust.saved", lang, path=folder))
+    if json_out:
+        print_json(summary)
+
+
+@app.command()
+def explain(
+    run_id: Annotated[str, typer.Argument(help="The trained run to explain.")],
+    method: Annotated[str, typer.Option("--method", help="occlusion, saliency, integrated-gradients, gradcam or lime.")] = "integrated-gradients",
+    index: Annotated[int, typer.Option("--index", help="Which test sample (0-based).")] = 0,
+    target: Annotated[int | None, typer.Option("--target", help="Class to explain (default: the predicted one).")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="PNG path (default RUN/trust/explain-METHOD-INDEX.png).")] = None,
+    runs_dir: RunsDir = None,
+    json_out: JsonOut = False,
+    lang: Lang = "en",
+) -> None:
+    """Which inputs made the model decide? An attribution map for one test sample."""
+    from ..trust import figures
+    from ..trust.base import check_choice
+    from ..trust.explain import METHODS, explain as run_explain, positive_share
+    from . import print_json
+
+    lang = set_lang(lang)
+    guard(lambda: check_choice("--method", method, METHODS))
+    store, run, tr = _load(run_id, runs_dir, "explain")
+    d = tr.data
+    n = len(d.x_test)
+    if not 0 <= index < n:
+        fail(f"--index: must be between 0 and {n - 1} (the test set has {n} samples); received: {index}")
+    x = d.x_test[index:index + 1]
+    e = guard(lambda: run_explain(tr.model, x, method, target))
+    names = d.class_names
+    pred, tgt, label = int(e.predicted[0]), int(e.target[0]), int(d.y_test[index])
+    path = Path(out) if out else run.path("trust") / f"explain-{method}-{index}.png"
+    title = (f"{method}  #{index}: {t('trust.fig.label', lang)} {names[label]}, "
+             f"{t('trust.fig.pred', lang)} {names[pred]}, {t('trust.fig.target', lang)} {names[tgt]}")
+    figures.attribution(x[0], e.attribution[0], path, title, lang, d.feature_names)
+    summary = {"run_id": run.id, "method": method, "index": index, "label": label, "predicted": pred,
+               "target": tgt, "out": str(path), "attribution_sum": float(e.attribution.sum())}
+    if e.completeness_gap is not None:
+        summary["completeness_gap"] = float(e.completeness_gap[0])
+    if d.is_image:
+        lo, hi = d.bounds
+        ink = x > lo + 0.3 * (hi - lo)
+        summary.update(stroke_share=positive_share(e.attribution, ink), stroke_area=float(ink.float().mean()))
+    else:
+        summary["attribution"] = dict(zip(d.feature_names, e.attribution[0].tolist())) \
+            if len(d.feature_names) == e.attribution[0].numel() else e.attribution[0].flatten().tolist()
+    summary["json"] = str(_write(run, f"explain-{method}-{index}.json", summary))
+    err.print(t("trust.explain.result", lang, method=method, index=index, label=names[label],
+                pred=names[pred], path=path))
+    if json_out:
+        print_json(summary)

@@ -1,0 +1,211 @@
+"""PNG figures for the trust tools (matplotlib's object API: no global state, server-safe).
+
+Each function draws one picture from a result and writes it to ``path`` atomically.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib import font_manager, rc_context
+from matplotlib.figure import Figure
+
+from ..i18n import t
+
+HANGUL = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic")
+
+
+@functools.cache
+def _hangul_fonts() -> list[str]:
+    """Installed Hangul fonts; files added after matplotlib built its font cache are added too."""
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    if not have & set(HANGUL):
+        for path in font_manager.findSystemFonts():
+            if any(k in Path(path).name for k in ("NanumGothic.", "NotoSansCJK", "NotoSansKR")):
+                font_manager.fontManager.addfont(path)
+        have = {f.name for f in font_manager.fontManager.ttflist}
+    return [f for f in HANGUL if f in have]
+
+
+def _style(lang: str):
+    """Fonts for the figure's text: a Hangul font first when the language is Korean."""
+    fonts = _hangul_fonts() if lang == "ko" else []
+    return rc_context({"font.family": fonts + ["DejaVu Sans"], "axes.unicode_minus": False})
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    from ..runs import atomic_write
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, buf.getvalue())
+    return path
+
+
+def _styled(draw):
+    """Run a drawing function inside ``_style(lang)`` so every text gets the right font."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kw):
+        lang = inspect.signature(draw).bind(*args, **kw)
+        lang.apply_defaults()
+        with _style(lang.arguments["lang"]):
+            return draw(*args, **kw)
+    return wrapper
+
+
+def _image(a: torch.Tensor) -> np.ndarray:
+    """(C, H, W) -> what imshow takes: (H, W) for one channel, (H, W, 3) for colour."""
+    a = a.detach().cpu()
+    return a[0].numpy() if a.shape[0] == 1 else a[:3].permute(1, 2, 0).clamp(0, 1).numpy()
+
+
+@_styled
+def attack_examples(x: torch.Tensor, res, class_names: list[str], path: Path, lang: str = "en",
+                    n: int = 8) -> Path:
+    """Clean inputs, adversarial inputs and the difference, with both predictions.
+
+    Images: three rows of pictures. Vectors: the first two inputs, clean -> attacked as arrows.
+    """
+    names = lambda i: class_names[i] if i < len(class_names) else str(i)
+    title = f"{res.method} eps={res.eps:g}"
+    if x.dim() == 4:
+        flipped = (res.adv_pred != res.clean_pred).nonzero().flatten().tolist()
+        idx = (flipped + [i for i in range(len(x)) if i not in flipped])[:n]
+        fig = Figure(figsize=(1.5 * len(idx) + 1, 5))
+        axes = fig.subplots(3, len(idx), squeeze=False)
+        d = (res.x_adv - x)
+        lim = float(d.abs().max()) or 1.0
+        for j, i in enumerate(idx):
+            for r, (img, kw) in enumerate([(x[i], {"cmap": "gray"}), (res.x_adv[i], {"cmap": "gray"}),
+                                           (d[i], {"cmap": "RdBu", "vmin": -lim, "vmax": lim})]):
+                ax = axes[r][j]
+                ax.imshow(_image(img), **kw)
+                ax.set_xticks([]), ax.set_yticks([])
+            axes[0][j].set_title(f"{t('trust.fig.pred', lang)} {names(int(res.clean_pred[i]))}", fontsize=8)
+            axes[1][j].set_title(f"{t('trust.fig.pred', lang)} {names(int(res.adv_pred[i]))}", fontsize=8,
+                                 color="red" if res.adv_pred[i] != res.clean_pred[i] else "black")
+        for r, key in enumerate(("trust.fig.clean", "trust.fig.adversarial", "trust.fig.difference")):
+            axes[r][0].set_ylabel(t(key, lang), fontsize=9)
+    else:
+        fig = Figure(figsize=(6, 5))
+        ax = fig.subplots()
+        a, b = x[:, :2].numpy(), res.x_adv[:, :2].numpy()
+        flip = (res.adv_pred != res.clean_pred).numpy()
+        ax.scatter(a[:, 0], a[:, 1], c=res.y.numpy(), cmap="coolwarm", s=10, label=t("trust.fig.clean", lang))
+        ax.quiver(a[flip, 0], a[flip, 1], b[flip, 0] - a[flip, 0], b[flip, 1] - a[flip, 1],
+                  angles="xy", scale_units="xy", scale=1, color="red", width=0.004,
+                  label=t("trust.fig.flipped", lang))
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+@_styled
+def robustness_curve(curve: list[dict], path: Path, title: str, lang: str = "en") -> Path:
+    """Accuracy against epsilon."""
+    fig = Figure(figsize=(5.5, 4))
+    ax = fig.subplots()
+    ax.plot([r["eps"] for r in curve], [r["accuracy"] for r in curve], "o-")
+    ax.set_xlabel("epsilon")
+    ax.set_ylabel(t("trust.fig.accuracy", lang))
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+@_styled
+def patch_examples(x: torch.Tensor, res, class_names: list[str], path: Path, lang: str = "en",
+                   n: int = 8) -> Path:
+    """The learned patch and a few patched images with the model's new answer."""
+    names = lambda i: class_names[i] if i < len(class_names) else str(i)
+    tgt = res.target
+    hit = ((res.adv_pred == tgt) & (res.clean_pred != tgt)).nonzero().flatten().tolist()
+    rest = [i for i in (res.clean_pred != tgt).nonzero().flatten().tolist() if i not in hit]
+    idx = (hit + rest)[:n]                   # successes first, never images already in the target class
+    fig = Figure(figsize=(1.5 * (len(idx) + 1) + 1, 2.2))
+    axes = fig.subplots(1, len(idx) + 1, squeeze=False)[0]
+    axes[0].imshow(_image(res.patch), cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title(t("trust.fig.patch", lang), fontsize=8)
+    for j, i in enumerate(idx, 1):
+        axes[j].imshow(_image(res.x_adv[i]), cmap="gray")
+        axes[j].set_title(f"{names(int(res.clean_pred[i]))} -> {names(int(res.adv_pred[i]))}",
+                          fontsize=8, color="red" if i in hit else "black")
+    for ax in axes:
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle(f"{t('trust.fig.patch', lang)} -> {names(int(res.target[0]))}: "
+                 f"{t('trust.fig.success', lang)} {res.success_rate:.0%}")
+    return _save(fig, path)
+
+
+@_styled
+def reliability(cal, path: Path, title: str, lang: str = "en") -> Path:
+    """Reliability diagram: accuracy per confidence bin against the diagonal, and ECE."""
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    width = cal.bins[0]["hi"] - cal.bins[0]["lo"]
+    lows = [b["lo"] for b in cal.bins]
+    ax.bar(lows, [b["accuracy"] for b in cal.bins], width=width, align="edge", edgecolor="k",
+           alpha=0.8, label=t("trust.fig.accuracy", lang))
+    ax.bar(lows, [b["confidence"] - b["accuracy"] if b["count"] else 0 for b in cal.bins],
+           bottom=[b["accuracy"] for b in cal.bins], width=width, align="edge", facecolor="none",
+           edgecolor="red", hatch="//", label=t("trust.fig.gap", lang))
+    ax.plot([0, 1], [0, 1], "k--", lw=1)
+    ax.set_xlabel(t("trust.fig.confidence", lang))
+    ax.set_ylabel(t("trust.fig.accuracy", lang))
+    ax.set_xlim(0, 1), ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(f"{title}  ECE={cal.ece:.3f}")
+    return _save(fig, path)
+
+
+@_styled
+def entropy_histograms(h_in: torch.Tensor, h_out: dict[str, torch.Tensor], path: Path, title: str,
+                       lang: str = "en") -> Path:
+    """Predictive entropy of test inputs against out-of-distribution inputs."""
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    top = max([float(h_in.max())] + [float(h.max()) for h in h_out.values()]) or 1.0
+    bins = np.linspace(0, top, 30)
+    ax.hist(h_in.numpy(), bins=bins, alpha=0.6, density=True, label=t("trust.fig.in_dist", lang))
+    for kind, h in h_out.items():
+        ax.hist(h.numpy(), bins=bins, alpha=0.5, density=True, label=t(f"trust.ood.{kind}", lang))
+    ax.set_xlabel(t("trust.fig.entropy", lang))
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+@_styled
+def attribution(x: torch.Tensor, attr: torch.Tensor, path: Path, title: str, lang: str = "en",
+                feature_names: list[str] | None = None) -> Path:
+    """One input and its attribution: side-by-side heat map (images) or a bar chart (vectors)."""
+    if x.dim() == 3:
+        fig = Figure(figsize=(7, 3.4))
+        a1, a2 = fig.subplots(1, 2)
+        a1.imshow(_image(x), cmap="gray")
+        heat = attr.sum(0).numpy()
+        lim = float(np.abs(heat).max()) or 1.0
+        im = a2.imshow(heat, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        a2.imshow(_image(x), cmap="gray", alpha=0.25)
+        fig.colorbar(im, ax=a2, fraction=0.046)
+        a1.set_title(t("trust.fig.input", lang), fontsize=9)
+        a2.set_title(t("trust.fig.attribution", lang), fontsize=9)
+        for ax in (a1, a2):
+            ax.set_xticks([]), ax.set_yticks([])
+    else:
+        fig = Figure(figsize=(6, 0.4 * len(attr) + 1.2))
+        ax = fig.subplots()
+        names = feature_names if feature_names and len(feature_names) == len(attr) else \
+            [f"x{i + 1}" for i in range(len(attr))]
+        v = attr.numpy()
+        ax.barh(names, v, color=["tab:red" if a > 0 else "tab:blue" for a in v])
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_xlabel(t("trust.fig.attribution", lang))
+    fig.suptitle(title)
+    return _save(fig, path)

@@ -1,0 +1,197 @@
+"""Uncertainty (불확실성): can the model say "I am not sure"?
+
+Several predictions per input, as logits (S, N, K), give a predictive distribution:
+MC dropout (Gal & Ghahramani 2016, https://arxiv.org/abs/1506.02142) keeps dropout on
+at inference and runs S passes; a deep ensemble (Lakshminarayanan et al. 2017,
+https://arxiv.org/abs/1612.01474) runs S members trained from different seeds.
+From them: the predictive mean p = mean_s softmax(logits_s / T), its entropy H[p]
+(total uncertainty) and the mutual information H[p] - mean_s H[p_s] (the model's own
+doubt). Calibration: expected calibration error and temperature scaling (Guo et al.
+2017, https://arxiv.org/abs/1706.04599). Out-of-distribution inputs are scored by
+their entropy, and the separation is measured by the area under the ROC curve.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .base import TrustError, as_classifier, check_choice, logits
+
+OOD_KINDS = ("noise", "rotated", "inverted")
+
+
+def entropy(p: torch.Tensor) -> torch.Tensor:
+    """H[p] = -sum_k p_k log p_k along the last axis (nats)."""
+    return -(p * p.clamp_min(1e-12).log()).sum(-1)
+
+
+@dataclass
+class Predictive:
+    """S predictions of N inputs: logits (S, N, K), at temperature T."""
+    logits: torch.Tensor
+    temperature: float = 1.0
+
+    @property
+    def member_probs(self) -> torch.Tensor:          # (S, N, K)
+        return torch.softmax(self.logits / self.temperature, -1)
+
+    @property
+    def probs(self) -> torch.Tensor:                 # (N, K): the predictive mean
+        return self.member_probs.mean(0)
+
+    @property
+    def entropy(self) -> torch.Tensor:               # (N,): total uncertainty
+        return entropy(self.probs)
+
+    @property
+    def mutual_information(self) -> torch.Tensor:    # (N,): disagreement between passes
+        return (self.entropy - entropy(self.member_probs).mean(0)).clamp_min(0)
+
+    def scaled(self, temperature: float) -> "Predictive":
+        return Predictive(self.logits, float(temperature))
+
+
+def single(model: nn.Module, x: torch.Tensor) -> Predictive:
+    """One deterministic pass (eval mode): the baseline the other methods improve on."""
+    return Predictive(logits(model, x).unsqueeze(0))
+
+
+def has_dropout(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules())
+
+
+@torch.no_grad()
+def mc_dropout(model: nn.Module, x: torch.Tensor, passes: int = 50, seed: int = 0) -> Predictive:
+    """MC dropout: ``passes`` forward passes with only the dropout layers in train mode."""
+    if not has_dropout(model):
+        raise TrustError("method 'mc-dropout' needs a model with dropout (model.dropout > 0 or a "
+                         "layer of type 'dropout'); this model has none; allowed instead: ensemble")
+    if passes < 2:
+        raise TrustError(f"passes: must be an integer >= 2; received: {passes!r}")
+    clf = as_classifier(model)
+    was = clf.training
+    clf.eval()
+    drops = [m for m in clf.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+    for m in drops:
+        m.train()
+    try:
+        with torch.random.fork_rng(devices=[]):      # seeded masks, the global RNG untouched
+            torch.manual_seed(seed)
+            out = torch.stack([clf(x).float() for _ in range(passes)])
+    finally:
+        clf.train(was)
+    return Predictive(out)
+
+
+def ensemble(models: list[nn.Module], x: torch.Tensor) -> Predictive:
+    """Deep ensemble: each member's eval-mode logits."""
+    if len(models) < 2:
+        raise TrustError(f"members: an ensemble needs 2 or more models; received: {len(models)}")
+    return Predictive(torch.stack([logits(m, x) for m in models]))
+
+
+# --- calibration -----------------------------------------------------------------------
+@dataclass
+class Calibration:
+    """ECE = sum_b |B_b| / N * |accuracy(B_b) - confidence(B_b)| over equal-width bins."""
+    ece: float
+    bins: list[dict]    # {lo, hi, count, confidence, accuracy}
+
+
+def calibration(probs: torch.Tensor, y: torch.Tensor, bins: int = 10) -> Calibration:
+    """Confidence = max probability; bin b holds confidences in (b/M, (b+1)/M]."""
+    conf, pred = probs.max(1)
+    hit = (pred == y).float()
+    n = len(y)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        m = (conf > lo) & (conf <= hi) if b else (conf >= lo) & (conf <= hi)
+        k = int(m.sum())
+        c = float(conf[m].mean()) if k else 0.0
+        a = float(hit[m].mean()) if k else 0.0
+        ece += k / n * abs(a - c)
+        rows.append({"lo": lo, "hi": hi, "count": k, "confidence": c, "accuracy": a})
+    return Calibration(ece, rows)
+
+
+def fit_temperature(pred: Predictive, y: torch.Tensor, steps: int = 100) -> float:
+    """The T > 0 that minimises the negative log-likelihood of ``y`` (validation data)."""
+    log_t = torch.zeros((), requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=steps, line_search_fn="strong_wolfe")
+    lg = pred.logits.detach()
+
+    def nll() -> torch.Tensor:
+        opt.zero_grad()
+        p = torch.softmax(lg / log_t.exp(), -1).mean(0)           # (N, K)
+        loss = -p.gather(1, y.view(-1, 1)).clamp_min(1e-12).log().mean()
+        loss.backward()
+        return loss
+
+    opt.step(nll)
+    return float(log_t.detach().exp().clamp(0.05, 20))
+
+
+# --- out-of-distribution inputs ------------------------------------------------------
+def ood_inputs(x: torch.Tensor, kind: str, bounds: tuple[float, float], seed: int = 0) -> torch.Tensor:
+    """Inputs the model never saw, shaped like ``x``: uniform noise over ``bounds``;
+    for images also digits rotated a quarter turn, or inverted (lo + hi - x)."""
+    check_choice("ood", kind, OOD_KINDS)
+    lo, hi = bounds
+    if kind == "noise":
+        u = torch.rand(x.shape, generator=torch.Generator().manual_seed(seed))
+        return lo + (hi - lo) * u
+    if x.dim() != 4:
+        raise TrustError(f"ood: {kind!r} needs image inputs; allowed for this data: noise")
+    if kind == "rotated":
+        return torch.rot90(x, 1, dims=(2, 3)) if x.shape[2] == x.shape[3] else x.flip(2)
+    return lo + hi - x
+
+
+def ood_auroc(score_in: torch.Tensor, score_out: torch.Tensor) -> float:
+    """AUROC of telling OOD (positive) from in-distribution inputs by a score (e.g. entropy)."""
+    from sklearn.metrics import roc_auc_score
+    labels = np.r_[np.zeros(len(score_in)), np.ones(len(score_out))]
+    return float(roc_auc_score(labels, np.r_[score_in.numpy(), score_out.numpy()]))
+
+
+# --- deep-ensemble members as runs -------------------------------------------------------
+def ensemble_runs(run, members: int, store, on_member=None) -> list:
+    """``run`` plus ``members - 1`` runs of the same spec with seeds seed+1, seed+2, ...
+
+    Members already in ``store`` (same spec but the seed, finished) are reused; the
+    others are trained with ``nnplay.runs.train_run``, so they are ordinary runs.
+    ``on_member(i, seed)`` is called before each member is trained.
+    """
+    from ..runs import train_run
+    if members < 2:
+        raise TrustError(f"members: an ensemble needs 2 or more members; received: {members!r}")
+    spec = run.spec
+    base = spec.train.seed
+
+    def key(s) -> str:
+        d = s.to_dict()
+        d["train"].pop("seed", None)
+        return repr(d)
+
+    found: dict[int, object] = {base: run}
+    for row in store.list():
+        if row["status"] != "done" or row["id"] == run.id or row["name"] != spec.name:
+            continue
+        other = store.get(row["id"])
+        s = other.spec
+        if key(s) == key(spec) and s.train.seed not in found:
+            found[s.train.seed] = other
+    out = [run]
+    for i in range(1, members):
+        seed = base + i
+        if seed not in found:
+            if on_member is not None:
+                on_member(i, seed)
+            found[seed], _ = train_run(spec.model_copy(update={"train": spec.train.model_copy(
+                update={"seed": seed})}), store)
+        out.append(found[seed])
+    return out
