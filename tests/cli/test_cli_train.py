@@ -110,7 +110,8 @@ def test_runs_lists_trained_runs(spec_file):
 
 
 def test_korean_messages(spec_file, tmp_path):
-    assert "실행 기록이" in cli("runs", "--lang", "ko", "--runs-dir", str(tmp_path / "empty")).stdout
+    empty = cli("runs", "--lang", "ko", "--runs-dir", str(tmp_path / "empty")).stdout
+    assert "실행 기록이 없습니다" in " ".join(empty.split())     # rich may wrap the line
     r = cli("train", str(spec_file), "--lang", "ko", "-q", "--set", "train.epochs=1")
     assert r.exit_code == 0 and "완료: 실행" in r.stderr and "테스트" in r.stderr
     bad = cli("train", str(spec_file), "--lang", "ko", "--set", "train.optimizer=adamax")
