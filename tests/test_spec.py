@@ -116,7 +116,7 @@ def test_override_into_a_value_is_rejected():
     ({"train": {"lrr": 1}}, "train.lrr", ["optimizer", "lr", "batch_size"]),
     ({"data": {"nosie": 0.1}}, "data.nosie", ["noise", "samples", "features"]),
     ({"train": {"early_stopping": {"wait": 3}}}, "train.early_stopping.wait", ["patience", "min_delta"]),
-    ({"model": {"layers": [{"type": "dense", "units": 3, "size": 3}]}}, "model.layers.0.size",
+    ({"model": {"layers": [{"type": "dense", "units": 3, "size": 3}]}}, "model.layers[0].size",
      ["units", "filters", "kernel", "stride"]),
 ])
 def test_unknown_keys_name_the_allowed_keys(d, where, allowed):
@@ -135,7 +135,7 @@ def test_unknown_keys_name_the_allowed_keys(d, where, allowed):
      ["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "crelu", "gelu", "softmax"]),
     ({"model": {"init": "orthogonal"}}, "model.init",
      ["xavier_normal", "xavier_uniform", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "zeros"]),
-    ({"model": {"layers": [{"type": "lstm"}]}}, "model.layers.0.type",
+    ({"model": {"layers": [{"type": "lstm"}]}}, "model.layers[0].type",
      ["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "dropout", "batchnorm", "layernorm"]),
     ({"data": {"name": "mnist"}}, "data.name", ["circle", "xor", "digits", "idx", "csv", "points"]),
     ({"data": {"features": ["x1", "x3"]}}, "data.features", ["x1^2", "x1*x2", "sin(x2)"]),
@@ -159,7 +159,7 @@ def test_bad_choice_names_field_and_allowed_values(d, field, allowed):
     ({"data": {"val_ratio": -0.1}}, "data.val_ratio", "greater than or equal to 0"),
     ({"data": {"noise": 2}}, "data.noise", "less than or equal to 1"),
     ({"model": {"dropout": 1.0}}, "model.dropout", "less than 1"),
-    ({"model": {"hidden": [8, 0]}}, "model.hidden.1", "greater than or equal to 1"),
+    ({"model": {"hidden": [8, 0]}}, "model.hidden[1]", "greater than or equal to 1"),
     ({"train": {"batch_size": 0}}, "train.batch_size", "greater than or equal to 1"),
 ])
 def test_out_of_range_values_name_field_and_bound(d, field, bound):

@@ -162,7 +162,7 @@ class TrainSpec(_Strict):
     """How the weights are fitted."""
     optimizer: Optimizer = "adam"
     lr: Annotated[float, Field(gt=0, le=10)] = 0.01
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9    # momentum/nesterov/rmsprop
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9    # momentum/nesterov
     weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0
     batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 100
@@ -229,7 +229,7 @@ def _explain(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        where = ".".join(str(p) for p in loc) or "spec"
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "spec"
         got = e.get("input")
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "literal_error":
