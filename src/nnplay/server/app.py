@@ -96,6 +96,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
                               "(see src/nnplay/server/protocol.md).")
     app.state.sessions = sessions
     app.state.limits = limits
+    app.state.store_root = store.root
 
     def hello() -> dict:
         return {"type": "hello", "version": __version__, "limits": limits.model_dump(),

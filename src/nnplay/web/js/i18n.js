@@ -12,7 +12,7 @@ export async function load(next) {
   apply(document);
 }
 
-// t("key", {n: 3}) -> the message with {n} filled in; the key itself if missing.
+// t(key, {n: 3}) -> the message with {n} filled in; the key itself if missing.
 export function t(key, vars = {}) {
   const text = messages[key] ?? fallback[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? vars[k] : `{${k}}`));

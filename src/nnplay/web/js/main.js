@@ -34,7 +34,7 @@ const app = {
     const base = this.hello.presets["2d"];
     if (lab === this.labs[0]) return this.boot ? url.merge(base, this.boot.spec) : base;
     const a = this.labs[0].spec || base;
-    const b = this.boot?.extra.b ? url.decode(this.boot.extra.b) : null;
+    const b = this.boot && "b" in this.boot.extra ? url.decode(this.boot.extra.b) : null;
     return b ? url.merge(a, b.spec) : a;
   },
 
@@ -130,7 +130,7 @@ const app = {
     if (on) {
       const lab = new Lab(this, "b", el("canvas", { class: "chart", "data-testid": "chart-b" }));
       this.labs.push(lab);
-      this.panels.push(new OutputPanel($("#outputs"), this, lab, "b"));
+      this.panels.push(new OutputPanel($("#panels"), this, lab, "b"));
     } else {
       const lab = this.labs.pop();
       lab.conn.close();
@@ -147,7 +147,7 @@ const app = {
     if (this.hello) return;
     this.hello = m;
     this.buildStatic(m.options);
-    if (this.boot?.extra.b) this.setCompare(true);
+    if (this.boot && "b" in this.boot.extra) this.setCompare(true);
   },
 
   onReady(lab) {
@@ -280,7 +280,7 @@ const app = {
   writeURL() {
     const a = this.labs[0]?.spec;
     if (!a || !this.hello) return;
-    const extra = this.labs[1]?.spec ? { "~b": url.encode(this.labs[1].spec, a) } : {};
+    const extra = this.labs[1]?.spec ? { "~b": url.encode(this.labs[1].spec, a) || "same" } : {};
     const hash = url.encode(a, this.hello.presets["2d"], extra);
     history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
   },
@@ -336,7 +336,10 @@ async function main() {
     const foot = $("#help");
     if (foot.textContent !== text) foot.textContent = text;
   });
-  window.addEventListener("resize", () => app.render());
+  let width = 0;   // rebuild the diagram when its column changes width (window, compare)
+  new ResizeObserver(([e]) => {
+    if (Math.abs(e.contentRect.width - width) > 2) { width = e.contentRect.width; app.render(); }
+  }).observe($(".net-col"));
   window.nnplay = app;   // for tests and benchmarks: labs[i].frames, .frame, .spec
 }
 

@@ -92,7 +92,7 @@ export class OutputPanel {
     this.canvas = el("canvas", { class: "boundary", "data-testid": id("boundary"), "data-help": "boundary" });
     this.canvas.addEventListener("click", (e) => this.click(e));
     this.grads = el("div", { class: "grads", "data-testid": id("grad-strip"), "data-help": "gradients" });
-    this.title = el("div", { class: "panel-title" }, suffix ? suffix.toUpperCase() : "");
+    this.title = el("div", { class: "panel-title" }, lab.name.toUpperCase());
     this.root = el("div", { class: "out-panel" },
       this.title,
       el("div", { class: "losses" },
