@@ -1,0 +1,104 @@
+"""MC dropout, deep ensembles, ECE, temperature scaling and OOD AUROC, with hand-worked numbers."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from nnplay.trust import TrustError
+from nnplay.trust import uncertainty as U
+
+
+def test_ece_matches_a_hand_computation():
+    probs = torch.tensor([[0.9, 0.1], [0.78, 0.22], [0.58, 0.42], [0.3, 0.7], [0.45, 0.55], [0.05, 0.95]])
+    y = torch.tensor([0, 1, 0, 1, 0, 1])
+    # bins of width 0.2; confidences 0.9 .78 .58 .7 .55 .95; right: yes no yes yes no yes
+    # (0.4,0.6]: conf (.58+.55)/2 = .565, acc 1/2 -> 2/6 * .065
+    # (0.6,0.8]: conf (.78+.7)/2 = .74,   acc 1/2 -> 2/6 * .24
+    # (0.8,1.0]: conf (.9+.95)/2 = .925,  acc 1   -> 2/6 * .075
+    hand = 2 / 6 * (0.065 + 0.24 + 0.075)
+    cal = U.calibration(probs, y, bins=5)
+    assert cal.ece == pytest.approx(hand, abs=1e-6)
+    assert [b["count"] for b in cal.bins] == [0, 0, 2, 2, 2]
+    assert cal.bins[3]["confidence"] == pytest.approx(0.74) and cal.bins[3]["accuracy"] == 0.5
+
+
+def test_entropy_and_mutual_information_by_hand():
+    # two passes that disagree completely: mean [.5, .5], entropy ln 2, all of it disagreement
+    p = U.Predictive(torch.tensor([[[30.0, -30.0]], [[-30.0, 30.0]]]))
+    assert float(p.entropy[0]) == pytest.approx(math.log(2), abs=1e-6)
+    assert float(p.mutual_information[0]) == pytest.approx(math.log(2), abs=1e-6)
+    # two identical, unsure passes: same entropy, no disagreement
+    q = U.Predictive(torch.zeros(2, 1, 2))
+    assert float(q.entropy[0]) == pytest.approx(math.log(2))
+    assert float(q.mutual_information[0]) == pytest.approx(0, abs=1e-7)
+    # temperature divides the logits: softmax([2, 0] / 2) = softmax([1, 0])
+    r = U.Predictive(torch.tensor([[[2.0, 0.0]]])).scaled(2.0)
+    assert torch.allclose(r.probs, torch.softmax(torch.tensor([[1.0, 0.0]]), 1))
+
+
+def test_fit_temperature_recovers_the_temperature_that_made_the_labels():
+    g = torch.Generator().manual_seed(0)
+    lg = 3 * torch.randn(6000, 5, generator=g)
+    y = torch.multinomial(torch.softmax(lg / 2.0, 1), 1, generator=g).squeeze(1)
+    assert U.fit_temperature(U.Predictive(lg.unsqueeze(0)), y) == pytest.approx(2.0, rel=0.08)
+
+
+def test_ood_auroc_and_inputs():
+    assert U.ood_auroc(torch.tensor([0.1, 0.2]), torch.tensor([0.3, 0.4])) == 1.0
+    assert U.ood_auroc(torch.tensor([0.1, 0.4]), torch.tensor([0.2, 0.3])) == 0.5
+    x = torch.rand(5, 1, 8, 8)
+    noise = U.ood_inputs(x, "noise", (-2.0, 3.0))
+    assert noise.shape == x.shape and float(noise.min()) >= -2 and float(noise.max()) <= 3
+    assert torch.equal(U.ood_inputs(x, "inverted", (0.0, 1.0)), 1 - x)
+    assert torch.equal(U.ood_inputs(x, "rotated", (0.0, 1.0))[0, 0, 0], x[0, 0, :, -1])
+    with pytest.raises(TrustError, match="allowed for this data: noise"):
+        U.ood_inputs(torch.rand(5, 2), "rotated", (0, 1))
+
+
+def test_mc_dropout_passes_differ_are_seeded_and_leave_the_model_alone():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 3))
+    net.eval()
+    x = torch.rand(10, 4)
+    a, b = U.mc_dropout(net, x, passes=8, seed=1), U.mc_dropout(net, x, passes=8, seed=1)
+    assert torch.equal(a.logits, b.logits)
+    assert not torch.equal(a.logits[0], a.logits[1])
+    assert float(a.mutual_information.mean()) > 0
+    assert not net.training and not net[2].training
+    with pytest.raises(TrustError, match="needs a model with dropout"):
+        U.mc_dropout(nn.Sequential(nn.Linear(4, 3)), x)
+
+
+def test_digits_bars_mc_dropout(model_data):
+    model, d = model_data
+    test = U.mc_dropout(model, d.x_test, passes=50)
+    noise = U.mc_dropout(model, U.ood_inputs(d.x_test, "noise", d.bounds), passes=50)
+    assert U.ood_auroc(test.entropy, noise.entropy) >= 0.9
+    assert float((test.probs.argmax(1) == d.y_test).float().mean()) > 0.97
+    for pred in (U.mc_dropout(model, d.x_val, passes=50), U.single(model, d.x_val)):
+        t = U.fit_temperature(pred, d.y_val)
+        before = U.calibration(pred.probs, d.y_val).ece
+        after = U.calibration(pred.scaled(t).probs, d.y_val).ece
+        assert after <= before + 1e-9, (t, before, after)
+
+
+def test_digits_bars_ensemble_of_runs(digits):
+    """Members: the example run plus two runs of the same spec with seeds 1 and 2."""
+    store, run, trainer = digits
+    from nnplay.runs import load_trained
+    trained = []
+    runs = U.ensemble_runs(run, 3, store, lambda i, seed: trained.append(seed))
+    assert trained == [1, 2] and [r.spec.train.seed for r in runs] == [0, 1, 2]
+    again = U.ensemble_runs(run, 3, store, lambda i, seed: trained.append(seed))
+    assert [r.id for r in again] == [r.id for r in runs] and trained == [1, 2]   # reused, not retrained
+    d = trainer.data
+    models = [load_trained(r).model for r in runs]
+    test = U.ensemble(models, d.x_test)
+    noise = U.ensemble(models, U.ood_inputs(d.x_test, "noise", d.bounds))
+    assert U.ood_auroc(test.entropy, noise.entropy) >= 0.9
+    val = U.ensemble(models, d.x_val)
+    t = U.fit_temperature(val, d.y_val)
+    assert U.calibration(val.scaled(t).probs, d.y_val).ece <= U.calibration(val.probs, d.y_val).ece
