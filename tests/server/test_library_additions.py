@@ -95,3 +95,12 @@ def test_per_layer_activations():
         from_dict({"model": {"hidden": [3], "activations": ["relu", "relu"]}})
     with pytest.raises(SpecError, match="model.activations.0"):
         from_dict({"model": {"activations": ["swish"]}})
+
+
+def test_a_class_with_two_drawn_points_still_splits():
+    """The playground lets a learner add a new class point by point: 2 members must load."""
+    pts = [[float(i % 7) - 3, float(i % 5) - 2, i % 2] for i in range(40)] + [[4.0, 4.0, 2], [4.5, 4.0, 2]]
+    for seed in range(5):
+        data = load_data(from_dict({"data": {"name": "points", "points": pts, "seed": seed}}).data)
+        assert data.num_classes == 3
+        assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 42

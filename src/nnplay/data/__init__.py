@@ -82,7 +82,7 @@ def _split(X, y, spec: DataSpec, stratify: bool, test: tuple | None = None):
     if test is None:
         X, Xte, y, yte = train_test_split(X, y, train_size=spec.train_ratio, random_state=spec.seed,
                                           stratify=strat)
-        strat = y if stratify else None
+        strat = y if stratify and np.bincount(y).min() >= 2 else None  # a rare class may be left with 1
     else:
         Xte, yte = test
     if spec.val_ratio > 0:
