@@ -147,7 +147,7 @@ def attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = 0.1,
     clean = logits(clf, x)
     tgt = None
     if target is not None:
-        tgt = torch.as_tensor(target, dtype=torch.long).expand(len(y)).clone()
+        tgt = torch.as_tensor(target, dtype=torch.long, device=y.device).expand(len(y)).clone()
         k = clean.shape[1]
         if int(tgt.min()) < 0 or int(tgt.max()) >= k:
             raise TrustError(f"target: must be a class between 0 and {k - 1}; received: {target!r}")

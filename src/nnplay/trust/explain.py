@@ -76,7 +76,8 @@ def explain(model: nn.Module, x: torch.Tensor, method: str = "integrated-gradien
     clf.eval()
     pred = logits(clf, x).argmax(1)
     k = logits(clf, x[:1]).shape[1]
-    tgt = pred if target is None else torch.as_tensor(target, dtype=torch.long).expand(len(x)).clone()
+    tgt = pred if target is None else \
+        torch.as_tensor(target, dtype=torch.long, device=x.device).expand(len(x)).clone()
     if int(tgt.min()) < 0 or int(tgt.max()) >= k:
         raise TrustError(f"target: must be a class between 0 and {k - 1}; received: {target!r}")
     gap = None
@@ -102,9 +103,11 @@ def explain(model: nn.Module, x: torch.Tensor, method: str = "integrated-gradien
             from captum._utils.models.linear_model import SkLearnRidge
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                a = torch.cat([ca.Lime(clf, interpretable_model=SkLearnRidge(alpha=1.0)).attribute(
-                    x[i:i + 1], target=tgt[i:i + 1], baselines=baseline, feature_mask=_block_mask(x),
-                    n_samples=samples, perturbations_per_eval=samples) for i in range(len(x))])
+                lime = ca.Lime(clf, interpretable_model=SkLearnRidge(alpha=1.0))
+                mask = _block_mask(x).to(x.device)
+                a = torch.cat([lime.attribute(x[i:i + 1], target=tgt[i:i + 1], baselines=baseline,
+                                              feature_mask=mask, n_samples=samples,
+                                              perturbations_per_eval=samples) for i in range(len(x))])
     finally:
         clf.train(was)
     return Explanation(a.detach(), method, tgt, pred, None if gap is None else gap.detach())

@@ -19,8 +19,9 @@ def paste(x: torch.Tensor, patch: torch.Tensor, rows: torch.Tensor, cols: torch.
     """Images (N, C, H, W) with ``patch`` (C, s, s) pasted with its corner at (rows[i], cols[i])."""
     h, w = x.shape[-2:]
     s = patch.shape[-1]
-    dr = torch.arange(h).view(1, h, 1) - rows.view(-1, 1, 1)      # (N, H, 1): row inside the patch
-    dc = torch.arange(w).view(1, 1, w) - cols.view(-1, 1, 1)      # (N, 1, W)
+    rows, cols = rows.to(x.device), cols.to(x.device)
+    dr = torch.arange(h, device=x.device).view(1, h, 1) - rows.view(-1, 1, 1)   # (N, H, 1): row in the patch
+    dc = torch.arange(w, device=x.device).view(1, 1, w) - cols.view(-1, 1, 1)   # (N, 1, W)
     inside = (dr >= 0) & (dr < s) & (dc >= 0) & (dc < s)          # (N, H, W)
     canvas = patch[:, dr.clamp(0, s - 1), dc.clamp(0, s - 1)]     # (C, N, H, W)
     m = inside.unsqueeze(1).to(x.dtype)
@@ -42,14 +43,14 @@ def learn_patch(model: nn.Module, x: torch.Tensor, target: int, size: int,
     clf.eval()
     gen = torch.Generator().manual_seed(seed)
     c, h, w = x.shape[1:]
-    raw = torch.zeros(c, size, size, requires_grad=True)     # patch = lo + (hi-lo) * sigmoid(raw)
+    raw = torch.zeros(c, size, size, device=x.device, requires_grad=True)   # patch = lo + (hi-lo) * sigmoid(raw)
     opt = torch.optim.Adam([raw], lr=lr)
     try:
         for _ in range(steps):
-            idx = torch.randint(0, len(x), (min(batch, len(x)),), generator=gen)
+            idx = torch.randint(0, len(x), (min(batch, len(x)),), generator=gen).to(x.device)
             rows, cols = _places(len(idx), h, w, size, gen)
             xb = paste(x[idx], lo + (hi - lo) * torch.sigmoid(raw), rows, cols)
-            loss = F.cross_entropy(clf(xb), torch.full((len(idx),), target))
+            loss = F.cross_entropy(clf(xb), torch.full((len(idx),), target, device=x.device))
             opt.zero_grad()
             loss.backward()
             opt.step()

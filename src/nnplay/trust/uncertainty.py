@@ -120,7 +120,7 @@ def calibration(probs: torch.Tensor, y: torch.Tensor, bins: int = 10) -> Calibra
 
 def fit_temperature(pred: Predictive, y: torch.Tensor, steps: int = 100) -> float:
     """The T > 0 that minimises the negative log-likelihood of ``y`` (validation data)."""
-    log_t = torch.zeros((), requires_grad=True)
+    log_t = torch.zeros((), device=pred.logits.device, requires_grad=True)
     opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=steps, line_search_fn="strong_wolfe")
     lg = pred.logits.detach()
 
@@ -142,7 +142,7 @@ def ood_inputs(x: torch.Tensor, kind: str, bounds: tuple[float, float], seed: in
     check_choice("ood", kind, OOD_KINDS)
     lo, hi = bounds
     if kind == "noise":
-        u = torch.rand(x.shape, generator=torch.Generator().manual_seed(seed))
+        u = torch.rand(x.shape, generator=torch.Generator().manual_seed(seed)).to(x)
         return lo + (hi - lo) * u
     if x.dim() != 4:
         raise TrustError(f"ood: {kind!r} needs image inputs; allowed for this data: noise")
@@ -155,7 +155,7 @@ def ood_auroc(score_in: torch.Tensor, score_out: torch.Tensor) -> float:
     """AUROC of telling OOD (positive) from in-distribution inputs by a score (e.g. entropy)."""
     from sklearn.metrics import roc_auc_score
     labels = np.r_[np.zeros(len(score_in)), np.ones(len(score_out))]
-    return float(roc_auc_score(labels, np.r_[score_in.numpy(), score_out.numpy()]))
+    return float(roc_auc_score(labels, np.r_[score_in.cpu().numpy(), score_out.cpu().numpy()]))
 
 
 # --- deep-ensemble members as runs -------------------------------------------------------
