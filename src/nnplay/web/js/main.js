@@ -43,6 +43,7 @@ const app = {
     if (!lab.spec) return;
     const next = clone(lab.pending || lab.spec);
     fn(next);
+    this.edited = true;
     lab.setSpec(next);
   },
 
@@ -52,6 +53,7 @@ const app = {
       if (!lab.spec) continue;
       const next = clone(lab.pending || lab.spec);
       fn(next.data);
+      this.edited = true;
       lab.setSpec(next);
     }
   },
@@ -99,7 +101,7 @@ const app = {
 
   addPoint(lab, x1, x2) {
     if (!this.drawOn || !lab.points) return;
-    const d = lab.spec.data;
+    const d = (lab.pending || lab.spec).data;
     const pts = d.name === "points" ? clone(d.points)
       : [...lab.points.train, ...lab.points.val, ...lab.points.test].map(([a, b, y]) => [a, b, Math.round(y)]);
     pts.push([Number(x1.toFixed(3)), Number(x2.toFixed(3)), this.drawClass]);
@@ -154,7 +156,8 @@ const app = {
     if (lab === this.labs[0] || lab === this.lab) this.render();
     else this.sync();
     this.writeURL();
-    if (lab === this.labs[0]) this.hideError();
+    if (this.edited) this.hideError();   // a change the user made went through
+    this.edited = false;
   },
 
   onUpdated() { this.sync(); this.writeURL(); },
@@ -239,6 +242,11 @@ const app = {
     document.body.dataset.mode = mode;
     document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("selected", b.dataset.testid === (mode === "image" ? "mode-image" : "mode-2d")));
     $('[data-testid="compare"]').hidden = mode === "image";
+    // the loss readouts of the visible view own the test ids (both views have them)
+    document.querySelectorAll("[data-tid]").forEach((e) => {
+      if (e.closest("main.view").hidden) e.removeAttribute("data-testid");
+      else e.dataset.testid = e.dataset.tid;
+    });
     if (mode === "image") this.imageView.build(lab);
     else this.network.build(lab, this.hello.options);
     this.sync();

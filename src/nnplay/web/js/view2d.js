@@ -85,10 +85,10 @@ export class OutputPanel {
     this.app = app;
     this.lab = lab;
     const id = (s) => (suffix ? `${s}-${suffix}` : s);
-    this.lossTest = el("b", { "data-testid": id("loss-test") }, "–");
-    this.lossTrain = el("b", { "data-testid": id("loss-train") }, "–");
-    this.accTest = el("span", { class: "acc", "data-testid": id("acc-test") }, "");
-    this.accTrain = el("span", { class: "acc", "data-testid": id("acc-train") }, "");
+    this.lossTest = el("b", { "data-tid": id("loss-test") }, "–");
+    this.lossTrain = el("b", { "data-tid": id("loss-train") }, "–");
+    this.accTest = el("span", { class: "acc", "data-tid": id("acc-test") }, "");
+    this.accTrain = el("span", { class: "acc", "data-tid": id("acc-train") }, "");
     this.canvas = el("canvas", { class: "boundary", "data-testid": id("boundary"), "data-help": "boundary" });
     this.canvas.addEventListener("click", (e) => this.click(e));
     this.grads = el("div", { class: "grads", "data-testid": id("grad-strip"), "data-help": "gradients" });

@@ -26,7 +26,7 @@ export class ImagePanel {
     this.blocks = el("div", { class: "blocks", "data-testid": "blocks" });
     this.addType = select("add-block-type", Object.keys(BLOCK).map((b) => ({ value: b, key: `layer.${b}` })), () => {}, "addBlock");
     const add = button("add-block", "addBlock", () => app.edit((s) => {
-      const type = JSON.parse(this.addType.value);
+      const type = this.addType.value;
       const layers = s.model.layers || [];
       const at = layers.findIndex((l) => l.type === "flatten");
       const conv = ["conv2d", "maxpool2d", "avgpool2d", "batchnorm"].includes(type);
@@ -73,10 +73,10 @@ export class ImageView {
     this.gallery = el("div", { class: "gallery", "data-testid": "gallery" });
     this.maps = el("div", { class: "fmaps", "data-testid": "feature-maps" });
     this.filters = el("div", { class: "filters", "data-testid": "filters" });
-    this.lossTest = el("b", { "data-testid": "loss-test" }, "–");
-    this.lossTrain = el("b", { "data-testid": "loss-train" }, "–");
-    this.accTest = el("span", { class: "acc", "data-testid": "acc-test" });
-    this.accTrain = el("span", { class: "acc", "data-testid": "acc-train" });
+    this.lossTest = el("b", { "data-tid": "loss-test" }, "–");
+    this.lossTrain = el("b", { "data-tid": "loss-train" }, "–");
+    this.accTest = el("span", { class: "acc", "data-tid": "acc-test" });
+    this.accTrain = el("span", { class: "acc", "data-tid": "acc-train" });
     this.probs = el("div", { class: "probs", "data-testid": "probs" });
     this.confusion = el("canvas", { class: "confusion", "data-testid": "confusion", "data-help": "confusion" });
     this.mistakes = el("div", { class: "mistakes", "data-testid": "mistakes" });

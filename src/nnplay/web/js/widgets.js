@@ -8,21 +8,22 @@ export function field(labelKey, control, help) {
     el("span", { class: "label", "data-i18n": labelKey }, t(labelKey)), control);
 }
 
-// options: [{value, label?, key?}] (key: i18n key for the label)
+// options: [{value, label?, key?}] (key: i18n key for the label). Option values are the
+// text of the value; the callback gets the value itself (a number stays a number).
 export function select(testid, options, onChange, help) {
   const s = el("select", { "data-testid": testid, "data-help": help || testid });
-  const fill = (opts) => {
-    s.replaceChildren(...opts.map((o) => el("option", { value: JSON.stringify(o.value), "data-i18n": o.key || null },
-      o.key ? t(o.key) : String(o.label ?? o.value))));
+  const values = new Map();
+  const add = (o) => {
+    values.set(String(o.value), o.value);
+    s.append(el("option", { value: String(o.value), "data-i18n": o.key || null }, o.key ? t(o.key) : String(o.label ?? o.value)));
   };
-  fill(options);
-  s.addEventListener("change", () => onChange(JSON.parse(s.value)));
+  s.fill = (opts) => { s.replaceChildren(); values.clear(); opts.forEach(add); };
+  s.fill(options);
+  s.addEventListener("change", () => onChange(values.get(s.value)));
   s.set = (v) => {   // show v, adding it as an option if the list lacks it (a value from the URL)
-    const text = JSON.stringify(v);
-    if (![...s.options].some((o) => o.value === text)) s.append(el("option", { value: text }, String(v)));
-    s.value = text;
+    if (!values.has(String(v))) add({ value: v });
+    s.value = String(v);
   };
-  s.fill = fill;
   return s;
 }
 

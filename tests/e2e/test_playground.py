@@ -1,0 +1,310 @@
+"""The playground in a real headless Chromium (Debian's), driven by Playwright, against
+`nnplay serve` started on a free port. Screenshots of each mode go to the test's tmp_path
+and, when NNPLAY_SCREENSHOTS names a folder, there too."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nnplay.cli import app as cli_app
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+WAIT = 20_000   # ms: the longest any condition may take
+
+if not Path(CHROMIUM).exists():   # pragma: no cover - `make browser` installs it
+    pytest.skip("needs Debian's chromium at /usr/bin/chromium (make browser)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`nnplay serve` on a free 127.0.0.1 port, with its own run store."""
+    runs = tmp_path_factory.mktemp("runs")
+    port = _free_port()
+    exe = shutil.which("nnplay", path=str(Path(sys.executable).parent)) or "nnplay"
+    env = {**os.environ, "NNPLAY_RUNS": str(runs)}
+    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--open"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "api/info", timeout=1).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"nnplay serve did not start: {proc.stderr.read()}")
+            time.sleep(0.1)
+    first = proc.stdout.readline()
+    assert url in first          # the command prints the URL (--open without a screen: no browser)
+    yield {"url": url, "runs": runs}
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server, tmp_path, request):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 980})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server["url"])
+    _ready(pg)
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
+def _ready(pg, lab: int = 0):
+    """Wait until the session answered with a spec and the first frame is drawn."""
+    pg.wait_for_function(f"() => window.nnplay && nnplay.labs[{lab}] && nnplay.labs[{lab}].info "
+                         f"&& nnplay.labs[{lab}].frame && !nnplay.labs[{lab}].pending", timeout=WAIT)
+
+
+def _shot(pg, tmp_path, name):
+    path = tmp_path / f"{name}.png"
+    pg.screenshot(path=path, full_page=True)
+    keep = os.environ.get("NNPLAY_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / path.name)
+    assert path.stat().st_size > 10_000
+
+
+def _num(pg, testid) -> float:
+    return float(pg.get_by_test_id(testid).inner_text().replace(",", ""))
+
+
+def _epoch(pg) -> int:
+    return int(_num(pg, "epoch"))
+
+
+def test_play_spiral_epochs_rise_and_test_loss_falls(page, tmp_path):
+    assert page.get_by_test_id("dataset-spiral").get_attribute("class").endswith("selected")
+    assert _epoch(page) == 0
+    start = _num(page, "loss-test")
+    page.get_by_test_id("play").click()
+    page.wait_for_function("() => +document.querySelector('[data-testid=epoch]').textContent"
+                           ".replace(/,/g, '') >= 60", timeout=WAIT)
+    page.wait_for_function(f"() => +document.querySelector('[data-testid=loss-test]').textContent < {start - 0.05}",
+                           timeout=WAIT)
+    frames = page.evaluate("nnplay.labs[0].frames")
+    assert frames >= 5
+    page.get_by_test_id("play").click()          # pause
+    page.wait_for_function("() => !nnplay.labs[0].running && !nnplay.labs[0].frame.header.running", timeout=WAIT)
+    shown = page.evaluate("nnplay.labs[0].frame.header.epoch")
+    page.wait_for_function(f"() => document.querySelector('[data-testid=epoch]').textContent === '{shown:,}'",
+                           timeout=WAIT)
+    page.get_by_test_id("step").click()
+    page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch === {shown + 1}", timeout=WAIT)
+    assert _num(page, "loss-test") < start
+    assert page.locator(".neuron canvas").count() >= 7 + 8 + 8 + 1   # features, 2 layers of 8, output
+    _shot(page, tmp_path, "2d-spiral")
+    page.get_by_test_id("reset").click()
+    page.wait_for_function("() => nnplay.labs[0].frame && nnplay.labs[0].frame.header.epoch === 0", timeout=WAIT)
+
+
+def test_settings_live_in_the_url_and_come_back_on_reload(page):
+    page.get_by_test_id("lr").select_option(label="0.03")
+    page.wait_for_function("() => location.hash.includes('train.lr=0.03')", timeout=WAIT)
+    page.get_by_test_id("add-layer").click()
+    page.wait_for_function("() => location.hash.includes('model.hidden')", timeout=WAIT)
+    page.get_by_test_id("feature-x1^2").click()
+    page.wait_for_function("() => location.hash.includes('data.features')", timeout=WAIT)
+    page.get_by_test_id("layer-act-1").select_option("relu")
+    page.wait_for_function("() => location.hash.includes('model.activations')", timeout=WAIT)
+    page.get_by_test_id("dataset-xor").click()
+    page.wait_for_function("() => location.hash.includes('xor')", timeout=WAIT)
+    _ready(page)
+    before = page.evaluate("JSON.stringify(nnplay.labs[0].spec)")
+    url = page.url
+    page.reload()
+    _ready(page)
+    assert page.url == url
+    assert page.evaluate("JSON.stringify(nnplay.labs[0].spec)") == before
+    assert page.get_by_test_id("lr").input_value() == "0.03"
+    assert page.get_by_test_id("layer-count").inner_text().startswith("3")
+    assert "off" not in page.get_by_test_id("feature-x1^2").get_attribute("class")
+    assert page.get_by_test_id("layer-act-1").input_value() == "relu"
+    assert page.get_by_test_id("dataset-xor").get_attribute("class").endswith("selected")
+    spec = json.loads(before)
+    assert spec["data"]["features"] == ["x1", "x2", "x1^2"] and spec["model"]["hidden"] == [8, 8, 8]
+    assert spec["model"]["activations"] == ["tanh", "relu", "tanh"] and spec["train"]["lr"] == 0.03
+
+
+def test_live_change_keeps_training(page):
+    page.get_by_test_id("play").click()
+    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch >= 20", timeout=WAIT)
+    page.get_by_test_id("optimizer").select_option("rmsprop")
+    page.wait_for_function("() => nnplay.labs[0].spec.train.optimizer === 'rmsprop'", timeout=WAIT)
+    epoch = page.evaluate("nnplay.labs[0].frame.header.epoch")
+    assert epoch >= 20                           # a live change: no reset
+    page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch > {epoch + 10}", timeout=WAIT)
+    page.get_by_test_id("play").click()
+
+
+def test_korean_toggle_persists(page, tmp_path):
+    assert page.locator("[data-i18n=epoch]").inner_text().lower() == "epoch"
+    page.get_by_test_id("lang").click()
+    page.wait_for_function("() => document.documentElement.lang === 'ko'", timeout=WAIT)
+    assert page.locator("[data-i18n=epoch]").inner_text() == "에포크"
+    assert page.get_by_test_id("play").get_attribute("title").startswith("재생")
+    assert "학습률" in page.locator("#hyper").inner_text()
+    page.reload()
+    _ready(page)
+    page.wait_for_function("() => document.documentElement.lang === 'ko'", timeout=WAIT)
+    assert page.locator("#data-panel [data-i18n='h.data']").inner_text() == "데이터"
+    page.get_by_test_id("play").click()
+    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch >= 30", timeout=WAIT)
+    _shot(page, tmp_path, "2d-korean")
+    page.get_by_test_id("play").click()
+    page.get_by_test_id("lang").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'", timeout=WAIT)
+
+
+def test_upload_csv_becomes_points(page, tmp_path):
+    rows = ["u,v,kind"]
+    for i in range(90):        # three blobs of three classes, far apart in raw units
+        k = i % 3
+        rows.append(f"{100 + 40 * k + (i % 7)},{-5 + 3 * k + (i % 5) * 0.1},{'abc'[k]}")
+    csv = tmp_path / "blobs.csv"
+    csv.write_text("\n".join(rows))
+    page.get_by_test_id("upload").set_input_files(str(csv))
+    page.wait_for_function("() => nnplay.labs[0].spec.data.name === 'points' && !nnplay.labs[0].pending "
+                           "&& nnplay.labs[0].info.num_classes === 3", timeout=WAIT)
+    _ready(page)
+    pts = page.evaluate("nnplay.labs[0].spec.data.points")
+    assert len(pts) == 90 and {p[2] for p in pts} == {0, 1, 2}
+    assert min(p[0] for p in pts) == -5.4 and max(p[0] for p in pts) == 5.4
+    page.get_by_test_id("play").click()
+    page.wait_for_function("() => nnplay.labs[0].frame.header.metrics.train_accuracy > 0.9", timeout=WAIT)
+    page.get_by_test_id("play").click()
+    assert "data.name=%22points%22" in page.url
+    _shot(page, tmp_path, "2d-uploaded")
+
+
+def test_draw_points_on_the_map(page, tmp_path):
+    page.get_by_test_id("dataset-gauss").click()
+    page.wait_for_function("() => nnplay.labs[0].spec.data.name === 'gauss' && !nnplay.labs[0].pending", timeout=WAIT)
+    _ready(page)
+    n = page.evaluate("['train','val','test'].reduce((s, k) => s + nnplay.labs[0].points[k].length, 0)")
+    page.get_by_test_id("draw").click()
+    page.get_by_test_id("draw-class-2").click()
+    canvas = page.get_by_test_id("boundary")
+    box = canvas.bounding_box()
+    canvas.click(position={"x": box["width"] / 2, "y": box["height"] / 2})          # (0, 0)
+    page.wait_for_function(f"() => nnplay.labs[0].spec.data.points && nnplay.labs[0].spec.data.points.length === {n + 1}",
+                           timeout=WAIT)
+    canvas.click(position={"x": box["width"] * 0.75, "y": box["height"] * 0.25})    # (3, 3)
+    page.wait_for_function(f"() => nnplay.labs[0].spec.data.points.length === {n + 2} && !nnplay.labs[0].pending",
+                           timeout=WAIT)
+    _ready(page)
+    last = page.evaluate("nnplay.labs[0].spec.data.points.slice(-2)")
+    assert last[0][2] == 2 and last[1][2] == 2
+    assert abs(last[0][0]) < 0.2 and abs(last[0][1]) < 0.2
+    assert abs(last[1][0] - 3) < 0.2 and abs(last[1][1] - 3) < 0.2
+    assert page.evaluate("nnplay.labs[0].info.num_classes") == 3      # a new class appeared
+    _shot(page, tmp_path, "2d-drawn")
+
+
+def test_image_mode_shows_feature_maps(page, tmp_path):
+    page.get_by_test_id("mode-image").click()
+    page.wait_for_function("() => nnplay.labs[0].info && nnplay.labs[0].info.mode === 'image' "
+                           "&& nnplay.labs[0].frame", timeout=WAIT)
+    assert page.locator("#view-image").is_visible() and not page.locator("#view-2d").is_visible()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=feature-maps] canvas').length >= 16",
+                           timeout=WAIT)
+    page.get_by_test_id("play").click()
+    page.wait_for_function("() => nnplay.labs[0].frame.header.metrics.test_accuracy > 0.8", timeout=60_000)
+    page.get_by_test_id("play").click()
+    page.get_by_test_id("pick-3").click()
+    page.wait_for_function("() => nnplay.labs[0].frame.header.image.index === 3", timeout=WAIT)
+    rows = page.locator(".fmap-row .name").all_inner_texts()
+    assert rows[0].startswith("input") and any(r.startswith("conv1") for r in rows) and any(r.startswith("pool2") for r in rows)
+    assert page.locator("[data-testid=filters] canvas").count() == 8
+    cm = page.evaluate("nnplay.labs[0].frame.header.confusion")
+    assert len(cm) == 10 and sum(map(sum, cm)) == page.evaluate("nnplay.labs[0].info.sizes.test")
+    assert "image" in page.url or "digits" in page.url
+    _shot(page, tmp_path, "image-digits")
+    page.get_by_test_id("add-block-type").select_option(label="Dense")
+    page.get_by_test_id("add-block").click()
+    page.wait_for_function("() => nnplay.labs[0].spec.model.layers.length === 8 && !nnplay.labs[0].pending", timeout=WAIT)
+    page.get_by_test_id("mode-2d").click()
+    page.wait_for_function("() => nnplay.labs[0].info.mode === '2d'", timeout=WAIT)
+
+
+def test_compare_two_networks_side_by_side(page, tmp_path):
+    page.get_by_test_id("compare").click()
+    _ready(page, 1)
+    page.get_by_test_id("edit-b").click()
+    page.get_by_test_id("activation").select_option("relu")
+    page.wait_for_function("() => nnplay.labs[1].spec.model.activation === 'relu' && !nnplay.labs[1].pending", timeout=WAIT)
+    assert page.evaluate("nnplay.labs[0].spec.model.activation") == "tanh"
+    assert "~b=" in page.url
+    page.get_by_test_id("play").click()
+    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch > 30 && nnplay.labs[1].frame.header.epoch > 30",
+                           timeout=WAIT)
+    page.get_by_test_id("play").click()
+    assert page.get_by_test_id("boundary-b").is_visible()
+    _shot(page, tmp_path, "2d-compare")
+    page.reload()
+    _ready(page, 1)
+    assert page.evaluate("nnplay.labs[1].spec.model.activation") == "relu"
+
+
+def test_save_run_and_find_it_in_nnplay_runs(page, server):
+    for i in range(3):
+        page.get_by_test_id("step").click()
+        page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch === {i + 1}", timeout=WAIT)
+    page.get_by_test_id("save").click()
+    run_id = page.get_by_test_id("saved-run").inner_text(timeout=WAIT)
+    res = CliRunner().invoke(cli_app, ["runs", "--json", "--runs-dir", str(server["runs"])])
+    runs = json.loads(res.stdout.splitlines()[-1])["runs"]
+    assert res.exit_code == 0 and run_id in [r["id"] for r in runs]
+    row = next(r for r in runs if r["id"] == run_id)
+    assert row["status"] == "done" and row["epochs"] == 3
+    for testid, name in (("download-spec", "spec.toml"), ("download-weights", "model.safetensors"),
+                         ("download-snippet", "snippet.py")):
+        href = page.get_by_test_id(testid).get_attribute("href")
+        assert href == f"/api/runs/{run_id}/{name}"
+        body = urllib.request.urlopen(server["url"] + href.lstrip("/")).read()
+        assert len(body) > 50
+
+
+def test_bad_link_falls_back_with_a_clear_error(page, server):
+    page.goto("about:blank")          # a new load, not a same-page hash change
+    page.goto(server["url"] + "#model.activation=%22swish%22")
+    page.wait_for_function("() => !document.querySelector('[data-testid=error]').hidden", timeout=WAIT)
+    text = page.get_by_test_id("error").inner_text()
+    assert "model.activation" in text and "relu" in text
+    _ready(page)
+    assert page.evaluate("nnplay.labs[0].spec.model.activation") == "tanh"
