@@ -127,7 +127,7 @@ def test_play_spiral_epochs_rise_and_test_loss_falls(page, tmp_path):
     page.get_by_test_id("step").click()
     page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch === {shown + 1}", timeout=WAIT)
     assert _num(page, "loss-test") < start
-    assert page.locator(".neuron canvas").count() >= 7 + 8 + 8 + 1   # features, 2 layers of 8, output
+    assert page.locator(".neuron canvas").count() == 7 + 3 * 16 + 1   # features, 3 layers of 16, output
     _shot(page, tmp_path, "2d-spiral")
     page.get_by_test_id("reset").click()
     page.wait_for_function("() => nnplay.labs[0].frame && nnplay.labs[0].frame.header.epoch === 0", timeout=WAIT)
@@ -140,7 +140,7 @@ def test_settings_live_in_the_url_and_come_back_on_reload(page):
     page.wait_for_function("() => location.hash.includes('model.hidden')", timeout=WAIT)
     page.get_by_test_id("feature-x1^2").click()
     page.wait_for_function("() => location.hash.includes('data.features')", timeout=WAIT)
-    page.get_by_test_id("layer-act-1").select_option("relu")
+    page.get_by_test_id("layer-act-1").select_option("tanh")
     page.wait_for_function("() => location.hash.includes('model.activations')", timeout=WAIT)
     page.get_by_test_id("dataset-xor").click()
     page.wait_for_function("() => location.hash.includes('xor')", timeout=WAIT)
@@ -152,13 +152,13 @@ def test_settings_live_in_the_url_and_come_back_on_reload(page):
     assert page.url == url
     assert page.evaluate("JSON.stringify(nnplay.labs[0].spec)") == before
     assert page.get_by_test_id("lr").input_value() == "0.03"
-    assert page.get_by_test_id("layer-count").inner_text().startswith("3")
+    assert page.get_by_test_id("layer-count").inner_text().startswith("4")
     assert "off" not in page.get_by_test_id("feature-x1^2").get_attribute("class")
-    assert page.get_by_test_id("layer-act-1").input_value() == "relu"
+    assert page.get_by_test_id("layer-act-1").input_value() == "tanh"
     assert page.get_by_test_id("dataset-xor").get_attribute("class").endswith("selected")
     spec = json.loads(before)
-    assert spec["data"]["features"] == ["x1", "x2", "x1^2"] and spec["model"]["hidden"] == [8, 8, 8]
-    assert spec["model"]["activations"] == ["tanh", "relu", "tanh"] and spec["train"]["lr"] == 0.03
+    assert spec["data"]["features"] == ["x1", "x2", "x1^2"] and spec["model"]["hidden"] == [16] * 4
+    assert spec["model"]["activations"] == ["relu", "tanh", "relu", "relu"] and spec["train"]["lr"] == 0.03
 
 
 def test_live_change_keeps_training(page):
@@ -266,9 +266,9 @@ def test_compare_two_networks_side_by_side(page, tmp_path):
     page.get_by_test_id("compare").click()
     _ready(page, 1)
     page.get_by_test_id("edit-b").click()
-    page.get_by_test_id("activation").select_option("relu")
-    page.wait_for_function("() => nnplay.labs[1].spec.model.activation === 'relu' && !nnplay.labs[1].pending", timeout=WAIT)
-    assert page.evaluate("nnplay.labs[0].spec.model.activation") == "tanh"
+    page.get_by_test_id("activation").select_option("tanh")
+    page.wait_for_function("() => nnplay.labs[1].spec.model.activation === 'tanh' && !nnplay.labs[1].pending", timeout=WAIT)
+    assert page.evaluate("nnplay.labs[0].spec.model.activation") == "relu"
     assert "~b=" in page.url
     page.get_by_test_id("play").click()
     page.wait_for_function("() => nnplay.labs[0].frame.header.epoch > 30 && nnplay.labs[1].frame.header.epoch > 30",
@@ -278,7 +278,7 @@ def test_compare_two_networks_side_by_side(page, tmp_path):
     _shot(page, tmp_path, "2d-compare")
     page.reload()
     _ready(page, 1)
-    assert page.evaluate("nnplay.labs[1].spec.model.activation") == "relu"
+    assert page.evaluate("nnplay.labs[1].spec.model.activation") == "tanh"
 
 
 def test_save_run_and_find_it_in_nnplay_runs(page, server):
@@ -307,4 +307,4 @@ def test_bad_link_falls_back_with_a_clear_error(page, server):
     text = page.get_by_test_id("error").inner_text()
     assert "model.activation" in text and "relu" in text
     _ready(page)
-    assert page.evaluate("nnplay.labs[0].spec.model.activation") == "tanh"
+    assert page.evaluate("nnplay.labs[0].spec.model.activation") == "relu"

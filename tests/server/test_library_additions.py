@@ -10,7 +10,7 @@ from torch import nn
 
 from nnplay import probes
 from nnplay.data import load_data
-from nnplay.data.csv import CSVError, to_points
+from nnplay.data.csv import CSVError, load, to_points
 from nnplay.model import build_model
 from nnplay.spec import SpecError, from_dict
 
@@ -104,3 +104,13 @@ def test_a_class_with_two_drawn_points_still_splits():
         data = load_data(from_dict({"data": {"name": "points", "points": pts, "seed": seed}}).data)
         assert data.num_classes == 3
         assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 42
+
+
+def test_unreadable_csv_is_a_csv_error(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("a,b\n" + "x" * 200_000 + ",1\n")      # a field over csv's size limit
+    with pytest.raises(CSVError, match="not a readable UTF-8 CSV"):
+        load(path, "b")
+    path.write_bytes(b"a,b\n\xff,1\n")
+    with pytest.raises(CSVError, match="not a readable UTF-8 CSV"):
+        load(path, "b")

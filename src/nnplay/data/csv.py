@@ -20,8 +20,11 @@ def load(path: str | Path, target: str, task: str = "auto", max_rows: int = 1_00
     path = Path(path)
     if not path.is_file():
         raise CSVError(f"data.path: file not found: {str(path)!r}")
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = list(_csv.reader(f))
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(_csv.reader(f))
+    except (_csv.Error, UnicodeDecodeError) as e:
+        raise CSVError(f"{path}: not a readable UTF-8 CSV file ({e})") from None
     if len(rows) < 2:
         raise CSVError(f"{path}: needs a header row and at least one data row")
     if len(rows) - 1 > max_rows:

@@ -130,7 +130,10 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
             text = bytes(body).decode("utf-8-sig")
         except UnicodeDecodeError:
             return _error(400, "upload: the file is not UTF-8 text (save it as CSV, UTF-8)")
-        header = next(csv.reader(io.StringIO(text)), [])
+        try:
+            header = next(csv.reader(io.StringIO(text, newline="")), [])
+        except csv.Error as e:
+            return _error(400, f"upload: not a readable CSV file ({e})")
         columns = [h.strip() for h in header]
         if len(columns) < 2:
             return _error(400, "upload: needs a header row with at least two columns "

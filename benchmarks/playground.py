@@ -1,0 +1,182 @@
+"""The playground, measured the way a learner uses it: `nnplay serve` plus a page in
+headless Chromium (Debian's), frames streaming to the page.
+
+1. Throughput on the TensorFlow Playground's own set-up (spiral, noise 0, 500 points,
+   50% train, all seven input features, six hidden layers of 8, tanh, SGD lr 0.03,
+   batch 10): epochs per second while the page draws, and boundary frames per second
+   that reach the page. Bar: >= 63 epochs/s (5x the TensorFlow Playground's 12.6,
+   measured in headless Chromium on 2 cores) with >= 30 frames/s. A row without a page
+   (Trainer.train_epoch alone) shows what the frames cost.
+2. Seconds from pressing play until the test accuracy shown reaches 0.97 on spiral with
+   the playground's default settings, on 3 seeds. Bar: every seed within 15 s.
+
+    python benchmarks/playground.py [--seconds 10] [--seeds 3] [--threads 1]
+
+Prints a table and writes benchmarks/results/playground.json.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+TF_PLAYGROUND = {"epochs_per_s": 12.6, "range": [11.6, 14.0], "time_to_target": "1 of 3 seeds in 180 s (11.3 s)"}
+BAR_EPOCHS, BAR_FPS, BAR_SECONDS, TARGET = 63.0, 30.0, 15.0, 0.97
+
+# The TensorFlow Playground's set-up as overrides of the playground's defaults (URL hash keys).
+TF_SETUP = {"data.name": "spiral", "data.noise": 0.0, "data.samples": 500, "data.train_ratio": 0.5,
+            "data.val_ratio": 0.0,   # the TF Playground has no validation split: 250 training points
+            "data.features": ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"],
+            "model.hidden": [8] * 6, "model.activation": "tanh", "train.optimizer": "sgd",
+            "train.lr": 0.03, "train.batch_size": 10}
+
+
+def link(base: str, overrides: dict) -> str:
+    """The playground URL whose hash holds these spec overrides (key=JSON value)."""
+    return base + "#" + "&".join(f"{k}={urllib.parse.quote(json.dumps(v))}" for k, v in overrides.items())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(threads: int, runs: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    exe = shutil.which("nnplay", path=str(Path(sys.executable).parent)) or "nnplay"
+    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--threads", str(threads)],
+                            env={**os.environ, "NNPLAY_RUNS": runs}, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(url + "api/info", timeout=1).read()
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("nnplay serve did not start")
+
+
+def ready(page) -> None:
+    page.wait_for_function("() => window.nnplay && nnplay.labs[0].frame && !nnplay.labs[0].pending",
+                           timeout=60_000)
+
+
+def sample(page) -> tuple[float, int, int]:
+    return time.perf_counter(), page.evaluate("nnplay.labs[0].frame.header.epoch"), page.evaluate("nnplay.labs[0].frames")
+
+
+def throughput(browser, url: str, seconds: float) -> dict:
+    page = browser.new_page(viewport={"width": 1440, "height": 980})
+    page.goto(link(url, TF_SETUP))
+    ready(page)
+    page.get_by_test_id("play").click()
+    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch > 20", timeout=60_000)
+    t0, e0, f0 = sample(page)
+    page.wait_for_timeout(seconds * 1000)
+    t1, e1, f1 = sample(page)
+    page.get_by_test_id("play").click()
+    page.close()
+    return {"epochs_per_s": (e1 - e0) / (t1 - t0), "frames_per_s": (f1 - f0) / (t1 - t0),
+            "seconds": t1 - t0, "epochs": e1 - e0}
+
+
+def without_page(seconds: float, threads: int) -> float:
+    """Trainer.train_epoch alone on the same spec (probes off): the engine's own pace."""
+    import torch
+
+    from nnplay.spec import from_dict
+    from nnplay.train import Trainer
+    torch.set_num_threads(threads)
+    d: dict = {}
+    for k, v in TF_SETUP.items():
+        sec, key = k.split(".")
+        d.setdefault(sec, {})[key] = v
+    tr = Trainer(from_dict(d))
+    for _ in range(10):
+        tr.train_epoch(probe=False)
+    t0, n = time.perf_counter(), 0
+    while time.perf_counter() - t0 < seconds:
+        tr.train_epoch(probe=False)
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def time_to_target(browser, url: str, seed: int, limit: float) -> float | None:
+    page = browser.new_page(viewport={"width": 1440, "height": 980})
+    page.goto(link(url, {"train.seed": seed, "data.seed": seed}) if seed else url)
+    ready(page)
+    page.get_by_test_id("play").click()
+    t0 = time.perf_counter()
+    try:
+        page.wait_for_function(f"() => (nnplay.labs[0].frame.header.metrics.test_accuracy || 0) >= {TARGET}",
+                               timeout=limit * 1000, polling="raf")
+        took = time.perf_counter() - t0
+    except Exception:  # noqa: BLE001 - the seed did not get there in time
+        took = None
+    page.get_by_test_id("play").click()
+    page.close()
+    return took
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of the throughput window")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--limit", type=float, default=60.0, help="give up on a seed after this long")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    runs = tempfile.mkdtemp(prefix="nnplay-bench-")
+    proc, url = start_server(args.threads, runs)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            live = throughput(browser, url, args.seconds)
+            times = [time_to_target(browser, url, s, args.limit) for s in range(args.seeds)]
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    alone = without_page(min(args.seconds, 5.0), args.threads)
+    ok1 = live["epochs_per_s"] >= BAR_EPOCHS and live["frames_per_s"] >= BAR_FPS
+    ok2 = all(t is not None and t <= BAR_SECONDS for t in times)
+    print(f"TensorFlow Playground set-up (spiral, 7 features, 6x8 tanh, SGD 0.03, batch 10), page connected:")
+    print(f"  nnplay      {live['epochs_per_s']:7.1f} epochs/s   {live['frames_per_s']:5.1f} frames/s reach the page")
+    print(f"  no page     {alone:7.1f} epochs/s   (Trainer alone, probes off)")
+    print(f"  TF Playground {TF_PLAYGROUND['epochs_per_s']} epochs/s (measured in the issue; one epoch per frame)")
+    print(f"  bar: >= {BAR_EPOCHS} epochs/s with >= {BAR_FPS} frames/s: {'met' if ok1 else 'NOT met'}")
+    shown = ", ".join("—" if t is None else f"{t:.1f}s" for t in times)
+    print(f"Seconds from play to test accuracy >= {TARGET} on spiral, default settings, seeds 0..{args.seeds - 1}: {shown}")
+    print(f"  bar: every seed within {BAR_SECONDS} s: {'met' if ok2 else 'NOT met'}")
+    out = ROOT / "benchmarks" / "results" / "playground.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": platform.platform(),
+        "cpus": os.cpu_count(), "threads": args.threads,
+        "tf_setup": {**live, "no_page_epochs_per_s": alone, "bar_epochs_per_s": BAR_EPOCHS,
+                     "bar_frames_per_s": BAR_FPS, "met": ok1},
+        "time_to_target": {"target": TARGET, "seconds": times, "bar_seconds": BAR_SECONDS, "met": ok2},
+        "tf_playground_reference": TF_PLAYGROUND}, indent=2))
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
