@@ -24,20 +24,26 @@ def param_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def grad_norms(model: nn.Module) -> dict[str, float]:
     """||dL/dW|| per dense/conv layer, from the gradients currently stored."""
-    layers = [(n, m.weight.grad) for n, m in param_layers(model) if m.weight.grad is not None]
-    if not layers:
-        return {}
-    norms = torch.stack([g.norm() for _, g in layers]).tolist()  # one sync for all layers
-    return dict(zip([n for n, _ in layers], norms))
+    out = {}
+    for n, m in param_layers(model):
+        g = m.weight.grad
+        if g is not None:
+            a = g.detach().float().cpu().numpy()
+            out[n] = float(np.sqrt((a * a).sum(dtype=np.float64)))
+    return out
 
 
 def weight_stats(model: nn.Module, zero_tol: float = 1e-3) -> dict[str, dict[str, float]]:
-    """Per layer: L2 norm, L1 norm and share of weights with |w| < zero_tol."""
+    """Per layer: L2 norm, L1 norm and share of weights with |w| < zero_tol.
+
+    Computed in numpy: for the small layers of the playground, a handful of torch
+    ops per layer cost more than the training step they describe.
+    """
     out = {}
     for n, m in param_layers(model):
-        w = m.weight.detach()
-        out[n] = {"l2": float(w.norm()), "l1": float(w.abs().sum()),
-                  "near_zero": float((w.abs() < zero_tol).float().mean())}
+        a = np.abs(m.weight.detach().cpu().numpy())
+        out[n] = {"l2": float(np.sqrt((a * a).sum(dtype=np.float64))),
+                  "l1": float(a.sum(dtype=np.float64)), "near_zero": float((a < zero_tol).mean())}
     return out
 
 
@@ -56,7 +62,11 @@ def activations(model: nn.Sequential, x: torch.Tensor) -> dict[str, torch.Tensor
 
 def activation_stats(model: nn.Sequential, x: torch.Tensor) -> dict[str, dict[str, float]]:
     """Per activation layer: mean, std, and (ReLU) share of units dead on the whole batch."""
-    acts = activations(model, x)
+    return summarize_activations(model, activations(model, x))
+
+
+def summarize_activations(model: nn.Sequential, acts: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """``activation_stats`` from outputs already computed by ``activations``."""
     mods = dict(model.named_children())
     rows, names = [], []
     for name, a in acts.items():

@@ -7,7 +7,6 @@ from its own thread and may change hyper-parameters between epochs (``update``).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -63,7 +62,9 @@ class Trainer:
             spec.train.class_weights == "balanced" and d.task != "regression") else None
         self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing, weight).to(self.device)
         self.x = {s: getattr(d, f"x_{s}").to(self.device) for s in ("train", "val", "test")}
-        self.y = {s: getattr(d, f"y_{s}").to(self.device) for s in ("train", "val", "test")}
+        # binary targets as floats once, not converted for the loss at every step
+        ydt = torch.float32 if d.task == "binary" else None
+        self.y = {s: getattr(d, f"y_{s}").to(self.device, ydt) for s in ("train", "val", "test")}
         self.generator = torch.Generator().manual_seed(spec.train.seed)
         self.epoch = 0
         self.history: list[dict] = []
@@ -122,7 +123,6 @@ class Trainer:
         model.train()
         order = torch.randperm(n, generator=self.generator).to(self.device)
         losses, outs = [], []   # per batch; summed once after the epoch (fewer tiny ops per step)
-        no_amp = contextlib.nullcontext()   # entering a disabled autocast costs as much as a tiny layer
         self.epoch += 1
         probe = (t.probe_every > 0 and self.epoch % t.probe_every == 0) if probe is None else probe
         grads: dict[str, float] = {}
@@ -132,18 +132,28 @@ class Trainer:
             xb, yb = x[idx], y[idx]
             if self.adversary is not None:
                 xb = self.adversary(xb, yb)
-            with torch.autocast(self.device.type) if self.amp else no_amp:
-                out = model(xb)
+            if self.amp:   # forward in mixed precision, loss in float32
+                with torch.autocast(self.device.type):
+                    out = model(xb)
                 loss = loss_fn(out.float(), yb)
+            else:
+                out = model(xb)
+                loss = loss_fn(out, yb)
             reg = penalty(model, m.regularization, m.reg_rate)
             objective = loss if reg is None else loss + reg
             opt.zero_grad(set_to_none=True)
-            self.scaler.scale(objective).backward()
-            if probe and i == last:
-                self.scaler.unscale_(opt)
-                grads = probes.grad_norms(model)
-            self.scaler.step(opt)
-            self.scaler.update()
+            if self.amp:   # mixed precision: scale the loss so fp16 gradients do not underflow
+                self.scaler.scale(objective).backward()
+                if probe and i == last:
+                    self.scaler.unscale_(opt)
+                    grads = probes.grad_norms(model)
+                self.scaler.step(opt)
+                self.scaler.update()
+            else:
+                objective.backward()
+                if probe and i == last:
+                    grads = probes.grad_norms(model)
+                opt.step()
             if self.per_batch and self.scheduler.last_epoch < self.scheduler.total_steps - 1:
                 self.scheduler.step()   # one-cycle: hold the final lr instead of stepping past it
             losses.append(loss.detach())
@@ -165,11 +175,11 @@ class Trainer:
             rec["train_accuracy"] = int(correct(torch.cat(outs), y[order], task)) / n
         else:
             rec["train_mse"] = train_loss
-        if len(self.x["val"]):
-            rec.update({f"val_{k}": v for k, v in self.evaluate("val").items()})
+        val, act_stats = self._validate(probe)
+        rec.update({f"val_{k}": v for k, v in val.items()})
         if probe:
             rec["grad_norm"] = grads
-            rec["activations"] = probes.activation_stats(model, x[:PROBE_BATCH])
+            rec["activations"] = act_stats
             rec["weights"] = probes.weight_stats(model)
         self.history.append(rec)
         return rec
@@ -177,20 +187,38 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, split: str = "test") -> dict:
         """{"loss", "accuracy" | "mse"} on a split, in eval mode (dropout off)."""
-        x, y = self.x[split], self.y[split]
+        x = self.x[split]
         if len(x) == 0:
             return {}
         was = self.model.training
         self.model.eval()
         outs = [self.model(x[i:i + 4096]).float() for i in range(0, len(x), 4096)]
         self.model.train(was)
-        out = torch.cat(outs)
+        return self._metrics(torch.cat(outs), self.y[split])
+
+    def _metrics(self, out: torch.Tensor, y: torch.Tensor) -> dict:
         res = {"loss": float(self.loss_fn(out, y))}
         if self.data.task == "regression":
             res["mse"] = res["loss"] if self.loss_fn.eps == 0 else float(((out.squeeze(1) - y) ** 2).mean())
         else:
             res["accuracy"] = int(correct(out, y, self.data.task)) / len(y)
         return res
+
+    def _validate(self, probe: bool) -> tuple[dict, dict]:
+        """Validation metrics and, when probing, activation statistics.
+
+        A small validation set is run layer by layer once and serves both (the
+        statistics then describe held-out samples); otherwise the statistics come
+        from the first PROBE_BATCH training samples.
+        """
+        xv, yv = self.x["val"], self.y["val"]
+        if probe and 0 < len(xv) <= 4096:
+            acts = probes.activations(self.model, xv)
+            return self._metrics(next(reversed(acts.values())).float(), yv), \
+                probes.summarize_activations(self.model, acts)
+        val = self.evaluate("val") if len(xv) else {}
+        stats = probes.activation_stats(self.model, self.x["train"][:PROBE_BATCH]) if probe else {}
+        return val, stats
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
