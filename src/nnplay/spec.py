@@ -39,6 +39,13 @@ INIT_ALIASES = {"xavier": "xavier_normal", "glorot": "xavier_normal", "he": "he_
                 "kaiming": "he_normal", "lecun": "lecun_normal"}
 
 
+def _init_alias(v: Any) -> Any:
+    """Accept short initialiser names ("he", "xavier") in layer and model sections."""
+    if isinstance(v, dict) and v.get("init") in INIT_ALIASES:
+        v = {**v, "init": INIT_ALIASES[v["init"]]}
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -95,12 +102,7 @@ class LayerSpec(_Strict):
     alpha: Annotated[float, Field(ge=0, le=1)] = 0.01               # leaky_relu slope
     init: Init | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, v: Any) -> Any:
-        if isinstance(v, dict) and v.get("init") in INIT_ALIASES:
-            v = {**v, "init": INIT_ALIASES[v["init"]]}
-        return v
+    _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
     @model_validator(mode="after")
     def _check(self) -> "LayerSpec":
@@ -128,12 +130,7 @@ class ModelSpec(_Strict):
     reg_rate: Annotated[float, Field(ge=0, le=10)] = 0.0
     label_smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, v: Any) -> Any:
-        if isinstance(v, dict) and v.get("init") in INIT_ALIASES:
-            v = {**v, "init": INIT_ALIASES[v["init"]]}
-        return v
+    _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
     @model_validator(mode="after")
     def _check(self) -> "ModelSpec":
