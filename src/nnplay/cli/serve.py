@@ -13,6 +13,7 @@ from ._app import Lang, RunsDir, app, fail, set_lang
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as uvicorn binds: TIME_WAIT is fine
         try:
             s.bind((host, port))
         except OSError:
@@ -72,4 +73,5 @@ def serve(
         threading.Timer(1.0, lambda: open_browser(url) or typer.echo(
             t("cli.serve.no_browser", lang), err=True)).start()
     uvicorn.run(application, host=host, port=port, log_level="warning",
-                ws_max_size=application.state.limits.message_bytes * 2)
+                ws_max_size=application.state.limits.message_bytes * 2,
+                ws_per_message_deflate=False)   # frames are small binary arrays on a local link: compressing them costs more than it saves

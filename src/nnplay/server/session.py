@@ -76,6 +76,7 @@ class Session:
         self.last_frame = 0.0
         self.last_slow = 0.0
         self.seconds = 0.0
+        self.epoch_seconds = 0.0
         self.thread = threading.Thread(target=self._run, name="nnplay-session", daemon=True)
         self.thread.start()
 
@@ -98,27 +99,36 @@ class Session:
     def _run(self) -> None:
         try:
             while True:
-                msgs = []
-                if not self.running:   # idle: sleep until a message (or a frame falls due)
-                    try:
-                        msgs.append(self.inbox.get(timeout=self._wait()))
-                    except queue.Empty:
-                        pass
-                while True:
-                    try:
-                        msgs.append(self.inbox.get_nowait())
-                    except queue.Empty:
-                        break
-                for m in msgs:
-                    if m is _CLOSE:
-                        return
-                    self._guarded(self._handle, m)
+                block = not self.running   # idle: sleep until a message (or a frame falls due)
+                if not self._handle_inbox(block):
+                    return
                 if self.running and self.trainer is not None:
                     self._guarded(self._train_once)
+                    if not self._handle_inbox(False):   # a frame request that came mid-epoch
+                        return
                 if self._frame_due():
                     self._guarded(self._send_frame)
         finally:
             self.trainer = None   # free the model, optimiser state and data
+
+    def _handle_inbox(self, block: bool) -> bool:
+        """Apply the posted messages (waiting for one if ``block``); False once closed."""
+        msgs = []
+        if block:
+            try:
+                msgs.append(self.inbox.get(timeout=self._wait()))
+            except queue.Empty:
+                pass
+        while True:
+            try:
+                msgs.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        for m in msgs:
+            if m is _CLOSE:
+                return False
+            self._guarded(self._handle, m)
+        return True
 
     def _guarded(self, fn, *args) -> None:
         try:
@@ -146,13 +156,16 @@ class Session:
             return False
         if not (self.dirty or self.running):
             return False
-        return time.perf_counter() - self.last_frame >= 1.0 / self.limits.fps
+        # the epoch boundary nearest the frame time: frames come on average limits.fps a second
+        return time.perf_counter() - self.last_frame >= 1.0 / self.limits.fps - self.epoch_seconds / 2
 
     def _train_once(self, probe: bool | None = None) -> None:
         t0 = time.perf_counter()
-        if probe is None:
-            probe = self._frame_due()
-        self.last_rec = self.trainer.train_epoch(probe=probe)
+        if probe is None:          # probes (about 3% of an epoch) only when a frame is wanted
+            probe = self.want_frame
+        rec = self.trainer.train_epoch(probe=probe)
+        self.epoch_seconds = time.perf_counter() - t0
+        self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
         self.seconds += time.perf_counter() - t0
         self.dirty = True
         h = self.trainer.history

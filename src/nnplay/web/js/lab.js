@@ -1,6 +1,6 @@
 // One training session: a socket, the spec it trains, what the server said about it,
-// and the latest frame. The page asks for the next frame only after drawing the last
-// one, so frames arrive at the display's rate and always show the newest state.
+// and the latest frame. One frame request is outstanding at a time, so frames come at
+// most as fast as the server's cap and each shows the newest state.
 import { Connection } from "./socket.js";
 import { Chart } from "./chart.js";
 
@@ -73,9 +73,12 @@ export class Lab {
     }
   }
 
+  // Ask for the next frame as soon as one arrives (the server makes it after the epoch it
+  // is training, at most limits.fps a second), and draw only the newest at the display's rate.
   onFrame(f) {
     this.frame = f;
     this.frames += 1;
+    this.send({ type: "frame" });
     const h = f.header;
     this.chart.add(h.epoch, h.metrics);
     if (!this.scheduled) {
@@ -83,7 +86,6 @@ export class Lab {
       requestAnimationFrame(() => {
         this.scheduled = false;
         this.app.draw(this);
-        this.send({ type: "frame" });   // ready for the next one
       });
     }
   }

@@ -277,7 +277,14 @@ const app = {
       if (lab === this.lab) this.imageView.draw();
       return;
     }
-    if (lab === this.lab && lab.info && this.network.lab === lab) this.network.update(lab.frame);
+    // the diagram (dozens of small maps, hundreds of links) redraws at most ~15 times a second
+    // while training runs: it costs the browser most, and weights move slowly
+    const now = performance.now();
+    if (lab === this.lab && lab.info && this.network.lab === lab &&
+        (!lab.frame.header.running || this.hover || now - (this.netDrawn || 0) > 66)) {
+      this.netDrawn = now;
+      this.network.update(lab.frame);
+    }
     const panel = this.panels[this.labs.indexOf(lab)];
     panel?.draw({ showTest: this.showTest, discrete: this.discrete, hover: lab === this.lab ? this.hover : null });
   },

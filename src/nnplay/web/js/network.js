@@ -5,7 +5,6 @@ import { el, heatmap, slice, diverging, css, fit } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 
-const SVGNS = "http://www.w3.org/2000/svg";
 const HEAD = 64;        // room for the per-layer controls above the nodes
 
 // The hidden layers as the diagram shows them: each dense layer's output width.
@@ -51,12 +50,16 @@ export class Network {
     const colX = (c) => 70 + ((width - 130) * c) / (cols.length - 1);
     const nodeY = (c, j) => HEAD + j * (size + gap);
 
-    const svg = document.createElementNS(SVGNS, "svg");
-    svg.setAttribute("class", "links");
-    svg.setAttribute("width", width);
-    svg.setAttribute("height", height);
-    root.append(svg);
-    this.svg = svg;
+    // links on one canvas (hundreds of SVG paths restyled every frame cost the browser too much)
+    const canvas = el("canvas", { class: "links", style: `width:${width}px;height:${height}px` });
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    canvas.addEventListener("mousemove", (e) => this.hoverLink(e));
+    canvas.addEventListener("mouseleave", () => this.hide());
+    root.append(canvas);
+    this.canvas = canvas;
+    this.ratio = ratio;
 
     // nodes
     this.nodes = [];   // per column: [{canvas, name, unit}]
@@ -107,13 +110,7 @@ export class Network {
         for (let k = 0; k < dst.length; k++) {
           const x1 = src[j].x + size, y1 = src[j].y + size / 2;
           const x2 = dst[k].x, y2 = dst[k].y + size / 2;
-          const mx = (x1 + x2) / 2;
-          const p = document.createElementNS(SVGNS, "path");
-          p.setAttribute("d", `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`);
-          p.addEventListener("mouseenter", (e) => this.showLink(e, denseNames[c], k, jj));
-          p.addEventListener("mouseleave", () => this.hide());
-          svg.append(p);
-          group.push({ path: p, k, j: jj });
+          group.push({ x1, y1, x2, y2, k, j: jj });
         }
       }
       this.links.push({ name: denseNames[c], group });
@@ -169,18 +166,47 @@ export class Network {
       } else heatmap(out[0].canvas, b, { task: lab.info.task });
     }
     this.weights = {};
+    const ctx = this.canvas.getContext("2d");
+    ctx.setTransform(this.ratio, 0, 0, this.ratio, 0, 0);
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     for (const { name, group } of this.links) {
       const w = arrays[`weight:${name}`];
       if (!w) continue;
       this.weights[name] = w;
       const cols = w.shape[1];
-      for (const { path, k, j } of group) {
+      for (const { x1, y1, x2, y2, k, j } of group) {   // width = |w|, colour = sign
         const v = w.data[k * cols + j];
-        path.style.strokeWidth = (0.4 + Math.min(Math.abs(v), 4) * 1.5).toFixed(2);
-        path.style.stroke = css(diverging(Math.sign(v) * Math.min(1, 0.3 + Math.abs(v))), 0.9);
+        const mx = (x1 + x2) / 2;
+        ctx.beginPath();
+        ctx.moveTo(x1, y1);
+        ctx.bezierCurveTo(mx, y1, mx, y2, x2, y2);
+        ctx.lineWidth = 0.4 + Math.min(Math.abs(v), 4) * 1.5;
+        ctx.strokeStyle = css(diverging(Math.sign(v) * Math.min(1, 0.3 + Math.abs(v))), 0.9);
+        ctx.stroke();
       }
     }
     this.biases = Object.fromEntries(Object.entries(arrays).filter(([k]) => k.startsWith("bias:")));
+  }
+
+  // The link under the mouse: the nearest of each curve's sampled points, within 5 px.
+  hoverLink(e) {
+    const r = this.canvas.getBoundingClientRect();
+    const px = e.clientX - r.left, py = e.clientY - r.top;
+    let best = null, dist = 25;
+    for (const { name, group } of this.links) {
+      for (const l of group) {
+        if (px < l.x1 - 4 || px > l.x2 + 4) continue;
+        for (let i = 0; i <= 16; i++) {   // cubic bezier with control points at the middle x
+          const t = i / 16, u = 1 - t;
+          const x = u * u * u * l.x1 + 3 * u * t * (l.x1 + l.x2) / 2 + t * t * t * l.x2;
+          const y = (u * u * u + 3 * u * u * t) * l.y1 + (3 * u * t * t + t * t * t) * l.y2;
+          const d = (x - px) ** 2 + (y - py) ** 2;
+          if (d < dist) { dist = d; best = { name, l }; }
+        }
+      }
+    }
+    if (best) this.showLink(e, best.name, best.l.k, best.l.j);
+    else this.hide();
   }
 
   showLink(e, name, k, j) {

@@ -138,34 +138,50 @@ export class OutputPanel {
     if (hover) heatmap(c, slice(hover, opts.hover.unit), { alpha: 0.9 });
     else if (a.boundary) heatmap(c, a.boundary, { task: info.task, discrete: opts.discrete, alpha: 0.85 });
     else c.getContext("2d").clearRect(0, 0, c.width, c.height);
-    if (lab.points) {
-      const r = Math.max(2.5, c.width / 110);
-      points(c, [...lab.points.train, ...lab.points.val], { extent: info.extent, task: info.task, radius: r });
-      if (opts.showTest) points(c, lab.points.test, { extent: info.extent, task: info.task, test: true, radius: r });
-      ticks(c, info.extent);
-    }
+    if (lab.points) c.getContext("2d").drawImage(this.pointsLayer(c, opts.showTest), 0, 0);
     this.drawGrads(h);
   }
 
+  // The data points and axis ticks, drawn once per data set and size, then copied each frame.
+  pointsLayer(c, showTest) {
+    const lab = this.lab, info = lab.info;
+    const key = [lab.points, c.width, c.height, showTest];
+    if (this.layerKey && key.every((v, i) => v === this.layerKey[i])) return this.layer;
+    this.layerKey = key;
+    this.layer = this.layer || document.createElement("canvas");
+    this.layer.width = c.width;
+    this.layer.height = c.height;
+    const r = Math.max(2.5, c.width / 110);
+    points(this.layer, [...lab.points.train, ...lab.points.val], { extent: info.extent, task: info.task, radius: r });
+    if (showTest) points(this.layer, lab.points.test, { extent: info.extent, task: info.task, test: true, radius: r });
+    ticks(this.layer, info.extent);
+    return this.layer;
+  }
+
+  // One row per layer: built when the layers change, then only widths and numbers move.
   drawGrads(h) {
     const norms = h.grad_norm || {};
     const names = Object.keys(norms);
     if (!names.length) return;
     const dead = {};
     Object.entries(h.activations || {}).forEach(([k, v]) => { dead[k.replace("act", "")] = v.dead; });
-    const rows = names.map((n, i) => {
-      const v = norms[n];
+    if (this.gradKey !== names.join()) {
+      this.gradKey = names.join();
+      this.gradRows = names.map((n) => {
+        const row = { bar: el("i"), num: el("span", { class: "num" }), dead: el("span", { class: "dead" }) };
+        row.el = el("div", { class: "grad-row" }, el("span", { class: "name" }, n), el("span", { class: "bar" }, row.bar), row.num, row.dead);
+        return row;
+      });
+      this.grads.replaceChildren(...this.gradRows.map((r) => r.el));
+    }
+    names.forEach((n, i) => {
+      const v = norms[n], row = this.gradRows[i];
       const lg = Math.log10(Math.max(v, 1e-8));
-      const w = Math.max(2, Math.min(100, ((lg + 6) / 7) * 100));   // 1e-6 .. 10
-      const tiny = v < 1e-3;
+      row.bar.style.width = `${Math.max(2, Math.min(100, ((lg + 6) / 7) * 100))}%`;   // 1e-6 .. 10
+      row.el.classList.toggle("tiny", v < 1e-3);
+      row.num.textContent = v.toExponential(1);
       const idx = n.replace(/\D/g, "");
-      const d = dead[idx] > 0 ? t("dead", { p: Math.round(100 * dead[idx]) }) : "";
-      return el("div", { class: `grad-row${tiny ? " tiny" : ""}` },
-        el("span", { class: "name" }, n),
-        el("span", { class: "bar" }, el("i", { style: `width:${w}%` })),
-        el("span", { class: "num" }, v.toExponential(1)),
-        el("span", { class: "dead" }, d));
+      row.dead.textContent = dead[idx] > 0 ? t("dead", { p: Math.round(100 * dead[idx]) }) : "";
     });
-    this.grads.replaceChildren(...rows);
   }
 }
