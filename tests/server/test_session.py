@@ -234,3 +234,36 @@ def test_session_drops_its_trainer_when_closed(tmp_path):
     s.close()
     assert not s.thread.is_alive() and s.trainer is None
     assert any('"ready"' in m for m in sent if isinstance(m, str))
+
+
+def _write_idx(folder, n=60, h=6, w=6, seed=0):
+    """A tiny MNIST-format set: IDX magic 0x0803 images, 0x0801 labels (big-endian dims)."""
+    import struct
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    y = np.arange(n) % 3
+    X = (rng.random((n, h, w)) * 60 + y[:, None, None] * 60).astype(np.uint8)
+    (folder / "train-images-idx3-ubyte").write_bytes(struct.pack(">HBBIII", 0, 8, 3, n, h, w) + X.tobytes())
+    (folder / "train-labels-idx1-ubyte").write_bytes(struct.pack(">HBBI", 0, 8, 1, n) + y.astype(np.uint8).tobytes())
+
+
+def test_idx_sets_from_the_data_dir(tmp_path, wrap):
+    from fastapi.testclient import TestClient
+    from nnplay.server.app import find_idx_sets
+
+    _write_idx(tmp_path / "sets" / "tiny")
+    (tmp_path / "sets" / "empty").mkdir()
+    found = find_idx_sets(tmp_path / "sets")
+    assert found == {"tiny": str((tmp_path / "sets" / "tiny").resolve())}
+    app = create_app(Limits(image_samples=100), runs_dir=tmp_path / "runs", data_dir=tmp_path / "sets")
+    with TestClient(app) as c, c.websocket_connect("/ws") as ws:
+        s = wrap(ws)
+        assert c.get("/api/info").json()["options"]["image_sets"] == {"digits": None, **found}
+        layers = [{"type": "conv2d", "filters": 2}, {"type": "flatten"}]
+        ready = s.start({"data": {"name": "idx", "path": found["tiny"], "limit": 60}, "model": {"layers": layers}})
+        assert ready["info"]["mode"] == "image" and ready["info"]["input_shape"] == [1, 6, 6]
+        assert ready["info"]["num_classes"] == 3
+        s.send(type="spec", spec={"data": {"name": "idx", "path": found["tiny"]}, "model": {"layers": layers}})
+        assert "data.limit" in s.until("error")["message"]
+        s.send(type="spec", spec={"data": {"name": "idx", "path": found["tiny"], "limit": 101}})
+        assert "allowed: 1..100" in s.until("error")["message"]

@@ -40,9 +40,10 @@ export class Chart {
       ctx.beginPath(); ctx.moveTo(pad, y); ctx.lineTo(pad + w, y); ctx.stroke();
     }
     if (this.rows.length < 1) return;
-    let top = 0;
-    for (const row of this.rows) for (const s of SERIES) if (Number.isFinite(row[s.key])) top = Math.max(top, row[s.key]);
-    top = top || 1;
+    let top = 0;   // the scale skips the first tenth of the curve: its early spike would flatten the rest
+    const skip = this.rows.length > 20 ? Math.floor(this.rows.length / 10) : 0;
+    for (const row of this.rows.slice(skip)) for (const s of SERIES) if (Number.isFinite(row[s.key])) top = Math.max(top, row[s.key]);
+    top = 1.1 * top || 1;
     const e0 = this.rows[0].epoch, e1 = Math.max(this.rows[this.rows.length - 1].epoch, e0 + 1);
     for (const s of SERIES) {
       ctx.beginPath();
@@ -53,7 +54,7 @@ export class Chart {
         const v = row[s.key];
         if (!Number.isFinite(v)) continue;
         const x = pad + (w * (row.epoch - e0)) / (e1 - e0);
-        const y = pad + h - (h * v) / top;
+        const y = pad + h - (h * Math.min(v, top)) / top;
         if (started) ctx.lineTo(x, y); else { ctx.moveTo(x, y); started = true; }
       }
       ctx.stroke();

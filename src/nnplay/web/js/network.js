@@ -43,7 +43,7 @@ export class Network {
     const cols = [inputs.length, ...layers.map((l) => l.units), info.task === "multiclass" ? info.num_classes : 1];
     const width = Math.max(root.clientWidth, 320);
     const most = Math.max(...cols);
-    const size = Math.max(14, Math.min(38, Math.floor((440 - 8 * most) / most)));
+    const size = Math.max(18, Math.min(38, Math.floor((540 - 6 * most) / most)));
     const gap = Math.max(4, Math.min(10, Math.floor(size / 4)));
     const height = HEAD + most * (size + gap) + 10;
     root.style.height = `${height}px`;
