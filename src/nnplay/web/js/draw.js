@@ -17,7 +17,7 @@ export function diverging(v) {
 }
 
 // Fill an RGBA buffer for a (R, R) grid of values in [-1, 1] or a (R, R, K) grid of probabilities.
-function pixels(grid, task, discrete, scale = 1) {
+function pixels(grid, task, discrete, scale = 1, hue = null) {
   const [rows, cols] = grid.shape;
   const k = grid.shape[2] || 0;
   const out = new Uint8ClampedArray(rows * cols * 4);
@@ -37,6 +37,8 @@ function pixels(grid, task, discrete, scale = 1) {
         const sure = (d[i * k + best] - 1 / k) / (1 - 1 / k);
         c = mix(WHITE, c, 0.25 + 0.6 * sure);
       }
+    } else if (hue) {   // one class's probability: white .. that class's colour
+      c = mix(WHITE, hue, discrete ? (d[i] > 0.5 ? 0.8 : 0) : Math.max(0, Math.min(1, d[i])));
     } else {
       let v = task === "binary" ? 2 * d[i] - 1 : d[i] * scale;
       if (discrete) v = v > 0 ? 0.75 : -0.75;
@@ -50,8 +52,8 @@ function pixels(grid, task, discrete, scale = 1) {
 const scratch = document.createElement("canvas");
 
 // Draw a grid as a smooth heat map filling the canvas.
-export function heatmap(canvas, grid, { task = "regression", discrete = false, scale = 1, alpha = 1 } = {}) {
-  const [buf, w, h] = pixels(grid, task, discrete, scale);
+export function heatmap(canvas, grid, { task = "regression", discrete = false, scale = 1, alpha = 1, hue = null } = {}) {
+  const [buf, w, h] = pixels(grid, task, discrete, scale, hue);
   scratch.width = w; scratch.height = h;
   scratch.getContext("2d").putImageData(new ImageData(buf, w, h), 0, 0);
   const ctx = canvas.getContext("2d");

@@ -1,7 +1,7 @@
 // The network diagram: input features, hidden layers of neurons (each a small heat map of
 // its output over the plane), the output, and every weight drawn as a link whose width
 // shows its size and colour its sign. Hover a neuron or a link to read its values.
-import { el, heatmap, slice, diverging, css, fit } from "./draw.js";
+import { el, heatmap, slice, diverging, css, CLASS_COLORS } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 
@@ -162,7 +162,7 @@ export class Network {
     if (arrays.boundary && out.length) {
       const b = arrays.boundary;
       if (b.shape.length === 3) {
-        out.forEach((n, k) => heatmap(n.canvas, classGrid(b, k), { task: "binary" }));
+        out.forEach((n, k) => heatmap(n.canvas, classGrid(b, k), { hue: CLASS_COLORS[k % CLASS_COLORS.length] }));
       } else heatmap(out[0].canvas, b, { task: lab.info.task });
     }
     this.weights = {};

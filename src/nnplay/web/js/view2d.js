@@ -41,8 +41,9 @@ export class DataPanel {
     this.draw = toggle("draw", "draw", (on) => app.setDraw(on, this.drawClass), "draw");
     this.drawClass = 0;
     this.swatches = el("div", { class: "swatches", "data-help": "drawClass" });
+    this.own = el("p", { class: "own-data", "data-testid": "own-data" });
     root.append(heading("h.data"),
-      el("p", { class: "hint", "data-i18n": "data.which" }, t("data.which")), grid,
+      el("p", { class: "hint", "data-i18n": "data.which" }, t("data.which")), grid, this.own,
       field("classes", this.classes, "classes"),
       field("ratio", this.ratio, "ratio"),
       field("valRatio", this.val, "valRatio"),
@@ -58,6 +59,9 @@ export class DataPanel {
   sync(spec, info) {
     const d = spec.data;
     for (const [name, b] of Object.entries(this.buttons)) b.classList.toggle("selected", d.name === name);
+    const mine = d.name === "points" || d.name === "csv";   // the learner's own data is in use
+    this.own.hidden = !mine;
+    if (mine && info) this.own.textContent = t("own.using", { n: info.sizes.train + info.sizes.val + info.sizes.test });
     const fixed = this.binaryOnly.has(d.name) || this.regression.has(d.name) || !this.buttons[d.name];
     this.classes.querySelectorAll("button").forEach((b) => {
       b.classList.toggle("selected", Number(b.textContent) === (fixed ? info?.num_classes : d.classes));
@@ -174,11 +178,12 @@ export class OutputPanel {
       });
       this.grads.replaceChildren(...this.gradRows.map((r) => r.el));
     }
+    const top = Math.max(...names.map((n) => norms[n]));
     names.forEach((n, i) => {
       const v = norms[n], row = this.gradRows[i];
       const lg = Math.log10(Math.max(v, 1e-8));
       row.bar.style.width = `${Math.max(2, Math.min(100, ((lg + 6) / 7) * 100))}%`;   // 1e-6 .. 10
-      row.el.classList.toggle("tiny", v < 1e-3);
+      row.el.classList.toggle("tiny", v < top / 100);   // 100x below the largest: vanishing
       row.num.textContent = v.toExponential(1);
       const idx = n.replace(/\D/g, "");
       row.dead.textContent = dead[idx] > 0 ? t("dead", { p: Math.round(100 * dead[idx]) }) : "";
