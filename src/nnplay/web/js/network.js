@@ -120,13 +120,15 @@ export class Network {
     if (info.mode !== "image") {
       layers.forEach((layer, i) => {
         const x = colX(i + 1);
+        const w = Math.min(88, colX(1) - colX(0) - 6);   // narrow columns: narrower controls
         const acts = options.activations.filter((a) => a !== "softmax");
         const current = (spec.model.activations || [])[i] || spec.model.activation;
         const sel = el("select", { class: "layer-act", "data-testid": `layer-act-${i}`, "data-help": "layerActivation" },
           ...acts.map((a) => el("option", { value: a }, t(`act.${a}`))));
         sel.value = current;
+        sel.style.width = `${w - 4}px`;
         sel.addEventListener("change", () => this.hooks.setLayerAct(i, sel.value));
-        const headBox = el("div", { class: "layer-head", style: `left:${x - 44}px` },
+        const headBox = el("div", { class: "layer-head", style: `left:${x - w / 2}px;width:${w}px` },
           el("div", { class: "pm" },
             el("button", { class: "mini", "data-testid": `add-unit-${i}`, "data-help": "addUnit", onclick: () => this.hooks.addUnit(i, +1) }),
             el("button", { class: "mini", "data-testid": `remove-unit-${i}`, "data-help": "removeUnit", onclick: () => this.hooks.addUnit(i, -1) })),
