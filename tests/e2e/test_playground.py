@@ -128,6 +128,19 @@ def test_play_spiral_epochs_rise_and_test_loss_falls(page, tmp_path):
     page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch === {shown + 1}", timeout=WAIT)
     assert _num(page, "loss-test") < start
     assert page.locator(".neuron canvas").count() == 7 + 3 * 16 + 1   # features, 3 layers of 16, output
+    neuron = page.locator(".neuron:not(.feature):not(.output)").first
+    neuron.hover()
+    tip = page.locator(".tip")
+    assert tip.is_visible() and "dense1, neuron 1" in tip.inner_text() and "bias" in tip.inner_text()
+    link = page.evaluate("""() => { const l = nnplay.network.links[1].group[0];
+        const t = 0.5, x = (l.x1 + l.x2) / 2, y = (l.y1 + l.y2) / 2;
+        const r = nnplay.network.canvas.getBoundingClientRect(); return [r.left + x, r.top + y]; }""")
+    page.mouse.move(*link)
+    page.wait_for_function("() => document.querySelector('.tip').textContent.startsWith('weight dense2[1, 1]')",
+                           timeout=WAIT)
+    w = page.evaluate("nnplay.network.weights.dense2.data[0]")
+    assert f"{w:.4f}" in tip.inner_text()
+    page.mouse.move(5, 5)
     _shot(page, tmp_path, "2d-spiral")
     page.get_by_test_id("reset").click()
     page.wait_for_function("() => nnplay.labs[0].frame && nnplay.labs[0].frame.header.epoch === 0", timeout=WAIT)
