@@ -9,7 +9,7 @@ import pytest
 
 from nnplay.server import Limits
 from nnplay.server.limits import LimitError
-from nnplay.server.protocol import (MAGIC, TYPES, MessageError, Play, SpecMsg, View, pack_frame,
+from nnplay.server.protocol import (MAGIC, TYPES, MessageError, Play, SpecMsg, View, dumps, pack_frame,
                                     parse, unpack_frame)
 from nnplay.spec import SpecError
 
@@ -87,3 +87,12 @@ def test_frame_round_trip_keeps_shapes_and_values():
         np.testing.assert_array_equal(back[k], a.astype(np.float32))
     with pytest.raises(ValueError, match="not an nnplay frame"):
         unpack_frame(b"JUNK" + bytes(8))
+
+
+def test_non_finite_numbers_become_null():
+    """Browsers' JSON.parse rejects NaN and Infinity: they go out as null."""
+    text = dumps({"a": float("nan"), "b": [1.5, float("inf")], "c": {"d": -float("inf"), "e": 2}})
+    assert json.loads(text) == {"a": None, "b": [1.5, None], "c": {"d": None, "e": 2}}
+    assert "NaN" not in text and "Infinity" not in text
+    header, _ = unpack_frame(pack_frame({"grad_norm": {"dense1": float("nan")}}, {}))
+    assert header["grad_norm"] == {"dense1": None}

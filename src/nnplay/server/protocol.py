@@ -9,6 +9,7 @@ Server -> client: JSON text messages, and binary frames packed by ``pack_frame``
 from __future__ import annotations
 
 import json
+import math
 import struct
 from typing import Annotated, Any, Literal, Union
 
@@ -104,6 +105,22 @@ def parse(text: str | bytes | None, limits: Limits) -> BaseModel:
     return msg
 
 
+def finite(obj):
+    """``obj`` with NaN and infinities replaced by None: JSON that every browser can parse."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
+def dumps(obj) -> str:
+    """Compact, strict JSON (no NaN) for the socket."""
+    return json.dumps(finite(obj), separators=(",", ":"), allow_nan=False, default=float)
+
+
 def pack_frame(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
     """One binary frame: the JSON header lists each array's name, shape and byte offset."""
     metas, chunks, offset = [], [], 0
@@ -112,7 +129,7 @@ def pack_frame(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
         metas.append({"name": name, "shape": list(np.shape(a)), "offset": offset})
         chunks.append(b)
         offset += len(b)
-    head = json.dumps({**header, "arrays": metas}, separators=(",", ":"), default=float).encode()
+    head = dumps({**header, "arrays": metas}).encode()
     head += b" " * (-len(head) % 4)
     return MAGIC + struct.pack("<I", len(head)) + head + b"".join(chunks)
 

@@ -8,9 +8,7 @@ the thread and drops the model and data.
 """
 from __future__ import annotations
 
-import json
 import logging
-import math
 import queue
 import threading
 import time
@@ -26,7 +24,7 @@ from ..runs import RunStore, finish
 from ..spec import Spec, SpecError
 from ..train import DivergenceError, FitResult, Trainer
 from .limits import Limits, check_spec
-from .protocol import FrameRequest, Pause, Play, Reset, Save, SpecMsg, Step, View, pack_frame
+from .protocol import FrameRequest, Pause, Play, Reset, Save, SpecMsg, Step, View, dumps, pack_frame
 
 log = logging.getLogger("nnplay.server")
 
@@ -40,10 +38,6 @@ SHOWN_IMAGES = 40         # test images sent to the page's picker
 SHOWN_MISTAKES = 24       # misclassified test images per frame
 SLOW_EVERY = 0.5          # seconds between confusion-matrix updates while playing
 _CLOSE = object()
-
-
-def _finite(x):
-    return x if isinstance(x, (int, str)) or (isinstance(x, float) and math.isfinite(x)) else None
 
 
 def live_changes(old: Spec, new: Spec) -> tuple[dict, dict] | None:
@@ -91,7 +85,7 @@ class Session:
 
     # --- the worker ----------------------------------------------------------------
     def _send(self, obj: dict) -> None:
-        self.emit(json.dumps(obj, separators=(",", ":"), default=_finite))
+        self.emit(dumps(obj))
 
     def _error(self, code: str, message: str) -> None:
         self._send({"type": "error", "code": code, "message": message})
@@ -268,8 +262,8 @@ class Session:
         for split in ("train", "test"):
             res = tr.evaluate(split) if split == "test" or len(tr.x["train"]) <= 5000 else \
                 {k.removeprefix("train_"): rec[k] for k in rec if k.startswith("train_")}
-            metrics.update({f"{split}_{k}": _finite(val) for k, val in res.items()})
-        metrics.update({k: _finite(rec[k]) for k in ("val_loss", "val_accuracy", "val_mse", "lr")
+            metrics.update({f"{split}_{k}": val for k, val in res.items()})
+        metrics.update({k: rec[k] for k in ("val_loss", "val_accuracy", "val_mse", "lr")
                         if k in rec})
         header = {"type": "frame", "epoch": tr.epoch, "running": self.running,
                   "seconds": round(self.seconds, 3), "metrics": metrics,
