@@ -92,7 +92,11 @@ def _ready(pg, lab: int = 0):
 
 def _shot(pg, tmp_path, name):
     path = tmp_path / f"{name}.png"
-    pg.screenshot(path=path, full_page=True)
+    size = pg.viewport_size       # grow the window to the page, so the help line sits at the bottom
+    pg.set_viewport_size({"width": size["width"], "height": max(size["height"], pg.evaluate(
+        "document.documentElement.scrollHeight"))})
+    pg.screenshot(path=path)
+    pg.set_viewport_size(size)
     keep = os.environ.get("NNPLAY_SCREENSHOTS")
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
