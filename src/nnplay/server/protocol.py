@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..spec import SpecError
+from ..trust import attacks, explain
 from .limits import LimitError, Limits
 
 MAGIC = b"NNPF"
@@ -67,10 +68,24 @@ class Save(_Msg):
     name: Annotated[str, Field(min_length=1, max_length=60)] | None = None
 
 
-ClientMessage = Annotated[Union[SpecMsg, Play, Pause, Step, Reset, FrameRequest, View, Save],
+class Trust(_Msg):
+    """Question the current network (the "Can we believe it?" tab): attack, explain or
+    uncertainty on test image ``image``; ``method`` from ``TRUST_METHODS[what]`` (None: the
+    first, or every method for ``explain``); ``eps`` the L-inf budget of an attack."""
+    type: Literal["trust"]
+    what: Literal["attack", "explain", "uncertainty"]
+    image: Annotated[int, Field(ge=0)] = 0
+    method: str | None = None
+    eps: Annotated[float, Field(allow_inf_nan=False)] = 0.1
+
+
+TRUST_METHODS = {"attack": attacks.METHODS, "explain": explain.METHODS,   # the library's lists
+                 "uncertainty": ("single", "mc-dropout")}
+
+ClientMessage = Annotated[Union[SpecMsg, Play, Pause, Step, Reset, FrameRequest, View, Save, Trust],
                           Field(discriminator="type")]
 _adapter: TypeAdapter = TypeAdapter(ClientMessage)
-TYPES = ("spec", "play", "pause", "step", "reset", "frame", "view", "save")
+TYPES = ("spec", "play", "pause", "step", "reset", "frame", "view", "save", "trust")
 
 
 class MessageError(SpecError):
@@ -102,6 +117,9 @@ def parse(text: str | bytes | None, limits: Limits) -> BaseModel:
         if msg.unit_grid > limits.unit_grid:
             raise LimitError(f"view.unit_grid: {msg.unit_grid} is over this server's limit; "
                              f"allowed: 4..{limits.unit_grid}")
+    if isinstance(msg, Trust) and msg.method is not None and msg.method not in TRUST_METHODS[msg.what]:
+        raise MessageError(f"trust.method: {msg.method!r} is not a method for what={msg.what!r}; "
+                           f"allowed: {', '.join(TRUST_METHODS[msg.what])}")
     return msg
 
 

@@ -24,7 +24,9 @@ from ..runs import RunStore, finish
 from ..spec import Spec, SpecError
 from ..train import DivergenceError, FitResult, Trainer
 from .limits import Limits, check_spec
-from .protocol import FrameRequest, Pause, Play, Reset, Save, SpecMsg, Step, View, dumps, pack_frame
+from . import trust
+from .protocol import (FrameRequest, MessageError, Pause, Play, Reset, Save, SpecMsg, Step, Trust, View,
+                       dumps, pack_frame)
 
 log = logging.getLogger("nnplay.server")
 
@@ -192,6 +194,11 @@ class Session:
             self._build(self.trainer.spec)
         elif isinstance(m, Save):
             self._save(m.name)
+        elif isinstance(m, Trust):
+            try:
+                self.emit(pack_frame(*trust.answer(self.trainer, m)))
+            except MessageError as e:
+                self._error("message", str(e))
 
     def _set_spec(self, d: dict) -> None:
         spec = specmod.from_dict(d)

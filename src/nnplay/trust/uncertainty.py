@@ -118,6 +118,13 @@ def calibration(probs: torch.Tensor, y: torch.Tensor, bins: int = 10) -> Calibra
     return Calibration(ece, rows)
 
 
+def confidence_histogram(probs: torch.Tensor, bins: int = 10) -> torch.Tensor:
+    """Share of inputs (bins,) whose confidence max_k p_k falls in each of ``calibration``'s bins."""
+    conf = probs.max(1).values
+    b = (torch.ceil(conf * bins).long() - 1).clamp(0, bins - 1)   # (b/M, (b+1)/M] -> b; 0 -> bin 0
+    return torch.bincount(b, minlength=bins).float() / max(1, len(conf))
+
+
 def fit_temperature(pred: Predictive, y: torch.Tensor, steps: int = 100) -> float:
     """The T > 0 that minimises the negative log-likelihood of ``y`` (validation data)."""
     log_t = torch.zeros((), device=pred.logits.device, requires_grad=True)
