@@ -76,6 +76,7 @@ export class Lab {
   // Ask for the next frame as soon as one arrives (the server makes it after the epoch it
   // is training, at most limits.fps a second), and draw only the newest at the display's rate.
   onFrame(f) {
+    if (f.header.type === "trust") { this.app.onTrust?.(this, f); return; }   // an answer, not a frame
     this.frame = f;
     this.frames += 1;
     this.send({ type: "frame" });

@@ -9,6 +9,7 @@ import { Lab } from "./lab.js";
 import { Network } from "./network.js";
 import { DataPanel, OutputPanel } from "./view2d.js";
 import { ImagePanel, ImageView } from "./viewimage.js";
+import { TrustView } from "./viewtrust.js";
 import { HyperBar, NetOptions } from "./hyper.js";
 import { button, toggle } from "./widgets.js";
 
@@ -171,7 +172,15 @@ const app = {
     applyIcons(play.parentElement);
   },
 
+  setTrust(on) {
+    this.trustOn = on;
+    this.render();
+  },
+
+  onTrust(lab, f) { if (lab === this.lab) this.trustView.onAnswer(f); },
+
   onError(lab, m) {
+    this.trustView?.onError();
     this.showError(i18n.t(`error.${m.code}`), m.message);
     if (!lab.spec) lab.setSpec(clone(this.hello.presets["2d"]));   // a bad link: start from defaults
     else this.sync();
@@ -208,6 +217,7 @@ const app = {
     this.panels = [new OutputPanel($("#panels"), this, this.labs[0], "")];
     this.imagePanel = new ImagePanel($("#image-panel"), this, options);
     this.imageView = new ImageView($("#image-center"), $("#image-outputs"), this);
+    this.trustView = new TrustView($("#view-trust"), this);
     this.editTabs = el("div", { class: "edit-tabs" });
     $("#net-head").append(
       el("div", { class: "layers-head" },
@@ -237,16 +247,21 @@ const app = {
     if (!lab?.info) return;
     const mode = lab.info.mode;
     this.mode = mode;
+    const trust = mode === "image" && this.trustOn;
     $("#view-2d").hidden = mode === "image";
-    $("#view-image").hidden = mode !== "image";
+    $("#view-image").hidden = mode !== "image" || trust;
+    $("#view-trust").hidden = !trust;
+    $('[data-testid="trust-tab"]').hidden = mode !== "image";
     document.body.dataset.mode = mode;
-    document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("selected", b.dataset.testid === (mode === "image" ? "mode-image" : "mode-2d")));
+    const tab = trust ? "trust-tab" : mode === "image" ? "mode-image" : "mode-2d";
+    document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("selected", b.dataset.testid === tab));
     $('[data-testid="compare"]').hidden = mode === "image";
     // the loss readouts of the visible view own the test ids (both views have them)
     document.querySelectorAll("[data-tid]").forEach((e) => {
       if (e.closest("main.view").hidden) e.removeAttribute("data-testid");
       else e.dataset.testid = e.dataset.tid;
     });
+    if (trust) this.trustView.open(lab);
     if (mode === "image") this.imageView.build(lab);
     else this.network.build(lab, this.hello.options);
     this.sync();
@@ -274,6 +289,7 @@ const app = {
       $('[data-testid="epoch"]').textContent = lab.frame.header.epoch.toLocaleString("en-US");
     }
     if (lab.info?.mode === "image") {
+      if (lab === this.lab && this.trustOn && !lab.frame.header.running) this.trustView.refresh();
       if (lab === this.lab) this.imageView.draw();
       return;
     }
@@ -342,7 +358,8 @@ async function main() {
   $('[data-testid="save"]').addEventListener("click", () => app.lab.send({ type: "save" }));
   $('[data-testid="lang"]').addEventListener("click", () => app.switchLang());
   $('[data-testid="mode-2d"]').addEventListener("click", () => app.setMode("2d"));
-  $('[data-testid="mode-image"]').addEventListener("click", () => app.setMode("image"));
+  $('[data-testid="mode-image"]').addEventListener("click", () => (app.mode === "image" ? app.setTrust(false) : app.setMode("image")));
+  $('[data-testid="trust-tab"]').addEventListener("click", () => app.setTrust(true));
   $('[data-testid="compare"]').addEventListener("click", () => app.setCompare(app.labs.length < 2));
   document.addEventListener("mouseover", (e) => {
     const h = e.target.closest?.("[data-help]");

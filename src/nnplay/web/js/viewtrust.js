@@ -1,0 +1,210 @@
+// The "Can we believe it?" (믿을 수 있을까?) tab, image mode: adversarial examples, attribution
+// maps and uncertainty for the network being trained. It sends `trust` messages and draws
+// the answers (protocol.md); every number shown comes from an answer.
+import { el, image, fit, css, diverging, NEG, POS } from "./draw.js";
+import { t } from "./i18n.js";
+import { select, slider, heading } from "./widgets.js";
+
+const EXPLAIN = ["saliency", "integrated-gradients", "occlusion", "gradcam", "lime"];
+const OOD = ["noise", "rotated", "inverted"];
+const OOD_COLORS = { test: POS, noise: [127, 127, 127], rotated: NEG, inverted: [214, 39, 40] };
+const pct = (p) => `${(100 * p).toFixed(0)}%`;
+
+export class TrustView {
+  // root: <main>; app: {lab}
+  constructor(root, app) {
+    this.app = app;
+    this.req = { image: 0, method: "fgsm", eps: 0.1, unc: "single" };
+    this.asked = {};      // what -> the request key outstanding or answered
+    this.answers = {};
+    this.gallery = el("div", { class: "gallery", "data-testid": "trust-gallery" });
+    this.method = select("trust-method", [{ value: "fgsm", label: "FGSM" }, { value: "pgd", label: "PGD" }],
+      (v) => { this.req.method = v; this.ask("attack"); }, "trustMethod");
+    this.eps = slider("trust-eps", { min: 0, max: 0.5, step: 0.01 }, (v) => v.toFixed(2),
+      (v) => { this.req.eps = v; this.ask("attack"); }, "trustEps");
+    this.eps.set(this.req.eps);
+    this.method.set(this.req.method);
+    const pic = (testid, key) => {
+      const c = el("canvas", { width: 96, height: 96, class: "trust-img", "data-testid": testid });
+      return [c, el("figure", {}, c, el("figcaption", { "data-i18n": key }, t(key)))];
+    };
+    [this.cOrig, this.fOrig] = pic("trust-original", "trust.original");
+    [this.cPert, this.fPert] = pic("trust-perturbation", "trust.perturbation");
+    [this.cAdv, this.fAdv] = pic("trust-adversarial", "trust.adversarial");
+    this.predClean = el("b", { "data-testid": "trust-pred-clean" }, "–");
+    this.predAdv = el("b", { "data-testid": "trust-pred-adv" }, "–");
+    this.testAcc = el("p", { class: "hint small", "data-testid": "trust-test-acc" });
+    this.attackA = el("section", { class: "col trust-col", "data-testid": "trust-attack" },
+      heading("trust.h.attack"), el("p", { class: "hint small", "data-i18n": "trust.attack.hint" }, t("trust.attack.hint")),
+      this.gallery,
+      el("label", { class: "field", "data-help": "trustMethod" }, el("span", { class: "label", "data-i18n": "trust.method" }, t("trust.method")), this.method),
+      el("label", { class: "field", "data-help": "trustEps" }, el("span", { class: "label", "data-i18n": "trust.eps" }, t("trust.eps")), this.eps),
+      el("div", { class: "trust-pics" }, this.fOrig, this.fPert, this.fAdv),
+      el("div", { class: "losses" },
+        el("div", {}, el("span", { "data-i18n": "trust.pred.clean" }, t("trust.pred.clean")), this.predClean),
+        el("div", {}, el("span", { "data-i18n": "trust.pred.adv" }, t("trust.pred.adv")), this.predAdv)),
+      this.testAcc);
+    this.maps = {};
+    this.explainBox = el("div", { class: "trust-maps" }, EXPLAIN.map((m) => {
+      const c = el("canvas", { width: 96, height: 96, class: "trust-img", "data-testid": `trust-explain-${m}` });
+      this.maps[m] = c;
+      return el("figure", {}, c, el("figcaption", { "data-i18n": `trust.m.${m}` }, t(`trust.m.${m}`)));
+    }));
+    this.explainNote = el("p", { class: "hint small", "data-testid": "trust-explain-note" });
+    this.explainA = el("section", { class: "col trust-col", "data-testid": "trust-explain" },
+      heading("trust.h.explain"), el("p", { class: "hint small", "data-i18n": "trust.explain.hint" }, t("trust.explain.hint")),
+      this.explainBox, this.explainNote);
+    this.uncMethod = select("trust-unc-method", [{ value: "single", key: "trust.unc.single" }, { value: "mc-dropout", key: "trust.unc.mc" }],
+      (v) => { this.req.unc = v; this.ask("uncertainty"); }, "trustUnc");
+    this.ece = el("b", { "data-testid": "trust-ece" }, "–");
+    this.auroc = el("b", { "data-testid": "trust-auroc" }, "–");
+    this.reliability = el("canvas", { class: "trust-chart", "data-testid": "trust-reliability" });
+    this.hist = el("canvas", { class: "trust-chart", "data-testid": "trust-ood" });
+    this.oodRows = el("div", { class: "trust-ood-rows" });
+    this.uncA = el("section", { class: "col trust-col", "data-testid": "trust-uncertainty" },
+      heading("trust.h.uncertainty"), el("p", { class: "hint small", "data-i18n": "trust.unc.hint" }, t("trust.unc.hint")),
+      el("label", { class: "field", "data-help": "trustUnc" }, el("span", { class: "label", "data-i18n": "trust.method" }, t("trust.method")), this.uncMethod),
+      el("div", { class: "losses" },
+        el("div", { "data-help": "trustEce" }, el("span", { "data-i18n": "trust.ece" }, t("trust.ece")), this.ece),
+        el("div", { "data-help": "trustAuroc" }, el("span", { "data-i18n": "trust.auroc" }, t("trust.auroc")), this.auroc)),
+      el("h3", { "data-i18n": "trust.h.reliability" }, t("trust.h.reliability")), this.reliability,
+      el("h3", { "data-i18n": "trust.h.ood" }, t("trust.h.ood")), this.hist, this.oodRows);
+    root.append(this.attackA, this.explainA, this.uncA);
+  }
+
+  // Show the tab for lab: thumbnails, then ask for whatever is missing or stale.
+  open(lab) {
+    this.lab = lab;
+    const imgs = lab.images;
+    if (imgs) {
+      const [, h, w] = imgs.shape;
+      this.gallery.replaceChildren(...imgs.pixels.slice(0, 20).map((px, i) => {
+        const c = el("canvas", { width: w, height: h });
+        image(c, Float32Array.from(px), h, w, { lo: 0, hi: 1 });
+        return el("button", { class: `thumb${i === this.req.image ? " selected" : ""}`, "data-testid": `trust-pick-${i}`,
+          onclick: () => { this.req.image = i; this.open(lab); this.ask("attack"); this.ask("explain"); } }, c);
+      }));
+    }
+    this.refresh();
+  }
+
+  // Ask again for every answer older than the network's latest epoch (training goes on).
+  refresh() {
+    const epoch = this.lab?.frame?.header.epoch ?? 0;
+    for (const what of ["attack", "explain", "uncertainty"]) {
+      const a = this.answers[what];
+      if (!a || a.header.epoch < epoch) this.ask(what, true);
+    }
+  }
+
+  ask(what, onlyIfIdle = false) {
+    if (!this.lab) return;
+    if (onlyIfIdle && this.asked[what]) return;   // one request of each kind in flight
+    const r = this.req;
+    const msg = { type: "trust", what, image: r.image };
+    if (what === "attack") Object.assign(msg, { method: r.method, eps: r.eps });
+    if (what === "uncertainty") msg.method = r.unc;
+    this.asked[what] = true;
+    this.lab.send(msg);
+  }
+
+  onAnswer(f) {
+    const h = f.header;
+    this.asked[h.what] = false;
+    this.answers[h.what] = f;
+    const names = this.lab.info.class_names;
+    if (h.what === "attack") this.drawAttack(h, f.arrays, names);
+    else if (h.what === "explain") this.drawExplain(h, f.arrays, names);
+    else this.drawUncertainty(h, f.arrays);
+  }
+
+  onError() { this.asked = {}; }
+
+  drawAttack(h, a, names) {
+    const [, H, W] = a.input.shape;
+    image(this.cOrig, a.input.data, H, W, { lo: 0, hi: 1 });
+    image(this.cPert, a.perturbation.data, H, W, { signed: true });   // scaled to its own size
+    image(this.cAdv, a.adversarial.data, H, W, { lo: 0, hi: 1 });
+    const say = (p) => `${names[p.pred]} (${pct(p.probs[p.pred])})`;
+    this.predClean.textContent = say(h.clean);
+    this.predAdv.textContent = say(h.adversarial);
+    this.predAdv.classList.toggle("flipped", h.adversarial.pred !== h.clean.pred);
+    this.testAcc.textContent = t("trust.test.acc", { method: h.method.toUpperCase(), eps: h.eps.toFixed(2),
+      clean: pct(h.test.clean_accuracy), adv: pct(h.test.adversarial_accuracy) });
+  }
+
+  drawExplain(h, a, names) {
+    const [, H, W] = a.input.shape;
+    for (const m of EXPLAIN) overlay(this.maps[m], a.input.data, a[`attr:${m}`]?.data, H, W);
+    const gap = h.completeness_gap !== undefined ? t("trust.gap", { gap: h.completeness_gap.toFixed(3) }) : "";
+    this.explainNote.textContent = `${t("trust.explained", { cls: names[h.target] ?? "–" })} ${gap}`;
+  }
+
+  drawUncertainty(h, a) {
+    this.ece.textContent = h.ece.toFixed(3);
+    this.auroc.textContent = h.ood_auroc.toFixed(3);
+    reliabilityDiagram(this.reliability, h.bins);
+    const series = ["test", ...OOD].map((k) => [k, a[`confidence:${k}`]?.data]).filter(([, d]) => d);
+    histograms(this.hist, series);
+    this.oodRows.replaceChildren(...["test", ...OOD].map((k) => el("div", { class: "trust-ood-row" },
+      el("i", { style: `background:${css(OOD_COLORS[k])}` }), el("span", { "data-i18n": `trust.ood.${k}` }, t(`trust.ood.${k}`)),
+      el("b", { "data-testid": `trust-auroc-${k}` }, k === "test" ? t("trust.conf", { c: pct(h.mean_confidence) })
+        : `${t("trust.conf", { c: pct(h.ood[k].mean_confidence) })} · AUROC ${h.ood[k].auroc.toFixed(3)}`))));
+  }
+}
+
+// The image in grey with the attribution on top: blue = evidence for the class, orange = against.
+function overlay(canvas, img, attr, h, w) {
+  image(canvas, img, h, w, { lo: 0, hi: 1 });
+  if (!attr) return;
+  let top = 0;
+  for (let i = 0; i < h * w; i++) top = Math.max(top, Math.abs(attr[i]));
+  const ctx = canvas.getContext("2d");
+  const sx = canvas.width / w, sy = canvas.height / h;
+  for (let i = 0; i < h * w; i++) {
+    const v = top ? attr[i] / top : 0;
+    ctx.fillStyle = css(diverging(v), Math.min(0.85, Math.abs(v)));
+    ctx.fillRect((i % w) * sx, Math.floor(i / w) * sy, sx, sy);
+  }
+}
+
+function axes(canvas) {
+  fit(canvas);
+  const ctx = canvas.getContext("2d");
+  const r = window.devicePixelRatio || 1;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const pad = 22 * r, W = canvas.width - pad - 6 * r, H = canvas.height - pad - 6 * r;
+  ctx.strokeStyle = "#c9d1d9"; ctx.lineWidth = r;
+  ctx.strokeRect(pad, 6 * r, W, H);
+  ctx.fillStyle = "#6b7785"; ctx.font = `${10 * r}px system-ui, sans-serif`;
+  ctx.fillText("0", pad - 9 * r, canvas.height - 8 * r);
+  ctx.fillText("1", pad + W - 4 * r, canvas.height - 6 * r);
+  return { ctx, r, x: (v) => pad + v * W, y: (v) => 6 * r + (1 - v) * H, W, H };
+}
+
+// Accuracy against confidence per bin; the diagonal is a calibrated model.
+function reliabilityDiagram(canvas, bins) {
+  const { ctx, r, x, y } = axes(canvas);
+  ctx.setLineDash([4 * r, 4 * r]); ctx.strokeStyle = "#9aa5b1";
+  ctx.beginPath(); ctx.moveTo(x(0), y(0)); ctx.lineTo(x(1), y(1)); ctx.stroke();
+  ctx.setLineDash([]);
+  for (const b of bins) {
+    if (!b.count) continue;
+    ctx.fillStyle = css(POS, 0.75);
+    ctx.fillRect(x(b.lo) + r, y(b.accuracy), x(b.hi) - x(b.lo) - 2 * r, y(0) - y(b.accuracy));
+    ctx.fillStyle = css(NEG, 0.9);
+    ctx.fillRect(x(b.lo) + r, y(b.confidence) - r, x(b.hi) - x(b.lo) - 2 * r, 2 * r);
+  }
+}
+
+// Share of inputs per confidence bin, one line per input kind.
+function histograms(canvas, series) {
+  const { ctx, r, x, y } = axes(canvas);
+  const top = Math.max(0.05, ...series.flatMap(([, d]) => Array.from(d)));
+  for (const [k, d] of series) {
+    ctx.strokeStyle = css(OOD_COLORS[k]); ctx.lineWidth = 2 * r;
+    ctx.beginPath();
+    d.forEach((v, i) => { const px = x((i + 0.5) / d.length), py = y(v / top); i ? ctx.lineTo(px, py) : ctx.moveTo(px, py); });
+    ctx.stroke();
+  }
+}
