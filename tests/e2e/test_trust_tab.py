@@ -129,6 +129,7 @@ def test_trust_tab_attack_explain_uncertainty(browser, server, tmp_path):
     assert "적대적 공격" in page.get_by_test_id("trust-attack").inner_text()
     assert "불확실성" in page.get_by_test_id("trust-uncertainty").inner_text()
     assert "해석 가능성" in page.get_by_test_id("trust-explain").inner_text()
+    assert "정확도" in page.get_by_test_id("trust-test-acc").inner_text()   # drawn texts follow too
     _shot(page, tmp_path, "trust-tab-ko")
     page.get_by_test_id("lang").click()
     ctx.close()

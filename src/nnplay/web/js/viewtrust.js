@@ -85,6 +85,7 @@ export class TrustView {
           onclick: () => { this.req.image = i; this.open(lab); this.ask("attack"); this.ask("explain"); } }, c);
       }));
     }
+    for (const f of Object.values(this.answers)) this.draw(f);   // texts in the current language
     this.refresh();
   }
 
@@ -93,7 +94,7 @@ export class TrustView {
     const epoch = this.lab?.frame?.header.epoch ?? 0;
     for (const what of ["attack", "explain", "uncertainty"]) {
       const a = this.answers[what];
-      if (!a || a.header.epoch < epoch) this.ask(what, true);
+      if (!a || a.header.epoch !== epoch) this.ask(what, true);
     }
   }
 
@@ -112,6 +113,11 @@ export class TrustView {
     const h = f.header;
     this.asked[h.what] = false;
     this.answers[h.what] = f;
+    this.draw(f);
+  }
+
+  draw(f) {
+    const h = f.header;
     const names = this.lab.info.class_names;
     if (h.what === "attack") this.drawAttack(h, f.arrays, names);
     else if (h.what === "explain") this.drawExplain(h, f.arrays, names);
