@@ -4,14 +4,7 @@ and, when NNPLAY_SCREENSHOTS names a folder, there too."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -20,59 +13,11 @@ from nnplay.cli import app as cli_app
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 WAIT = 20_000   # ms: the longest any condition may take
-
-if not Path(CHROMIUM).exists():   # pragma: no cover - `make browser` installs it
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium (make browser)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`nnplay serve` on a free 127.0.0.1 port, with its own run store."""
-    runs = tmp_path_factory.mktemp("runs")
-    port = _free_port()
-    exe = shutil.which("nnplay", path=str(Path(sys.executable).parent)) or "nnplay"
-    env = {**os.environ, "NNPLAY_RUNS": str(runs)}
-    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--open"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "api/info", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"nnplay serve did not start: {proc.stderr.read()}")
-            time.sleep(0.1)
-    first = proc.stdout.readline()
-    assert url in first          # the command prints the URL (--open without a screen: no browser)
-    yield {"url": url, "runs": runs}
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
-def page(browser, server, tmp_path, request):
+def page(browser, server, request):
     ctx = browser.new_context(viewport={"width": 1440, "height": 980})
     pg = ctx.new_page()
     errors: list[str] = []
@@ -90,20 +35,6 @@ def _ready(pg, lab: int = 0):
                          f"&& nnplay.labs[{lab}].frame && !nnplay.labs[{lab}].pending", timeout=WAIT)
 
 
-def _shot(pg, tmp_path, name):
-    path = tmp_path / f"{name}.png"
-    size = pg.viewport_size       # grow the window to the page, so the help line sits at the bottom
-    pg.set_viewport_size({"width": size["width"], "height": max(size["height"], pg.evaluate(
-        "document.documentElement.scrollHeight"))})
-    pg.screenshot(path=path)
-    pg.set_viewport_size(size)
-    keep = os.environ.get("NNPLAY_SCREENSHOTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / path.name)
-    assert path.stat().st_size > 10_000
-
-
 def _num(pg, testid) -> float:
     return float(pg.get_by_test_id(testid).inner_text().replace(",", ""))
 
@@ -112,7 +43,7 @@ def _epoch(pg) -> int:
     return int(_num(pg, "epoch"))
 
 
-def test_play_spiral_epochs_rise_and_test_loss_falls(page, tmp_path):
+def test_play_spiral_epochs_rise_and_test_loss_falls(page, shot):
     assert page.get_by_test_id("dataset-spiral").get_attribute("class").endswith("selected")
     assert _epoch(page) == 0
     start = _num(page, "loss-test")
@@ -145,7 +76,7 @@ def test_play_spiral_epochs_rise_and_test_loss_falls(page, tmp_path):
     w = page.evaluate("nnplay.network.weights.dense2.data[0]")
     assert f"{w:.4f}" in tip.inner_text()
     page.mouse.move(5, 5)
-    _shot(page, tmp_path, "2d-spiral")
+    shot(page, "2d-spiral")
     page.get_by_test_id("reset").click()
     page.wait_for_function("() => nnplay.labs[0].frame && nnplay.labs[0].frame.header.epoch === 0", timeout=WAIT)
 
@@ -189,7 +120,7 @@ def test_live_change_keeps_training(page):
     page.get_by_test_id("play").click()
 
 
-def test_korean_toggle_persists(page, tmp_path):
+def test_korean_toggle_persists(page, shot):
     assert page.locator("[data-i18n=epoch]").inner_text().lower() == "epoch"
     page.get_by_test_id("lang").click()
     page.wait_for_function("() => document.documentElement.lang === 'ko'", timeout=WAIT)
@@ -202,13 +133,13 @@ def test_korean_toggle_persists(page, tmp_path):
     assert page.locator("#data-panel [data-i18n='h.data']").inner_text() == "데이터"
     page.get_by_test_id("play").click()
     page.wait_for_function("() => nnplay.labs[0].frame.header.epoch >= 30", timeout=WAIT)
-    _shot(page, tmp_path, "2d-korean")
+    shot(page, "2d-korean")
     page.get_by_test_id("play").click()
     page.get_by_test_id("lang").click()
     page.wait_for_function("() => document.documentElement.lang === 'en'", timeout=WAIT)
 
 
-def test_upload_csv_becomes_points(page, tmp_path):
+def test_upload_csv_becomes_points(page, tmp_path, shot):
     rows = ["u,v,kind"]
     for i in range(90):        # three blobs of three classes, far apart in raw units
         k = i % 3
@@ -226,10 +157,10 @@ def test_upload_csv_becomes_points(page, tmp_path):
     page.wait_for_function("() => nnplay.labs[0].frame.header.metrics.train_accuracy > 0.9", timeout=WAIT)
     page.get_by_test_id("play").click()
     assert "data.name=%22points%22" in page.url
-    _shot(page, tmp_path, "2d-uploaded")
+    shot(page, "2d-uploaded")
 
 
-def test_draw_points_on_the_map(page, tmp_path):
+def test_draw_points_on_the_map(page, shot):
     page.get_by_test_id("dataset-gauss").click()
     page.wait_for_function("() => nnplay.labs[0].spec.data.name === 'gauss' && !nnplay.labs[0].pending", timeout=WAIT)
     _ready(page)
@@ -250,10 +181,10 @@ def test_draw_points_on_the_map(page, tmp_path):
     assert abs(last[0][0]) < 0.2 and abs(last[0][1]) < 0.2
     assert abs(last[1][0] - 3) < 0.2 and abs(last[1][1] - 3) < 0.2
     assert page.evaluate("nnplay.labs[0].info.num_classes") == 3      # a new class appeared
-    _shot(page, tmp_path, "2d-drawn")
+    shot(page, "2d-drawn")
 
 
-def test_image_mode_shows_feature_maps(page, tmp_path):
+def test_image_mode_shows_feature_maps(page, shot):
     page.get_by_test_id("mode-image").click()
     page.wait_for_function("() => nnplay.labs[0].info && nnplay.labs[0].info.mode === 'image' "
                            "&& nnplay.labs[0].frame", timeout=WAIT)
@@ -271,7 +202,7 @@ def test_image_mode_shows_feature_maps(page, tmp_path):
     cm = page.evaluate("nnplay.labs[0].frame.header.confusion")
     assert len(cm) == 10 and sum(map(sum, cm)) == page.evaluate("nnplay.labs[0].info.sizes.test")
     assert "image" in page.url or "digits" in page.url
-    _shot(page, tmp_path, "image-digits")
+    shot(page, "image-digits")
     page.get_by_test_id("add-block-type").select_option(label="Dense")
     page.get_by_test_id("add-block").click()
     page.wait_for_function("() => nnplay.labs[0].spec.model.layers.length === 8 && !nnplay.labs[0].pending", timeout=WAIT)
@@ -279,7 +210,7 @@ def test_image_mode_shows_feature_maps(page, tmp_path):
     page.wait_for_function("() => nnplay.labs[0].info.mode === '2d'", timeout=WAIT)
 
 
-def test_compare_two_networks_side_by_side(page, tmp_path):
+def test_compare_two_networks_side_by_side(page, shot):
     page.get_by_test_id("compare").click()
     _ready(page, 1)
     page.get_by_test_id("edit-b").click()
@@ -292,7 +223,7 @@ def test_compare_two_networks_side_by_side(page, tmp_path):
                            timeout=WAIT)
     page.get_by_test_id("play").click()
     assert page.get_by_test_id("boundary-b").is_visible()
-    _shot(page, tmp_path, "2d-compare")
+    shot(page, "2d-compare")
     page.reload()
     _ready(page, 1)
     assert page.evaluate("nnplay.labs[1].spec.model.activation") == "tanh"

@@ -1,88 +1,17 @@
 """The "Can we believe it?" tab in a real headless Chromium (Debian's), driven by Playwright,
-against `nnplay serve` on a free port (as test_playground.py): train the digits CNN in the
+against `nnplay serve` on a free port (fixtures in conftest.py): train the digits CNN in the
 page, attack, explain, check calibration and OOD confidence. The screenshot goes to tmp_path
 and, when NNPLAY_SCREENSHOTS names a folder, there too."""
 from __future__ import annotations
-
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 WAIT = 20_000   # ms: the longest any condition may take
 
-if not Path(CHROMIUM).exists():   # pragma: no cover - `make browser` installs it
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium (make browser)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`nnplay serve` on a free 127.0.0.1 port, with its own run store."""
-    runs = tmp_path_factory.mktemp("runs")
-    port = _free_port()
-    exe = shutil.which("nnplay", path=str(Path(sys.executable).parent)) or "nnplay"
-    env = {**os.environ, "NNPLAY_RUNS": str(runs)}
-    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--open"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "api/info", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"nnplay serve did not start: {proc.stderr.read()}")
-            time.sleep(0.1)
-    first = proc.stdout.readline()
-    assert url in first          # the command prints the URL (--open without a screen: no browser)
-    yield {"url": url, "runs": runs}
-    proc.terminate()
-    proc.wait(10)
-
-
-def _shot(pg, tmp_path, name):
-    path = tmp_path / f"{name}.png"
-    size = pg.viewport_size       # grow the window to the page, so the help line sits at the bottom
-    pg.set_viewport_size({"width": size["width"], "height": max(size["height"], pg.evaluate(
-        "document.documentElement.scrollHeight"))})
-    pg.screenshot(path=path)
-    pg.set_viewport_size(size)
-    keep = os.environ.get("NNPLAY_SCREENSHOTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / path.name)
-    assert path.stat().st_size > 10_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def test_trust_tab_attack_explain_uncertainty(browser, server, tmp_path):
+def test_trust_tab_attack_explain_uncertainty(browser, server, shot):
     ctx = browser.new_context(viewport={"width": 1440, "height": 980})
     page = ctx.new_page()
     errors: list[str] = []
@@ -122,7 +51,7 @@ def test_trust_tab_attack_explain_uncertainty(browser, server, tmp_path):
     page.wait_for_function("() => document.querySelector('[data-testid=trust-explain-note]').textContent.length > 5",
                            timeout=WAIT)
     assert label in range(10)
-    _shot(page, tmp_path, "trust-tab")
+    shot(page, "trust-tab")
     page.get_by_test_id("lang").click()                               # Korean labels
     page.wait_for_function("() => document.querySelector('[data-testid=trust-tab]').textContent === '믿을 수 있을까?'",
                            timeout=WAIT)
@@ -130,7 +59,7 @@ def test_trust_tab_attack_explain_uncertainty(browser, server, tmp_path):
     assert "불확실성" in page.get_by_test_id("trust-uncertainty").inner_text()
     assert "해석 가능성" in page.get_by_test_id("trust-explain").inner_text()
     assert "정확도" in page.get_by_test_id("trust-test-acc").inner_text()   # drawn texts follow too
-    _shot(page, tmp_path, "trust-tab-ko")
+    shot(page, "trust-tab-ko")
     page.get_by_test_id("lang").click()
     ctx.close()
     assert not errors, errors
