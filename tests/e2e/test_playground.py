@@ -17,7 +17,7 @@ WAIT = 20_000   # ms: the longest any condition may take
 
 
 @pytest.fixture
-def page(browser, server, request):
+def page(browser, server):
     ctx = browser.new_context(viewport={"width": 1440, "height": 980})
     pg = ctx.new_page()
     errors: list[str] = []
