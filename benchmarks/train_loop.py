@@ -66,10 +66,13 @@ ENGINES = {   # the first three run here, taking turns; the others in subprocess
 WORKERS = ("keras-torch", "keras-jax", "jax-scan")
 
 
-def load_spec(setup: str):
-    from nnplay.spec import from_dict, load
+def load_spec(setup: str, device: str = "cpu"):
+    from nnplay.spec import apply_overrides, from_dict, load
     s = SETUPS[setup]
-    return load(ROOT / s["file"], s["overrides"]) if "file" in s else from_dict(s["spec"])
+    where = [f"train.device='{device}'"]
+    if "file" in s:
+        return load(ROOT / s["file"], [*s["overrides"], *where])
+    return from_dict(apply_overrides(s["spec"], where))
 
 
 # --- the hand-written PyTorch loop ---------------------------------------------
@@ -92,7 +95,7 @@ class HandLoop:
         import torch
         from torch.nn import functional as F
         t, d = trainer.spec.train, trainer.data
-        self.model = hand_model(setup)
+        self.model = hand_model(setup).to(trainer.device)
         with torch.no_grad():   # start from nnplay's initial weights
             for mine, theirs in zip(self.model.parameters(), trainer.model.parameters(), strict=True):
                 assert mine.shape == theirs.shape, (mine.shape, theirs.shape)
@@ -100,13 +103,13 @@ class HandLoop:
         self.optimizer = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[t.optimizer](
             self.model.parameters(), lr=t.lr)
         self.batch = t.batch_size
-        self.x, self.xv = d.x_train, d.x_val
+        self.x, self.xv = trainer.x["train"], trainer.x["val"]   # on the trainer's device
+        self.y, self.yv = trainer.y["train"], trainer.y["val"]
         if d.task == "binary":
-            self.y, self.yv = d.y_train.float(), d.y_val.float()
+            self.y, self.yv = self.y.float(), self.yv.float()
             self.loss = lambda out, y: F.binary_cross_entropy_with_logits(out.squeeze(1), y)
             self.hits = lambda out, y: ((out.squeeze(1) > 0).float() == y).sum()
         else:
-            self.y, self.yv = d.y_train, d.y_val
             self.loss = F.cross_entropy
             self.hits = lambda out, y: (out.argmax(1) == y).sum()
 
@@ -114,7 +117,7 @@ class HandLoop:
         import torch
         model, opt, x, y, n = self.model, self.optimizer, self.x, self.y, len(self.x)
         model.train()
-        perm = torch.randperm(n)
+        perm = torch.randperm(n, device=x.device)
         running = 0.0
         for i in range(0, n, self.batch):
             idx = perm[i:i + self.batch]
@@ -313,14 +316,14 @@ def bench_setup(setup: str, args, versions: dict) -> dict:
     from nnplay.data import load_data
     from nnplay.train.loop import Trainer
 
-    spec = load_spec(setup)
+    spec = load_spec(setup, args.device)
     data = load_data(spec.data)
     nn_trainer = Trainer(spec, data=data)
     hand = HandLoop(setup, nn_trainer)   # copies nnplay's initial weights: same model
     with torch.no_grad():
         nn_trainer.model.eval()
         hand.model.eval()
-        torch.testing.assert_close(hand.model(data.x_val), nn_trainer.model(data.x_val))
+        torch.testing.assert_close(hand.model(hand.xv), nn_trainer.model(hand.xv))
     quiet = spec.model_copy(update={"train": spec.train.model_copy(update={"probe_every": 0})})
     local = {"hand": Local(hand.epoch), "nnplay": Local(nn_trainer.train_epoch)}
     if "nnplay-noprobe" in args.engines:
@@ -391,7 +394,9 @@ def machine() -> dict:
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+    import torch
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    return {"cpu": cpu, "gpu": gpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version()}
 
 
@@ -427,6 +432,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for every torch loop")
     p.add_argument("--setups", nargs="+", default=list(SETUPS), choices=list(SETUPS))
     p.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    p.add_argument("--device", default="cpu", help="cpu or cuda: where both torch loops train")
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "train_loop.json"))
     p.add_argument("--worker", choices=["keras-torch", "keras-jax", "jax-scan"], help=argparse.SUPPRESS)
     p.add_argument("--setup", help=argparse.SUPPRESS)
@@ -440,10 +446,12 @@ def main() -> None:
     import torch
     import nnplay
     torch.set_num_threads(args.threads)
+    if args.device != "cpu":
+        args.engines = [e for e in args.engines if e not in WORKERS]   # the references are CPU rows
     versions = {"torch": torch.__version__, "numpy": np.__version__,
                 "nnplay": getattr(nnplay, "__version__", "dev")}
     results = {"benchmark": "train_loop", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-               "machine": machine(), "threads": args.threads, "versions": versions,
+               "machine": machine(), "device": args.device, "threads": args.threads, "versions": versions,
                "settings": {"rounds": args.rounds, "block_seconds": args.block, "bar": BAR},
                "method": ("hand, nnplay and nnplay-noprobe take turns epoch by epoch in this process; "
                           "each reference runs one block per round in its own subprocess; "

@@ -74,8 +74,8 @@ def summarize_activations(model: nn.Sequential, acts: dict[str, torch.Tensor]) -
             continue
         per_unit = a.transpose(0, 1).reshape(a.shape[1], -1)      # (units, N*H*W)
         dead = (per_unit.amax(1) <= 0).float().mean() if isinstance(mods[name], RELU_LIKE) \
-            else torch.zeros(())
-        rows.append(torch.stack([a.mean(), a.std(), dead]))
+            else a.new_zeros((), dtype=torch.float32)
+        rows.append(torch.stack([a.mean().float(), a.std().float(), dead]))
         names.append(name)
     if not rows:
         return {}
