@@ -87,18 +87,25 @@ def throughput(browser, url: str, seconds: float) -> dict:
     page.goto(link(url, TF_SETUP))
     ready(page)
     page.get_by_test_id("play").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch > 20", timeout=60_000)
+    started = time.perf_counter()
+    # the eager step trains while the compiled one is built (train/compiled.py); measure the
+    # steady state, and report how long the switch took
+    page.wait_for_function("() => nnplay.labs[0].frame.header.engine === 'compiled'", timeout=120_000)
+    compiled_after = time.perf_counter() - started
+    page.wait_for_timeout(1000)
     t0, e0, f0 = sample(page)
     page.wait_for_timeout(seconds * 1000)
     t1, e1, f1 = sample(page)
     page.get_by_test_id("play").click()
     page.close()
     return {"epochs_per_s": (e1 - e0) / (t1 - t0), "frames_per_s": (f1 - f0) / (t1 - t0),
-            "seconds": t1 - t0, "epochs": e1 - e0}
+            "seconds": t1 - t0, "epochs": e1 - e0, "compiled_after_s": compiled_after,
+            "epochs_before_compiled": e0}
 
 
-def without_page(seconds: float, threads: int) -> float:
-    """Trainer.train_epoch alone on the same spec (probes off): the engine's own pace."""
+def without_page(seconds: float, threads: int, compiled: bool) -> float:
+    """Trainer.train_epoch alone on the same spec (probes off): the engine's own pace, with
+    the eager step or (once it is built) the compiled one."""
     import torch
 
     from nnplay.spec import from_dict
@@ -108,8 +115,12 @@ def without_page(seconds: float, threads: int) -> float:
     for k, v in TF_SETUP.items():
         sec, key = k.split(".")
         d.setdefault(sec, {})[key] = v
+    d["train"]["compile"] = compiled
     tr = Trainer(from_dict(d))
     for _ in range(10):
+        tr.train_epoch(probe=False)
+    while compiled and tr.engine != "compiled":
+        assert tr.engine == "compiling" or tr.seconds < 5, tr.compiled and tr.compiled.error
         tr.train_epoch(probe=False)
     t0, n = time.perf_counter(), 0
     while time.perf_counter() - t0 < seconds:
@@ -155,12 +166,16 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-    alone = without_page(min(args.seconds, 5.0), args.threads)
+    alone = {k: without_page(min(args.seconds, 5.0), args.threads, k == "compiled")
+             for k in ("eager", "compiled")}
     ok1 = live["epochs_per_s"] >= BAR_EPOCHS and live["frames_per_s"] >= BAR_FPS
     ok2 = all(t is not None and t <= BAR_SECONDS for t in times)
     print(f"TensorFlow Playground set-up (spiral, 7 features, 6x8 tanh, SGD 0.03, batch 10), page connected:")
     print(f"  nnplay      {live['epochs_per_s']:7.1f} epochs/s   {live['frames_per_s']:5.1f} frames/s reach the page")
-    print(f"  no page     {alone:7.1f} epochs/s   (Trainer alone, probes off)")
+    print(f"              (switched to the compiled step {live['compiled_after_s']:.1f} s after play, "
+          f"at epoch {live['epochs_before_compiled']})")
+    for k, v in alone.items():
+        print(f"  no page     {v:7.1f} epochs/s   (Trainer alone, probes off, {k} step)")
     print(f"  TF Playground {TF_PLAYGROUND['epochs_per_s']} epochs/s (measured in the issue; one epoch per frame)")
     print(f"  bar: >= {BAR_EPOCHS} epochs/s with >= {BAR_FPS} frames/s: {'met' if ok1 else 'NOT met'}")
     shown = ", ".join("—" if t is None else f"{t:.1f}s" for t in times)

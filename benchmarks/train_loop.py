@@ -55,10 +55,11 @@ SETUPS = {
         "overrides": ["train.batch_size=32", "train.probe_every=1"],
     },
 }
-ENGINES = {   # the first three run here, taking turns; the others in subprocesses
+ENGINES = {   # the nnplay and hand rows run here, taking turns; the others in subprocesses
     "hand": "hand-written PyTorch",
     "nnplay": "nnplay (probes on)",
     "nnplay-noprobe": "nnplay (probes off)",
+    "nnplay-compiled": "nnplay, compiled step (probes on)",
     "keras-torch": "Keras 3 fit, torch",
     "keras-jax": "Keras 3 fit, JAX",
     "jax-scan": "JAX jit, lax.scan epoch",
@@ -69,7 +70,7 @@ WORKERS = ("keras-torch", "keras-jax", "jax-scan")
 def load_spec(setup: str, device: str = "cpu"):
     from nnplay.spec import apply_overrides, from_dict, load
     s = SETUPS[setup]
-    where = [f"train.device='{device}'"]
+    where = [f"train.device='{device}'", "train.amp=false"]   # float32, like the hand-written loop
     if "file" in s:
         return load(ROOT / s["file"], [*s["overrides"], *where])
     return from_dict(apply_overrides(s["spec"], where))
@@ -326,9 +327,17 @@ def bench_setup(setup: str, args, versions: dict) -> dict:
         torch.testing.assert_close(hand.model(hand.xv), nn_trainer.model(hand.xv))
     quiet = spec.model_copy(update={"train": spec.train.model_copy(update={"probe_every": 0})})
     local = {"hand": Local(hand.epoch), "nnplay": Local(nn_trainer.train_epoch)}
+    errors: dict[str, str] = {}
     if "nnplay-noprobe" in args.engines:
         local["nnplay-noprobe"] = Local(Trainer(quiet, data=data).train_epoch)
-    workers, errors = {}, {}
+    if "nnplay-compiled" in args.engines:   # train.compile, built before the clock starts
+        fast = spec.model_copy(update={"train": spec.train.model_copy(update={"compile": True})})
+        compiled = Trainer(fast, data=data)
+        if compiled.compile_now():
+            local["nnplay-compiled"] = Local(compiled.train_epoch)
+        else:
+            errors["nnplay-compiled"] = compiled.compiled.error if compiled.compiled else "not supported"
+    workers = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.npz")
         np.savez(path, x_train=data.x_train.numpy(), y_train=data.y_train.numpy(),
@@ -453,7 +462,7 @@ def main() -> None:
     results = {"benchmark": "train_loop", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "machine": machine(), "device": args.device, "threads": args.threads, "versions": versions,
                "settings": {"rounds": args.rounds, "block_seconds": args.block, "bar": BAR},
-               "method": ("hand, nnplay and nnplay-noprobe take turns epoch by epoch in this process; "
+               "method": ("hand and the nnplay rows take turns epoch by epoch in this process; "
                           "each reference runs one block per round in its own subprocess; "
                           "ratio_vs_hand = median over rounds of (engine rate / hand rate, same round); "
                           "rates from wall-clock time, *_cpu from the process's CPU time (steadier "

@@ -171,6 +171,7 @@ class TrainSpec(_Strict):
     class_weights: Literal["none", "balanced"] = "none"
     device: Literal["auto", "cpu", "cuda"] = "cpu"
     amp: bool = True                 # mixed precision, used only on CUDA
+    compile: bool = False            # compiled step (train/compiled.py), built in the background
     probe_every: Annotated[int, Field(ge=0)] = 1      # epochs between probes; 0 = off
     checkpoint_every: Annotated[int, Field(ge=1)] = 10  # epochs between resumable checkpoints
     adversarial: AdversarialSpec = Field(default_factory=AdversarialSpec)

@@ -27,3 +27,20 @@ def test_digits_cnn_amp_matches_fp32_accuracy():
         spec = load("examples/digits_cnn.toml", ["train.device='cuda'", f"train.amp={str(amp).lower()}"])
         accs[amp] = Trainer(spec).fit().summary["test_accuracy"]
     assert accs[True] >= 0.97 and abs(accs[True] - accs[False]) < 0.02
+
+
+def test_compiled_step_on_cuda_matches_autograd():
+    from nnplay.train.compiled import CompiledStep
+    spec = load("examples/spiral.toml", ["train.device='cuda'", "train.amp=false"])
+    tr = Trainer(spec)
+    step = CompiledStep(tr.model, tr.loss_fn, spec.train.batch_size)
+    xb, yb = tr.x["train"][:spec.train.batch_size], tr.y["train"][:spec.train.batch_size]
+    step.build(xb, yb)
+    assert step.ready.is_set(), step.error
+    twin = __import__("copy").deepcopy(tr.model)
+    loss, _ = step(xb, yb, torch.optim.SGD(tr.model.parameters(), lr=0.0), keep_grads=True)
+    want = tr.loss_fn(twin(xb), yb)
+    want.backward()
+    torch.testing.assert_close(loss, want.detach())
+    for p, q in zip(tr.model.parameters(), twin.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6)

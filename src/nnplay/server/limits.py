@@ -34,7 +34,7 @@ class Limits(BaseModel):
     unit_grid: int = Field(40, ge=4)          # per-neuron heat map resolution
     upload_bytes: int = Field(1_000_000, ge=1)
     message_bytes: int = Field(262_144, ge=64)
-    fps: float = Field(30.0, gt=0, le=240)    # frames per second at most, per session
+    fps: float = Field(60.0, gt=0, le=240)    # frames per second at most, per session (a display's rate)
 
 
 def _cap(field: str, value: int, most: int) -> None:

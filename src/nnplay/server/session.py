@@ -69,9 +69,8 @@ class Session:
         self.dirty = False
         self.view = View(type="view")
         self.last_rec: dict = {}
-        self.last_frame = 0.0
+        self.next_frame = 0.0    # when the next frame falls due (perf_counter seconds)
         self.last_slow = 0.0
-        self.seconds = 0.0
         self.epoch_seconds = 0.0
         self.thread = threading.Thread(target=self._run, name="nnplay-session", daemon=True)
         self.thread.start()
@@ -145,15 +144,15 @@ class Session:
         """Seconds until a pending frame may go out; None when nothing is pending."""
         if not (self.want_frame and self.dirty and self.trainer is not None):
             return None
-        return max(0.0, self.last_frame + 1.0 / self.limits.fps - time.perf_counter())
+        return max(0.0, self.next_frame - time.perf_counter())
 
     def _frame_due(self) -> bool:
         if not (self.want_frame and self.trainer is not None):
             return False
         if not (self.dirty or self.running):
             return False
-        # the epoch boundary nearest the frame time: frames come on average limits.fps a second
-        return time.perf_counter() - self.last_frame >= 1.0 / self.limits.fps - self.epoch_seconds / 2
+        # the epoch boundary nearest the frame time
+        return time.perf_counter() >= self.next_frame - self.epoch_seconds / 2
 
     def _train_once(self, probe: bool | None = None) -> None:
         t0 = time.perf_counter()
@@ -162,7 +161,6 @@ class Session:
         rec = self.trainer.train_epoch(probe=probe)
         self.epoch_seconds = time.perf_counter() - t0
         self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
-        self.seconds += time.perf_counter() - t0
         self.dirty = True
         h = self.trainer.history
         if len(h) > MAX_HISTORY:
@@ -217,7 +215,7 @@ class Session:
 
     def _build(self, spec: Spec) -> None:
         trainer = Trainer(spec, device="cpu" if spec.train.device == "auto" else None)
-        self.trainer, self.last_rec, self.seconds = trainer, {}, 0.0
+        self.trainer, self.last_rec = trainer, {}
         self.dirty = True
         self._send({"type": "ready", "spec": spec.to_dict(), **self._describe(trainer)})
 
@@ -254,7 +252,7 @@ class Session:
         run = self.store.create(tr.spec)
         for rec in tr.history:
             run.append_metrics(rec)
-        summary = finish(run, self.store, tr, FitResult(tr.history, tr.summary(self.seconds)))
+        summary = finish(run, self.store, tr, FitResult(tr.history, tr.summary(tr.seconds)))
         self._send({"type": "saved", "run_id": run.id,
                     "summary": {k: v for k, v in summary.items() if isinstance(v, (int, float, str))},
                     "files": {f: f"/api/runs/{run.id}/{f}"
@@ -272,8 +270,8 @@ class Session:
             metrics.update({f"{split}_{k}": val for k, val in res.items()})
         metrics.update({k: rec[k] for k in ("val_loss", "val_accuracy", "val_mse", "lr")
                         if k in rec})
-        header = {"type": "frame", "epoch": tr.epoch, "running": self.running,
-                  "seconds": round(self.seconds, 3), "metrics": metrics,
+        header = {"type": "frame", "epoch": tr.epoch, "running": self.running, "engine": tr.engine,
+                  "seconds": round(tr.seconds, 3), "metrics": metrics,
                   "grad_norm": rec.get("grad_norm", {}), "activations": rec.get("activations", {}),
                   "weights": rec.get("weights", {})}
         arrays: dict[str, np.ndarray] = {}
@@ -304,6 +302,10 @@ class Session:
                                       "true": d.y_test[shown].tolist()}
                 arrays["mistakes"] = d.x_test[shown].numpy()
         self.emit(pack_frame(header, arrays))
-        self.last_frame = now
+        # frames fall due on a fixed beat of limits.fps a second: one that went out late (the
+        # page asked late, an epoch ran long) brings the next forward by up to half a beat,
+        # so the average holds at limits.fps while the page keeps up
+        beat = 1.0 / self.limits.fps
+        self.next_frame = max(self.next_frame + beat, now + beat / 2)
         self.want_frame = False
         self.dirty = False

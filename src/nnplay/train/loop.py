@@ -20,11 +20,13 @@ from ..data import DataBundle, load_data
 from ..model import build_model
 from ..model.regularize import penalty
 from ..spec import Spec, TrainSpec
+from .compiled import CompiledStep, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .optimizers import make_optimizer
 from .schedules import make_schedule
 
 PROBE_BATCH = 256  # samples used for activation statistics
+COMPILE_AFTER = 2.0  # seconds of eager training before the compiled step is built (train.compile)
 
 
 class DivergenceError(RuntimeError):
@@ -72,6 +74,8 @@ class Trainer:
         self.amp = self.device.type == "cuda" and spec.train.amp
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.adversary: Callable | None = None
+        self.compiled: CompiledStep | None = None   # see _fast_step
+        self.seconds = 0.0                          # time spent in train_epoch
         self._build_optimizer()
 
     # --- set-up -----------------------------------------------------------
@@ -115,13 +119,17 @@ class Trainer:
     # --- one epoch -------------------------------------------------------------
     def train_epoch(self, probe: bool | None = None) -> dict:
         """One pass over the shuffled training set; returns the epoch's record."""
+        start = time.perf_counter()
         t, m = self.spec.train, self.spec.model
         task = self.data.task
-        model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
+        model, opt = self.model, self.optimizer
         x, y = self.x["train"], self.y["train"]
         n = len(x)
         model.train()
         forward = self._forward_fn()
+        fast = self._fast_step()
+        l1 = m.reg_rate if m.regularization == "l1" else 0.0
+        l2 = m.reg_rate if m.regularization == "l2" else 0.0
         order = torch.randperm(n, generator=self.generator).to(self.device)
         losses, outs = [], []   # per batch; summed once after the epoch (fewer tiny ops per step)
         self.epoch += 1
@@ -133,28 +141,14 @@ class Trainer:
             xb, yb = x[idx], y[idx]
             if self.adversary is not None:
                 xb = self.adversary(xb, yb)
-            if self.amp:   # forward in mixed precision, loss in float32
-                with torch.autocast(self.device.type):
-                    out = forward(xb)
-                loss = loss_fn(out.float(), yb)
-            else:
-                out = forward(xb)
-                loss = loss_fn(out, yb)
-            reg = penalty(model, m.regularization, m.reg_rate)
-            objective = loss if reg is None else loss + reg
-            opt.zero_grad(set_to_none=True)
-            if self.amp:   # mixed precision: scale the loss so fp16 gradients do not underflow
-                self.scaler.scale(objective).backward()
-                if probe and i == last:
-                    self.scaler.unscale_(opt)
+            want_grads = probe and i == last
+            if fast is not None and len(idx) == t.batch_size:   # the whole step in one call
+                loss, out = fast(xb, yb, opt, l1, l2, keep_grads=want_grads)
+                if want_grads:
                     grads = probes.grad_norms(model)
-                self.scaler.step(opt)
-                self.scaler.update()
             else:
-                objective.backward()
-                if probe and i == last:
-                    grads = probes.grad_norms(model)
-                opt.step()
+                loss, out, g = self._eager_step(forward, xb, yb, want_grads)
+                grads = g if g is not None else grads
             if self.per_batch and self.scheduler.last_epoch < self.scheduler.total_steps - 1:
                 self.scheduler.step()   # one-cycle: hold the final lr instead of stepping past it
             losses.append(loss.detach())
@@ -183,7 +177,68 @@ class Trainer:
             rec["activations"] = act_stats
             rec["weights"] = probes.weight_stats(model)
         self.history.append(rec)
+        self.seconds += time.perf_counter() - start
         return rec
+
+    @property
+    def engine(self) -> str:
+        """'compiled' once the compiled step trains, 'compiling' while it is built, else 'eager'."""
+        c = self.compiled
+        if c is None or c.error:
+            return "eager"
+        return "compiled" if c.ready.is_set() else "compiling"
+
+    def _eager_step(self, forward, xb: torch.Tensor, yb: torch.Tensor, want_grads: bool):
+        """forward, loss (+ L1/L2), backward, optimiser step; (loss, output, gradient norms
+        taken before the step when ``want_grads``)."""
+        m, opt = self.spec.model, self.optimizer
+        grads = None
+        if self.amp:   # forward in mixed precision, loss in float32
+            with torch.autocast(self.device.type):
+                out = forward(xb)
+            loss = self.loss_fn(out.float(), yb)
+        else:
+            out = forward(xb)
+            loss = self.loss_fn(out, yb)
+        reg = penalty(self.model, m.regularization, m.reg_rate)
+        objective = loss if reg is None else loss + reg
+        opt.zero_grad(set_to_none=True)
+        if self.amp:   # mixed precision: scale the loss so fp16 gradients do not underflow
+            self.scaler.scale(objective).backward()
+            if want_grads:
+                self.scaler.unscale_(opt)
+                grads = probes.grad_norms(self.model)
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            objective.backward()
+            if want_grads:
+                grads = probes.grad_norms(self.model)
+            opt.step()
+        return loss, out, grads
+
+    def compile_now(self, timeout: float | None = None) -> bool:
+        """Build the compiled step now (``train.compile`` on) and wait; True once it is used."""
+        self._fast_step(now=True)
+        return self.compiled is not None and self.compiled.wait(timeout)
+
+    def _fast_step(self, now: bool = False) -> CompiledStep | None:
+        """The compiled step when ``train.compile`` is on and it is built; None until then
+        (the eager step trains meanwhile), and for networks or settings it does not cover
+        (batch norm, mixed precision, adversarial training). Building starts after
+        COMPILE_AFTER seconds of training: short runs never pay the seconds it takes."""
+        t = self.spec.train
+        if not t.compile or self.amp or self.adversary is not None or unsupported(self.model):
+            self.compiled = None
+            return None
+        c = self.compiled
+        if c is None or not c.matches(self.loss_fn, t.batch_size):
+            if self.seconds < COMPILE_AFTER and not now:
+                return None
+            c = self.compiled = CompiledStep(self.model, self.loss_fn, t.batch_size)
+            n = min(t.batch_size, len(self.x["train"]))
+            c.start(self.x["train"][:n], self.y["train"][:n])
+        return c if c.ready.is_set() else None
 
     def _forward_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """The training forward pass: each layer's ``forward`` in turn, skipping

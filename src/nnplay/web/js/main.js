@@ -287,6 +287,13 @@ const app = {
     if (!lab.frame) return;
     if (lab === this.labs[0]) {
       $('[data-testid="epoch"]').textContent = lab.frame.header.epoch.toLocaleString("en-US");
+      const engine = $('[data-testid="engine"]'), kind = lab.frame.header.engine;   // train/compiled.py
+      engine.hidden = !kind || kind === "eager";
+      if (!engine.hidden && engine.dataset.kind !== kind) {
+        engine.dataset.kind = kind;
+        engine.dataset.i18n = `engine.${kind}`;
+        engine.textContent = i18n.t(engine.dataset.i18n);
+      }
     }
     if (lab.info?.mode === "image") {
       if (lab === this.lab && this.trustOn && !lab.frame.header.running) this.trustView.refresh();

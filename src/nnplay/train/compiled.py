@@ -1,0 +1,140 @@
+"""Compiled training step (컴파일된 학습 단계): one call runs a batch's forward pass, loss,
+backward pass and plain-SGD update as C++ that TorchInductor generates.
+
+Why: a small network's eager step is bound by per-op dispatch, not arithmetic (the
+TensorFlow Playground's 6x8 tanh MLP takes about 60 tensor ops of a few microseconds
+each per step); one compiled call does the same work several times faster
+(benchmarks/playground.py). The step is written with ``torch.func`` (gradients of the
+loss as a function of the parameters), traced to an ATen graph with ``make_fx`` and
+compiled with ``torch._inductor.compile``: no TorchDynamo guards on every call.
+
+Tracing and compiling take seconds, so ``start`` does it in a background thread on a
+copy of the network while the eager step keeps training; ``ready`` tells the Trainer
+when to switch. Other optimisers get the compiled gradients in ``p.grad`` and step as
+usual. Networks whose training changes buffers (batch norm) stay eager.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+
+import torch
+from torch import nn
+
+from ..model.regularize import weights
+
+
+def unsupported(model: nn.Module) -> str | None:
+    """Why ``model`` cannot use the compiled step, or None when it can."""
+    if any(True for _ in model.buffers()):
+        return "the network has buffers that training updates (batch norm)"
+    return None
+
+
+def plain_sgd(optimizer: torch.optim.Optimizer) -> bool:
+    """SGD without momentum or weight decay: its update p -= lr * g runs inside the graph."""
+    if type(optimizer) is not torch.optim.SGD or len(optimizer.param_groups) != 1:
+        return False
+    g = optimizer.param_groups[0]
+    return g["momentum"] == 0 and g["weight_decay"] == 0 and not g["maximize"]
+
+
+class CompiledStep:
+    """forward + loss + L1/L2 penalty + backward (+ SGD update) for batches of one size."""
+
+    def __init__(self, model: nn.Module, loss_fn: nn.Module, batch_size: int):
+        self.params = [p for p in model.parameters()]
+        self.names = [n for n, _ in model.named_parameters()]
+        ids = {id(w) for w in weights(model)}
+        self.is_weight = [id(p) in ids for p in self.params]
+        # tracing runs on copies, so that it never swaps the parameters of the training network
+        self._net, self._loss = copy.deepcopy(model), copy.deepcopy(loss_fn)
+        self.eps = getattr(loss_fn, "eps", 0.0)   # label smoothing is traced in: a change needs a new step
+        self.batch_size = batch_size
+        self.ready = threading.Event()
+        self.error: str | None = None
+        self._fn = None
+        self._thread: threading.Thread | None = None
+        self._data = [p.detach() for p in self.params]   # the same storage: updated in place
+        dev = self.params[0].device
+        self._lr = torch.zeros((), device=dev)           # graph inputs, refilled when they change
+        self._rates = torch.zeros(2, device=dev)         # (L1 rate, L2 rate)
+        self._now = (0.0, 0.0, 0.0)                      # (lr, L1, L2) held in those tensors
+
+    def matches(self, loss_fn: nn.Module, batch_size: int) -> bool:
+        return self.batch_size == batch_size and getattr(loss_fn, "eps", 0.0) == self.eps
+
+    # --- building ------------------------------------------------------------
+    def _step_fn(self):
+        """The step as a function of flat tensors (parameters..., x, y, lr, rates)."""
+        from torch.func import functional_call, grad_and_value
+
+        net, loss_fn = self._net, self._loss
+        names, is_weight, n = self.names, self.is_weight, len(self.params)
+
+        def objective(ps, xb, yb, rates):
+            out = functional_call(net, dict(zip(names, ps)), (xb,))
+            loss = loss_fn(out, yb)
+            ws = [p for p, w in zip(ps, is_weight) if w]
+            penalty = rates[0] * sum(w.abs().sum() for w in ws) + rates[1] * sum(w.pow(2).sum() for w in ws)
+            return loss + penalty, (loss, out)
+
+        def step(*args):
+            ps, (xb, yb, lr, rates) = list(args[:n]), args[n:]
+            grads, (_, (loss, out)) = grad_and_value(objective, has_aux=True)(ps, xb, yb, rates)
+            return (loss, out, *[p - lr * g for p, g in zip(ps, grads)], *grads)
+        return step
+
+    def build(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        """Trace and compile now (seconds); sets ``ready`` or ``error``."""
+        from torch.fx.experimental.proxy_tensor import make_fx
+        import torch._inductor
+
+        try:
+            with torch.no_grad():
+                example = [p.detach().clone() for p in self.params] + \
+                    [xb.clone(), yb.clone(), self._lr.clone(), self._rates.clone()]
+            graph = make_fx(self._step_fn())(*example)
+            # one compile thread: no worker-process pool inside the server
+            self._fn = torch._inductor.compile(graph, example, options={"compile_threads": 1})
+            self.ready.set()
+        except Exception as e:  # noqa: BLE001 - no C++ compiler, an op Inductor lacks...: stay eager
+            self.error = f"{type(e).__name__}: {e}"
+
+    def start(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        """Build in a background thread (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.build, args=(xb, yb), daemon=True,
+                                            name="nnplay-compile")
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.ready.is_set()
+
+    # --- running -------------------------------------------------------------
+    def __call__(self, xb: torch.Tensor, yb: torch.Tensor, optimizer: torch.optim.Optimizer,
+                 l1: float = 0.0, l2: float = 0.0, keep_grads: bool = False):
+        """One training step; returns (loss, output) like the eager step.
+
+        Plain SGD is applied inside the graph; any other optimiser steps on the gradients,
+        which are then in ``p.grad`` (as they are when ``keep_grads``, for the probes)."""
+        n = len(self.params)
+        sgd = plain_sgd(optimizer)
+        now = (optimizer.param_groups[0]["lr"] if sgd else 0.0, float(l1), float(l2))
+        with torch.no_grad():
+            if now != self._now:
+                self._lr.fill_(now[0])
+                self._rates.copy_(torch.tensor(now[1:]))
+                self._now = now
+            res = self._fn(*self._data, xb, yb, self._lr, self._rates)
+            loss, out, new, grads = res[0], res[1], res[2:2 + n], res[2 + n:]
+            if sgd:
+                torch._foreach_copy_(self._data, list(new))
+        if keep_grads or not sgd:
+            for p, g in zip(self.params, grads):
+                p.grad = g
+        if not sgd:
+            optimizer.step()
+        return loss, out

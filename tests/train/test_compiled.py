@@ -1,0 +1,133 @@
+"""The compiled step (train/compiled.py) computes what the eager step computes: the same
+loss, outputs, gradients (checked against autograd) and updates (checked against
+torch.optim), and the Trainer switches to it once it is built."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from nnplay.spec import from_dict
+from nnplay.train import Trainer, loop
+from nnplay.train.compiled import CompiledStep, unsupported
+
+# one network for most tests, so that Inductor's cache serves the repeated builds
+SPEC = {"data": {"name": "spiral", "samples": 200, "train_ratio": 0.8, "val_ratio": 0.0},
+        "model": {"hidden": [8, 8], "activation": "tanh"},
+        "train": {"optimizer": "sgd", "lr": 0.1, "batch_size": 10, "compile": True}}
+
+
+def trainer(**train) -> Trainer:
+    return Trainer(from_dict({**SPEC, "train": {**SPEC["train"], **train}}))
+
+
+@pytest.fixture(scope="module")
+def built():
+    """(trainer, compiled step, a batch), the step built synchronously."""
+    tr = trainer()
+    step = CompiledStep(tr.model, tr.loss_fn, 10)
+    xb, yb = tr.x["train"][:10], tr.y["train"][:10]
+    step.build(xb, yb)
+    assert step.ready.is_set(), step.error
+    return tr, step, xb, yb
+
+
+def eager_grads(model, loss_fn, xb, yb, l1=0.0, l2=0.0):
+    model.zero_grad()
+    out = model(xb)
+    loss = loss_fn(out, yb)
+    ws = [model[i].weight for i in range(0, len(model), 2)]
+    (loss + l1 * sum(w.abs().sum() for w in ws) + l2 * sum(w.pow(2).sum() for w in ws)).backward()
+    return loss.detach(), out.detach(), [p.grad.clone() for p in model.parameters()]
+
+
+def test_loss_output_and_gradients_match_autograd(built):
+    tr, step, xb, yb = built
+    twin = copy.deepcopy(tr.model)
+    for l1, l2 in [(0.0, 0.0), (0.01, 0.0), (0.0, 0.03), (0.02, 0.05)]:
+        frozen = torch.optim.SGD(tr.model.parameters(), lr=0.0)   # lr 0: weights stay put
+        loss, out = step(xb, yb, frozen, l1, l2, keep_grads=True)
+        want_loss, want_out, want_grads = eager_grads(twin, tr.loss_fn, xb, yb, l1, l2)
+        torch.testing.assert_close(loss, want_loss)
+        torch.testing.assert_close(out, want_out)
+        for p, g in zip(tr.model.parameters(), want_grads):
+            torch.testing.assert_close(p.grad, g, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(list(tr.model.parameters()), list(twin.parameters()))
+
+
+@pytest.mark.parametrize("opt", ["sgd", "sgd-momentum", "adam"])
+def test_updates_match_torch_optimizers(built, opt):
+    tr, step, xb, yb = built
+    twin = copy.deepcopy(tr.model)
+    make = {"sgd": lambda ps: torch.optim.SGD(ps, lr=0.1),           # applied inside the graph
+            "sgd-momentum": lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9),
+            "adam": lambda ps: torch.optim.Adam(ps, lr=0.01)}[opt]
+    mine, theirs = make(tr.model.parameters()), make(twin.parameters())
+    for _ in range(3):
+        step(xb, yb, mine, 0.0, 0.01)
+        eager_grads(twin, tr.loss_fn, xb, yb, 0.0, 0.01)
+        theirs.step()
+    torch.testing.assert_close(list(tr.model.parameters()), list(twin.parameters()),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_trainer_switches_to_the_compiled_step_and_learns_the_same(monkeypatch):
+    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)
+    fast, slow = trainer(), trainer(compile=False)
+    assert fast.engine == "eager"
+    fast.train_epoch()                     # starts the build in the background
+    assert fast.engine in ("compiling", "compiled")
+    assert fast.compiled.wait(120), fast.compiled.error
+    slow.train_epoch()
+    torch.testing.assert_close(list(fast.model.parameters()), list(slow.model.parameters()))
+    for _ in range(5):
+        a, b = fast.train_epoch(), slow.train_epoch()
+        assert fast.engine == "compiled" and slow.engine == "eager"
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+        assert a["train_accuracy"] == b["train_accuracy"]
+        assert a["grad_norm"].keys() == b["grad_norm"].keys()
+        for k in a["grad_norm"]:
+            assert a["grad_norm"][k] == pytest.approx(b["grad_norm"][k], rel=1e-3)
+    torch.testing.assert_close(list(fast.model.parameters()), list(slow.model.parameters()),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_short_runs_never_build_it():
+    tr = trainer()
+    tr.train_epoch()
+    assert loop.COMPILE_AFTER > tr.seconds and tr.compiled is None and tr.engine == "eager"
+
+
+def test_settings_it_does_not_cover_stay_eager(monkeypatch):
+    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)
+    bn = Trainer(from_dict({**SPEC, "model": {**SPEC["model"], "batchnorm": True}}))
+    assert "batch norm" in unsupported(bn.model)
+    bn.train_epoch()
+    assert bn.compiled is None and bn.engine == "eager"
+
+
+def test_a_traced_in_setting_changing_asks_for_a_new_step(built):
+    tr, step, *_ = built
+    assert step.matches(tr.loss_fn, 10)
+    assert not step.matches(tr.loss_fn, 20)          # batch size: another shape
+    smoothed = copy.deepcopy(tr.loss_fn)
+    smoothed.eps = 0.1
+    assert not step.matches(smoothed, 10)            # label smoothing is part of the graph
+
+
+def test_dropout_draws_new_masks_each_step(monkeypatch):
+    tr = Trainer(from_dict({**SPEC, "model": {**SPEC["model"], "dropout": 0.5}}))
+    step = CompiledStep(tr.model, tr.loss_fn, 10)
+    xb, yb = tr.x["train"][:10], tr.y["train"][:10]
+    step.build(xb, yb)
+    frozen = torch.optim.SGD(tr.model.parameters(), lr=0.0)
+    outs = [step(xb, yb, frozen)[1] for _ in range(3)]
+    assert not torch.equal(outs[0], outs[1]) and not torch.equal(outs[1], outs[2])
+    # the same distribution as eager dropout: compare the means over 400 masks each
+    compiled = torch.stack([step(xb, yb, frozen)[1] for _ in range(400)])
+    tr.model.train()
+    with torch.no_grad():
+        eager = torch.stack([tr.model(xb) for _ in range(400)])
+    spread = (compiled.std(0) + eager.std(0)) / 400 ** 0.5
+    assert ((compiled.mean(0) - eager.mean(0)).abs() < 5 * spread + 1e-3).all()
