@@ -267,3 +267,20 @@ def test_idx_sets_from_the_data_dir(tmp_path, wrap):
         assert "data.limit" in s.until("error")["message"]
         s.send(type="spec", spec={"data": {"name": "idx", "path": found["tiny"], "limit": 101}})
         assert "allowed: 1..100" in s.until("error")["message"]
+
+
+def test_frames_say_which_step_trains(sock, monkeypatch):
+    from nnplay.train import loop
+    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)   # build the compiled step at once
+    sock.start({**SMALL, "train": {"compile": True}})
+    first, _ = sock.frame()
+    assert first["engine"] == "eager"
+    sock.send(type="play")
+    header, deadline = first, time.monotonic() + 120
+    while header["engine"] != "compiled" and time.monotonic() < deadline:
+        header, _ = sock.frame()
+        assert header["engine"] in ("compiling", "compiled")
+    assert header["engine"] == "compiled"
+    later, _ = sock.frame()
+    assert later["engine"] == "compiled" and later["epoch"] > header["epoch"]
+    sock.send(type="pause")
