@@ -131,3 +131,23 @@ def test_dropout_draws_new_masks_each_step(monkeypatch):
         eager = torch.stack([tr.model(xb) for _ in range(400)])
     spread = (compiled.std(0) + eager.std(0)) / 400 ** 0.5
     assert ((compiled.mean(0) - eager.mean(0)).abs() < 5 * spread + 1e-3).all()
+
+
+def test_a_network_rebuilt_with_the_same_layers_reuses_the_built_step(built):
+    tr, step, xb, yb = built
+    again = trainer(seed=7)                       # other weights, the same layers and loss
+    reused = CompiledStep(again.model, again.loss_fn, 10)
+    reused.start(xb, yb)
+    assert reused.ready.is_set() and reused._thread is None     # no second build
+    twin = copy.deepcopy(again.model)
+    loss, _ = reused(xb, yb, torch.optim.SGD(again.model.parameters(), lr=0.0), keep_grads=True)
+    want_loss, _, want_grads = eager_grads(twin, again.loss_fn, xb, yb)
+    torch.testing.assert_close(loss, want_loss)
+    for p, g in zip(again.model.parameters(), want_grads):
+        torch.testing.assert_close(p.grad, g, rtol=1e-5, atol=1e-7)
+    # what is traced in tells builds apart: another loss setting or batch shape is a new build
+    weighted = copy.deepcopy(again.loss_fn)
+    weighted.weight = torch.tensor([1.0, 3.0])
+    keys = {CompiledStep(again.model, loss, 10)._key(x, yb[:len(x)])
+            for loss in (again.loss_fn, weighted) for x in (xb, xb[:5])}
+    assert len(keys) == 4

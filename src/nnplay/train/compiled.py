@@ -17,11 +17,20 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import OrderedDict
 
 import torch
 from torch import nn
 
 from ..model.regularize import weights
+
+
+# Built steps by what was traced into them (the network's layers, the loss and its settings,
+# the batch's shapes, the device): a session that rebuilds its network (new data, a clicked
+# point) with the same layers gets the step at once instead of compiling it again.
+_BUILT: OrderedDict[tuple, object] = OrderedDict()
+_BUILT_MAX = 16
+_LOCK = threading.Lock()
 
 
 def unsupported(model: nn.Module) -> str | None:
@@ -85,11 +94,31 @@ class CompiledStep:
             return (loss, out, *[p - lr * g for p, g in zip(ps, grads)], *grads)
         return step
 
+    def _key(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple:
+        w = getattr(self._loss, "weight", None)
+        return (repr(self._net), repr(self._loss), getattr(self._loss, "task", None), self.eps,
+                None if w is None else tuple(w.tolist()), tuple(self.is_weight),
+                tuple((tuple(p.shape), p.dtype) for p in self.params),
+                tuple(xb.shape), xb.dtype, tuple(yb.shape), yb.dtype, str(xb.device))
+
+    def _reuse(self, key: tuple) -> bool:
+        with _LOCK:
+            fn = _BUILT.get(key)
+            if fn is not None:
+                _BUILT.move_to_end(key)
+                self._fn = fn
+                self.ready.set()
+        return fn is not None
+
     def build(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        """Trace and compile now (seconds); sets ``ready`` or ``error``."""
+        """Trace and compile now (seconds, unless this step was built before); sets
+        ``ready`` or ``error``."""
         from torch.fx.experimental.proxy_tensor import make_fx
         import torch._inductor
 
+        key = self._key(xb, yb)
+        if self._reuse(key):
+            return
         try:
             with torch.no_grad():
                 example = [p.detach().clone() for p in self.params] + \
@@ -97,13 +126,18 @@ class CompiledStep:
             graph = make_fx(self._step_fn())(*example)
             # one compile thread: no worker-process pool inside the server
             self._fn = torch._inductor.compile(graph, example, options={"compile_threads": 1})
-            self.ready.set()
         except Exception as e:  # noqa: BLE001 - no C++ compiler, an op Inductor lacks...: stay eager
             self.error = f"{type(e).__name__}: {e}"
+            return
+        with _LOCK:
+            _BUILT[key] = self._fn
+            while len(_BUILT) > _BUILT_MAX:
+                _BUILT.popitem(last=False)
+        self.ready.set()
 
     def start(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        """Build in a background thread (once)."""
-        if self._thread is None:
+        """Build in a background thread (once); at once when it was built before."""
+        if self._thread is None and not self._reuse(self._key(xb, yb)):
             self._thread = threading.Thread(target=self.build, args=(xb, yb), daemon=True,
                                             name="nnplay-compile")
             self._thread.start()
