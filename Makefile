@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup play test browser bench clean
+.PHONY: setup play test browser compiler bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,10 +20,14 @@ browser:
 	@{ command -v chromium >/dev/null && [ -d /usr/share/fonts/truetype/nanum ]; } || \
 	  { apt-get update -q && apt-get install -y -q chromium fonts-nanum; }
 
-play: setup
+# The compiled training step (train.compile) has TorchInductor build C++ with g++.
+compiler:
+	@command -v g++ >/dev/null || { apt-get update -q && apt-get install -y -q g++; }
+
+play: setup compiler
 	$(VENV)/bin/nnplay serve --open
 
-test: setup browser
+test: setup browser compiler
 	$(PY) -m pytest -n 2
 
 # nnplay's training loop vs a hand-written PyTorch loop (+ Keras/JAX reference rows)

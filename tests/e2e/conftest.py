@@ -31,8 +31,11 @@ def server(tmp_path_factory):
     port = _free_port()
     exe = shutil.which("nnplay", path=str(Path(sys.executable).parent)) or "nnplay"
     env = {**os.environ, "NNPLAY_RUNS": str(runs)}
+    # its output to files: a pipe that nobody reads could fill up and stall the server
+    logs = tmp_path_factory.mktemp("serve")
+    out, log = logs / "stdout", logs / "stderr"
     proc = subprocess.Popen([exe, "serve", "--port", str(port), "--open"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=out.open("w"), stderr=log.open("w"), text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while True:
@@ -42,11 +45,11 @@ def server(tmp_path_factory):
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"nnplay serve did not start: {proc.stderr.read()}")
+                raise RuntimeError(f"nnplay serve did not start: {log.read_text()}")
             time.sleep(0.1)
-    first = proc.stdout.readline()
+    first = out.read_text().splitlines()[0]
     assert url in first          # the command prints the URL (--open without a screen: no browser)
-    yield {"url": url, "runs": runs}
+    yield {"url": url, "runs": runs, "log": log}
     proc.terminate()
     proc.wait(10)
 

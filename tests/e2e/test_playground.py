@@ -81,6 +81,30 @@ def test_play_spiral_epochs_rise_and_test_loss_falls(page, shot):
     page.wait_for_function("() => nnplay.labs[0].frame && nnplay.labs[0].frame.header.epoch === 0", timeout=WAIT)
 
 
+def test_a_long_session_switches_to_the_compiled_step(page, server, shot):
+    badge = page.get_by_test_id("engine")
+    assert badge.is_hidden()                      # eager: nothing to say
+    page.get_by_test_id("play").click()
+    # after 2 s of training the compiled step is built in the background (train/compiled.py)
+    try:
+        page.wait_for_function("() => nnplay.labs[0].frame.header.engine === 'compiled'", timeout=180_000)
+    except Exception:
+        header = page.evaluate("nnplay.labs[0].frame.header")
+        pytest.fail(f"still {header['engine']} at epoch {header['epoch']}; server log: "
+                    f"{server['log'].read_text()[-2000:]}")
+    page.wait_for_function("() => document.querySelector('[data-testid=engine]').textContent === 'compiled'",
+                           timeout=WAIT)
+    at = _epoch(page)
+    page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch > {at + 50}", timeout=WAIT)
+    page.get_by_test_id("lang").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=engine]').textContent === '컴파일됨'",
+                           timeout=WAIT)
+    assert badge.is_visible()
+    shot(page, "2d-compiled")
+    page.get_by_test_id("lang").click()
+    page.get_by_test_id("play").click()
+
+
 def test_settings_live_in_the_url_and_come_back_on_reload(page):
     page.get_by_test_id("lr").select_option(label="0.03")
     page.wait_for_function("() => location.hash.includes('train.lr=0.03')", timeout=WAIT)

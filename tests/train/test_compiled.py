@@ -151,3 +151,18 @@ def test_a_network_rebuilt_with_the_same_layers_reuses_the_built_step(built):
     keys = {CompiledStep(again.model, loss, 10)._key(x, yb[:len(x)])
             for loss in (again.loss_fn, weighted) for x in (xb, xb[:5])}
     assert len(keys) == 4
+
+
+def test_a_failed_build_leaves_training_eager(monkeypatch, caplog):
+    import torch._inductor
+    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)
+
+    def broken(*a, **k):
+        raise RuntimeError("no C++ compiler")
+    monkeypatch.setattr(torch._inductor, "compile", broken)
+    tr = trainer(batch_size=20)                  # a batch shape no other test built
+    tr.train_epoch()
+    assert not tr.compiled.wait(60) and "no C++ compiler" in tr.compiled.error
+    assert tr.engine == "eager" and "stays eager" in caplog.text
+    before = tr.train_epoch()["train_loss"]
+    assert tr.train_epoch()["train_loss"] < before      # still learning

@@ -1,10 +1,11 @@
 """Compiled training step (컴파일된 학습 단계): one call runs a batch's forward pass, loss,
-backward pass and plain-SGD update as C++ that TorchInductor generates.
+backward pass and plain-SGD update as code that TorchInductor generates (C++ on the CPU,
+Triton on CUDA).
 
 Why: a small network's eager step is bound by per-op dispatch, not arithmetic (the
 TensorFlow Playground's 6x8 tanh MLP takes about 60 tensor ops of a few microseconds
 each per step); one compiled call does the same work several times faster
-(benchmarks/playground.py). The step is written with ``torch.func`` (gradients of the
+(benchmarks/train_loop.py, benchmarks/playground.py). The step is written with ``torch.func`` (gradients of the
 loss as a function of the parameters), traced to an ATen graph with ``make_fx`` and
 compiled with ``torch._inductor.compile``: no TorchDynamo guards on every call.
 
@@ -16,6 +17,7 @@ usual. Networks whose training changes buffers (batch norm) stay eager.
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 from collections import OrderedDict
 
@@ -31,6 +33,7 @@ from ..model.regularize import weights
 _BUILT: OrderedDict[tuple, object] = OrderedDict()
 _BUILT_MAX = 16
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def unsupported(model: nn.Module) -> str | None:
@@ -128,6 +131,7 @@ class CompiledStep:
             self._fn = torch._inductor.compile(graph, example, options={"compile_threads": 1})
         except Exception as e:  # noqa: BLE001 - no C++ compiler, an op Inductor lacks...: stay eager
             self.error = f"{type(e).__name__}: {e}"
+            log.warning("the compiled step could not be built; training stays eager (%s)", self.error)
             return
         with _LOCK:
             _BUILT[key] = self._fn
