@@ -9,8 +9,10 @@ headless Chromium (Debian's), frames streaming to the page.
    (Trainer.train_epoch alone) shows what the frames cost.
 2. Seconds from pressing play until the test accuracy shown reaches 0.97 on spiral with
    the playground's default settings, on 3 seeds. Bar: every seed within 15 s.
+3. With --tf-playground DIST: the TensorFlow Playground itself, built outside the repo by
+   benchmarks/tf_playground.sh, on the same set-up in the same browser (epochs/s, 3 seeds).
 
-    python benchmarks/playground.py [--seconds 10] [--seeds 3] [--threads 1]
+    python benchmarks/playground.py [--seconds 10] [--seeds 3] [--threads 1] [--tf-playground DIST]
 
 Prints a table and writes benchmarks/results/playground.json.
 """
@@ -103,6 +105,46 @@ def throughput(browser, url: str, seconds: float) -> dict:
             "epochs_before_compiled": e0}
 
 
+# The same set-up in the TensorFlow Playground's URL state (src/state.ts there).
+TF_HASH = ("activation=tanh&batchSize=10&dataset=spiral&regDataset=reg-plane&learningRate=0.03"
+           "&regularizationRate=0&noise=0&networkShape=8,8,8,8,8,8&seed={seed}&showTestData=false"
+           "&discretize=false&percTrainData=50&x=true&y=true&xTimesY=true&xSquared=true"
+           "&ySquared=true&cosX=false&sinX=true&cosY=false&sinY=true&collectStats=false"
+           "&problem=classification&initZero=false&hideText=false")
+
+
+def tf_playground(browser, dist: str, seconds: float, seeds: int) -> dict:
+    """Epochs/s of the TensorFlow Playground itself (built by benchmarks/tf_playground.sh,
+    served from ``dist``) on its set-up, one window per seed, in the same browser."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=dist))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    rates = []
+    try:
+        for seed in range(seeds):
+            page = browser.new_page(viewport={"width": 1440, "height": 980})
+            page.goto(f"http://127.0.0.1:{httpd.server_port}/index.html#" + TF_HASH.format(seed=f"0.{seed + 1}"))
+            page.wait_for_selector("#play-pause-button")
+            page.click("#play-pause-button")
+            count = "() => +document.querySelector('#iter-number').textContent.replace(/,/g, '')"
+            page.wait_for_function(f"() => ({count})() > 20", timeout=60_000)
+            t0, e0 = time.perf_counter(), page.evaluate(count)
+            page.wait_for_timeout(seconds * 1000)
+            t1, e1 = time.perf_counter(), page.evaluate(count)
+            page.close()
+            rates.append((e1 - e0) / (t1 - t0))
+    finally:
+        httpd.shutdown()
+    return {"epochs_per_s": sum(rates) / len(rates), "seeds": rates}
+
+
 def without_page(seconds: float, threads: int, compiled: bool) -> float:
     """Trainer.train_epoch alone on the same spec (probes off): the engine's own pace, with
     the eager step or (once it is built) the compiled one."""
@@ -152,6 +194,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--limit", type=float, default=60.0, help="give up on a seed after this long")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--tf-playground", metavar="DIST",
+                    help="also measure the TensorFlow Playground built there (benchmarks/tf_playground.sh)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -162,6 +206,8 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             live = throughput(browser, url, args.seconds)
             times = [time_to_target(browser, url, s, args.limit) for s in range(args.seeds)]
+            tf = tf_playground(browser, args.tf_playground, args.seconds, args.seeds) \
+                if args.tf_playground else None
             browser.close()
     finally:
         proc.terminate()
@@ -177,6 +223,9 @@ def main() -> None:
     for k, v in alone.items():
         print(f"  no page     {v:7.1f} epochs/s   (Trainer alone, probes off, {k} step)")
     print(f"  TF Playground {TF_PLAYGROUND['epochs_per_s']} epochs/s (measured in the issue; one epoch per frame)")
+    if tf:
+        print(f"  TF Playground {tf['epochs_per_s']:7.1f} epochs/s   (built locally, this run; seeds: "
+              f"{', '.join(f'{r:.1f}' for r in tf['seeds'])}): nnplay = {live['epochs_per_s'] / tf['epochs_per_s']:.1f}x")
     print(f"  bar: >= {BAR_EPOCHS} epochs/s with >= {BAR_FPS} frames/s: {'met' if ok1 else 'NOT met'}")
     shown = ", ".join("—" if t is None else f"{t:.1f}s" for t in times)
     print(f"Seconds from play to test accuracy >= {TARGET} on spiral, default settings, seeds 0..{args.seeds - 1}: {shown}")
@@ -189,7 +238,7 @@ def main() -> None:
         "tf_setup": {**live, "no_page_epochs_per_s": alone, "bar_epochs_per_s": BAR_EPOCHS,
                      "bar_frames_per_s": BAR_FPS, "met": ok1},
         "time_to_target": {"target": TARGET, "seconds": times, "bar_seconds": BAR_SECONDS, "met": ok2},
-        "tf_playground_reference": TF_PLAYGROUND}, indent=2))
+        "tf_playground_reference": TF_PLAYGROUND, "tf_playground_this_run": tf}, indent=2))
     print(f"wrote {out.relative_to(ROOT)}")
 
 
