@@ -205,6 +205,16 @@ def test_draw_points_on_the_map(page, shot):
     assert abs(last[0][0]) < 0.2 and abs(last[0][1]) < 0.2
     assert abs(last[1][0] - 3) < 0.2 and abs(last[1][1] - 3) < 0.2
     assert page.evaluate("nnplay.labs[0].info.num_classes") == 3      # a new class appeared
+    for _ in range(3):
+        page.get_by_test_id("step").click()
+    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch === 3", timeout=WAIT)
+    page.get_by_test_id("draw-class-0").click()                  # a point of a class it has
+    canvas.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})    # (-3, -3)
+    page.wait_for_function(f"() => nnplay.labs[0].spec.data.points.length === {n + 3} && !nnplay.labs[0].pending",
+                           timeout=WAIT)
+    _ready(page)
+    assert page.evaluate("nnplay.labs[0].frame.header.epoch") == 3   # the same network goes on
+    assert _epoch(page) == 3
     shot(page, "2d-drawn")
 
 

@@ -284,3 +284,29 @@ def test_frames_say_which_step_trains(sock, monkeypatch):
     later, _ = sock.frame()
     assert later["engine"] == "compiled" and later["epoch"] > header["epoch"]
     sock.send(type="pause")
+
+
+def test_clicked_points_keep_the_network_training(sock):
+    base = {"data": {"name": "gauss", "samples": 200}, "model": {"hidden": [4]}}
+    sock.start(base)
+    for _ in range(3):
+        sock.send(type="step")
+    before, arrays = sock.frame()
+    assert before["epoch"] == 3
+    rows = [[x, y, int(x + y > 0)] for x, y in np.random.default_rng(0).uniform(-4, 4, (120, 2)).tolist()]
+    sock.send(type="spec", spec={**base, "data": {"name": "points", "points": rows}})
+    ready = sock.until("ready")
+    assert ready["kept"] is True and ready["spec"]["data"]["name"] == "points"
+    assert sum(len(v) for v in ready["points"].values()) == 120
+    header, kept = sock.frame()
+    assert header["epoch"] == 3                     # the same network, not a new one at epoch 0
+    np.testing.assert_array_equal(kept["weight:dense1"], arrays["weight:dense1"])
+    sock.send(type="step")
+    header, _ = sock.frame()
+    assert header["epoch"] == 4
+    # a point of a third class needs another output layer: a new network
+    sock.send(type="spec", spec={**base, "data": {"name": "points", "points": rows + [[0.0, 0.0, 2]]}})
+    ready = sock.until("ready")
+    assert "kept" not in ready and ready["info"]["num_classes"] == 3
+    header, _ = sock.frame()
+    assert header["epoch"] == 0

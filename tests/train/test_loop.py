@@ -271,3 +271,26 @@ def test_fast_forward_matches_module_call_and_respects_hooks():
     assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
     assert [r["val_loss"] for r in a] == [r["val_loss"] for r in b]
     assert sum(calls) == 3 * len(plain.x["train"])   # the hook saw every training batch
+
+
+def test_set_data_keeps_the_network_and_its_state():
+    from nnplay.spec import DataSpec
+    tr = Trainer(spec(train={"optimizer": "adam", "class_weights": "balanced"}))
+    for _ in range(2):
+        tr.train_epoch()
+    weights = [p.detach().clone() for p in tr.model.parameters()]
+    moments = [tr.optimizer.state[p]["exp_avg"].clone() for p in tr.model.parameters()]
+    rows = [[float(i % 7) - 3, float(i % 5) - 2, int(i % 4 == 0)] for i in range(90)]   # 1 in 4 positive
+    tr.set_data(DataSpec(name="points", points=rows))
+    assert tr.epoch == 2 and len(tr.history) == 2 and tr.spec.data.name == "points"
+    for p, w, m in zip(tr.model.parameters(), weights, moments):
+        assert torch.equal(p, w) and torch.equal(tr.optimizer.state[p]["exp_avg"], m)
+    n = len(tr.x["train"]) + len(tr.x["val"]) + len(tr.x["test"])
+    assert n == 90 and tr.data.points["train"].shape[1] == 2
+    y = tr.data.y_train
+    want = len(y) / (2 * torch.bincount(y, minlength=2).float())     # 'balanced', by hand
+    torch.testing.assert_close(tr.loss_fn.weight, want)
+    tr.train_epoch()
+    assert tr.epoch == 3
+    with pytest.raises(ValueError, match="network takes"):
+        tr.set_data(DataSpec(name="points", points=rows + [[0.0, 0.0, 2]]))   # a third class

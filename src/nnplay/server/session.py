@@ -55,6 +55,13 @@ def live_changes(old: Spec, new: Spec) -> tuple[dict, dict] | None:
     return train, model
 
 
+def new_points_only(old: Spec, new: Spec) -> bool:
+    """Only the data changed, to points (clicked on the canvas): the network may keep training."""
+    a, b = old.to_dict(), new.to_dict()
+    return b["data"]["name"] == "points" and a["data"] != b["data"] and \
+        a["model"] == b["model"] and a["train"] == b["train"]
+
+
 class Session:
     """A Trainer driven by socket messages; frames go out through ``emit`` (thread-safe)."""
 
@@ -202,6 +209,16 @@ class Session:
         spec = specmod.from_dict(d)
         check_spec(spec, self.limits, self.uploads, self.idx_sets)
         live = live_changes(self.trainer.spec, spec) if self.trainer is not None else None
+        if live is None and self.trainer is not None and new_points_only(self.trainer.spec, spec):
+            try:   # the same network goes on learning on the points (unless their shape differs)
+                self.trainer.set_data(spec.data)
+                self.trainer.spec = self.trainer.spec.model_copy(update={"name": spec.name})
+                self.dirty = True
+                self._send({"type": "ready", "kept": True, "spec": self.trainer.spec.to_dict(),
+                            **self._describe(self.trainer)})
+                return
+            except ValueError:   # e.g. a point of a new class: another output layer
+                pass
         if live is None:
             self._build(spec)
             return

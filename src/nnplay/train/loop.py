@@ -19,7 +19,7 @@ from .. import probes
 from ..data import DataBundle, load_data
 from ..model import build_model
 from ..model.regularize import penalty
-from ..spec import Spec, TrainSpec
+from ..spec import DataSpec, Spec, TrainSpec
 from .compiled import CompiledStep, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .optimizers import make_optimizer
@@ -60,13 +60,8 @@ class Trainer:
         self.device = resolve_device(device or spec.train.device)
         d = self.data
         self.model = build_model(spec.model, d.input_shape, d.out_dim).to(self.device)
-        weight = class_weights(d.y_train, d.num_classes) if (
-            spec.train.class_weights == "balanced" and d.task != "regression") else None
-        self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing, weight).to(self.device)
-        self.x = {s: getattr(d, f"x_{s}").to(self.device) for s in ("train", "val", "test")}
-        # binary targets as floats once, not converted for the loss at every step
-        ydt = torch.float32 if d.task == "binary" else None
-        self.y = {s: getattr(d, f"y_{s}").to(self.device, ydt) for s in ("train", "val", "test")}
+        self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing).to(self.device)
+        self._place_data()
         self.generator = torch.Generator().manual_seed(spec.train.seed)
         self.epoch = 0
         self.history: list[dict] = []
@@ -79,6 +74,28 @@ class Trainer:
         self._build_optimizer()
 
     # --- set-up -----------------------------------------------------------
+    def _place_data(self) -> None:
+        """The splits on the device, and the loss's class weights from the training labels."""
+        d = self.data
+        self.x = {s: getattr(d, f"x_{s}").to(self.device) for s in ("train", "val", "test")}
+        # binary targets as floats once, not converted for the loss at every step
+        ydt = torch.float32 if d.task == "binary" else None
+        self.y = {s: getattr(d, f"y_{s}").to(self.device, ydt) for s in ("train", "val", "test")}
+        balanced = self.spec.train.class_weights == "balanced" and d.task != "regression"
+        self.loss_fn.weight = class_weights(d.y_train, d.num_classes).to(self.device) if balanced else None
+
+    def set_data(self, data: DataSpec) -> None:
+        """Go on training the same network on other data of the same shape (points a learner
+        adds on the canvas): weights, optimiser state, epoch and history stay."""
+        new, old = load_data(data), self.data
+        if (new.input_shape, new.task, new.out_dim) != (old.input_shape, old.task, old.out_dim):
+            raise ValueError(f"the network takes {old.input_shape} -> {old.out_dim} ({old.task}); "
+                             f"the new data needs {new.input_shape} -> {new.out_dim} ({new.task})")
+        self.spec = self.spec.model_copy(update={"data": data})
+        self.data = new
+        self._place_data()
+        self.compiled = None   # class weights may be traced into it; an unchanged step is reused
+
     @property
     def steps_per_epoch(self) -> int:
         return math.ceil(len(self.x["train"]) / self.spec.train.batch_size)

@@ -56,7 +56,7 @@ export class Lab {
       this.featureGrids = m.features ? Object.fromEntries(Object.entries(m.features).map(([k, rows]) => [k, grid(rows)])) : null;
       this.frame = null;
       this.pending = null;
-      this.chart.clear();
+      if (!m.kept) this.chart.clear();   // kept: the same network goes on training on new points
       this.app.onReady(this);
     } else if (m.type === "updated") {
       this.spec = m.spec;
