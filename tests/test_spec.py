@@ -156,11 +156,11 @@ def test_bad_choice_names_field_and_allowed_values(d, field, allowed):
     ({"data": {"train_ratio": 1.5}}, "data.train_ratio", "less than 1"),
     ({"data": {"train_ratio": 0}}, "data.train_ratio", "greater than 0"),
     ({"data": {"val_ratio": 1.0}}, "data.val_ratio", "less than 1"),
-    ({"data": {"val_ratio": -0.1}}, "data.val_ratio", "greater than or equal to 0"),
-    ({"data": {"noise": 2}}, "data.noise", "less than or equal to 1"),
+    ({"data": {"val_ratio": -0.1}}, "data.val_ratio", "at least 0"),
+    ({"data": {"noise": 2}}, "data.noise", "at most 1"),
     ({"model": {"dropout": 1.0}}, "model.dropout", "less than 1"),
-    ({"model": {"hidden": [8, 0]}}, "model.hidden[1]", "greater than or equal to 1"),
-    ({"train": {"batch_size": 0}}, "train.batch_size", "greater than or equal to 1"),
+    ({"model": {"hidden": [8, 0]}}, "model.hidden[1]", "at least 1"),
+    ({"train": {"batch_size": 0}}, "train.batch_size", "at least 1"),
 ])
 def test_out_of_range_values_name_field_and_bound(d, field, bound):
     msg = error_of(d)
@@ -225,3 +225,21 @@ def test_validate_assignment():
     s = Spec()
     with pytest.raises(Exception):
         s.train.lr = -1
+
+
+@pytest.mark.parametrize("d, english, korean", [
+    ({"train": {"batch_size": 0}}, "train.batch_size: must be at least 1 (received: 0)",
+     "train.batch_size: 1 이상이어야 합니다 (받은 값: 0)"),
+    ({"train": {"lr": 0}}, "train.lr: must be greater than 0", "train.lr: 0보다 커야 합니다"),
+    ({"model": {"activation": "relu6"}}, "must be one of: step, linear", "다음 중 하나여야 합니다: step, linear"),
+    ({"train": {"optimiser": "sgd"}}, "train.optimiser: unknown key; allowed keys: optimizer",
+     "train.optimiser: 알 수 없는 키입니다. 쓸 수 있는 키: optimizer"),
+    ({"train": {"epochs": "many"}}, "train.epochs: must be a whole number", "train.epochs: 정수여야 합니다"),
+])
+def test_errors_are_worded_in_english_and_korean(d, english, korean):
+    with pytest.raises(SpecError) as info:
+        S.from_dict(d)
+    e = info.value
+    assert english in str(e) and str(e) == e.render("en")
+    ko = e.render("ko")
+    assert ko.startswith("잘못된 명세입니다.") and korean in ko

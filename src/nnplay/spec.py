@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal, get_args
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .i18n import t
+
 # --- vocabularies (the course's names) -------------------------------------
 Toy2D = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
 DataName = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss",
@@ -196,7 +198,46 @@ class Spec(_Strict):
 
 
 class SpecError(ValueError):
-    """A spec the user can fix: the message names the field and allowed values."""
+    """A spec the user can fix: the message names the field and allowed values.
+
+    Raised from validation it also holds ``problems`` ({where, kind, ctx, got, allowed}),
+    which ``render`` words in English or Korean (the CLI's ``--lang``)."""
+
+    def __init__(self, message: str, problems: list[dict] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+    def render(self, lang: str = "en") -> str:
+        if not self.problems:
+            return str(self)
+        return " ".join([t("spec.invalid", lang), *(_problem_text(p, lang) for p in self.problems)])
+
+
+# pydantic error types -> message keys (i18n "spec.*"); others keep pydantic's English text
+_KINDS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le",
+          "missing": "missing", "int_parsing": "int", "int_type": "int", "int_from_float": "int",
+          "float_parsing": "float", "float_type": "float", "bool_parsing": "bool", "bool_type": "bool",
+          "string_type": "str", "list_type": "list", "too_short": "too_short", "too_long": "too_long"}
+
+
+def _problem_text(p: dict, lang: str) -> str:
+    kind, ctx = p["kind"], p.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return f"{p['where']}: " + t("spec.unknown_key", lang, allowed=p["allowed"])
+    if kind == "literal_error":
+        text = t("spec.one_of", lang, allowed=p["allowed"])
+    elif kind in _KINDS:
+        shown = {k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()
+                 if isinstance(v, (int, float, str))}
+        text = t(f"spec.{_KINDS[kind]}", lang, **shown)
+    else:
+        text = p["msg"]
+    line = f"{p['where']}: {text}"
+    if kind != "missing" and "got" in p:
+        line += " (" + t("spec.received", lang, got=p["got"]) + ")"
+    if p.get("allowed") and kind != "literal_error":
+        line += "; " + t("spec.allowed", lang, allowed=p["allowed"])
+    return line
 
 
 # --- errors that name the field and the allowed values ---------------------
@@ -223,34 +264,31 @@ def _allowed(model: type[BaseModel], loc: tuple) -> str | None:
     return None
 
 
-def _explain(err: ValidationError) -> str:
-    lines = []
+def _problems(err: ValidationError) -> list[dict]:
+    out = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "spec"
-        got = e.get("input")
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "literal_error":
-            msg = f"must be one of: {_allowed(Spec, loc) or e.get('ctx', {}).get('expected')}"
-        line = f"{where}: {msg}"
-        if e["type"] != "missing" and not isinstance(got, (dict,)):
-            line += f" (received: {got!r})"
+        p = {"where": where, "kind": e["type"], "ctx": e.get("ctx"),
+             "msg": e["msg"].removeprefix("Value error, ")}
         if e["type"] == "extra_forbidden":
-            parent = loc[:-1]
-            line = f"{where}: unknown key; allowed keys: {_allowed(Spec, parent + ('__keys__',))}"
-        else:
-            allowed = _allowed(Spec, loc)
-            if allowed and "allowed" not in line and e["type"] != "literal_error":
-                line += f"; allowed: {allowed}"
-        lines.append(line)
-    return "Invalid spec. " + " ".join(lines)
+            p["allowed"] = _allowed(Spec, loc[:-1] + ("__keys__",))
+        elif e["type"] == "literal_error":
+            p["allowed"] = _allowed(Spec, loc) or (e.get("ctx") or {}).get("expected")
+        elif "allowed" not in p["msg"]:
+            p["allowed"] = _allowed(Spec, loc)
+        if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), dict):
+            p["got"] = repr(e.get("input"))
+        out.append(p)
+    return out
 
 
 def from_dict(d: dict) -> Spec:
     try:
         return Spec.model_validate(d)
     except ValidationError as e:
-        raise SpecError(_explain(e)) from None
+        problems = _problems(e)
+        raise SpecError(SpecError("", problems).render("en"), problems) from None
 
 
 # --- overrides ---------------------------------------------------------------

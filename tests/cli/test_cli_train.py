@@ -116,7 +116,9 @@ def test_korean_messages(spec_file, tmp_path):
     assert r.exit_code == 0 and "완료: 실행" in r.stderr and "테스트" in r.stderr
     bad = cli("train", str(spec_file), "--lang", "ko", "--set", "train.optimizer=adamax")
     user_error(bad, "train.optimizer", "adabelief")
-    assert bad.stderr.startswith("오류: ")
+    assert bad.stderr.startswith("오류: 잘못된 명세입니다.") and "다음 중 하나여야 합니다" in bad.stderr
+    small = cli("train", str(spec_file), "--lang", "ko", "--set", "train.batch_size=0")
+    user_error(small, "train.batch_size", "1 이상이어야 합니다")
 
 
 def test_unknown_language():

@@ -135,6 +135,7 @@ def test_bad_messages_get_error_frames_and_the_session_goes_on(sock):
     sock.send(type="spec", spec={"model": {"activation": "swish"}})
     err = sock.until("error")
     assert err["code"] == "spec" and "model.activation" in err["message"] and "relu" in err["message"]
+    assert err["ko"].startswith("잘못된 명세입니다.") and "다음 중 하나여야 합니다" in err["ko"]   # the Korean page's
     sock.send(type="spec", spec={"model": {"hidden": [8] * 9}})
     err = sock.until("error")
     assert "model.hidden" in err["message"] and "allowed: 1..8" in err["message"]

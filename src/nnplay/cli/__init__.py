@@ -9,7 +9,7 @@ import importlib
 import json
 import sys
 
-from ._app import app, fail
+from ._app import LANG, app, fail
 
 for _mod in ("train", "trust", "serve"):
     try:
@@ -25,7 +25,7 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except SpecError as e:
-        fail(str(e))
+        fail(e.render(LANG["value"]))
 
 
 def print_json(obj: dict) -> None:

@@ -37,4 +37,4 @@ def guard(fn):
     try:
         return fn()
     except SpecError as e:
-        fail(str(e))
+        fail(e.render(LANG["value"]))

@@ -95,8 +95,8 @@ class Session:
     def _send(self, obj: dict) -> None:
         self.emit(dumps(obj))
 
-    def _error(self, code: str, message: str) -> None:
-        self._send({"type": "error", "code": code, "message": message})
+    def _error(self, code: str, message: str, **extra) -> None:
+        self._send({"type": "error", "code": code, "message": message, **extra})
 
     def _run(self) -> None:
         try:
@@ -140,8 +140,8 @@ class Session:
             self.dirty = True
             self._error("diverged", str(e))
             self._send({"type": "state", "running": False})
-        except SpecError as e:
-            self._error("spec", str(e))
+        except SpecError as e:   # worded in both languages: the page shows its own
+            self._error("spec", str(e), ko=e.render("ko"))
         except Exception as e:  # noqa: BLE001 - a session must not take the server down
             log.exception("session error")
             self.running = False

@@ -181,7 +181,7 @@ const app = {
 
   onError(lab, m) {
     this.trustView?.onError();
-    this.showError(i18n.t(`error.${m.code}`), m.message);
+    this.showError(i18n.t(`error.${m.code}`), (i18n.lang === "ko" && m.ko) || m.message);
     if (!lab.spec) lab.setSpec(clone(this.hello.presets["2d"]));   // a bad link: start from defaults
     else this.sync();
   },
