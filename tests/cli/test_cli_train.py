@@ -121,6 +121,14 @@ def test_korean_messages(spec_file, tmp_path):
     user_error(small, "train.batch_size", "1 이상이어야 합니다")
 
 
+def test_nnplay_lang_sets_the_language(spec_file):
+    r = CliRunner().invoke(app, ["train", str(spec_file), "--set", "train.lr=0"], env={"NNPLAY_LANG": "ko"})
+    user_error(r, "train.lr: 0보다 커야 합니다")
+    r = CliRunner().invoke(app, ["train", str(spec_file), "--set", "train.lr=0", "--lang", "en"],
+                           env={"NNPLAY_LANG": "ko"})
+    user_error(r, "train.lr: must be greater than 0")       # --lang wins
+
+
 def test_unknown_language():
     user_error(cli("runs", "--lang", "fr"), "--lang", "en, ko")
 

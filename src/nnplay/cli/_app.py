@@ -11,7 +11,7 @@ from ..i18n import default_lang, t
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="nnplay: a deep-learning playground and lab on PyTorch.")
 
-Lang = Annotated[str, typer.Option("--lang", help="Message language: en or ko (또는 ko: 한국어).")]
+Lang = Annotated[str, typer.Option("--lang", envvar="NNPLAY_LANG", help="Message language: en or ko (또는 ko: 한국어).")]
 RunsDir = Annotated[str | None, typer.Option("--runs-dir", help="Run store folder (default ./runs or $NNPLAY_RUNS).")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print a JSON summary as the last stdout line.")]
 
