@@ -208,9 +208,11 @@ class SpecError(ValueError):
         self.problems = problems or []
 
     def render(self, lang: str = "en") -> str:
-        if not self.problems:
-            return str(self)
-        return " ".join([t("spec.invalid", lang), *(_problem_text(p, lang) for p in self.problems)])
+        return _render(self.problems, lang) if self.problems else str(self)
+
+
+def _render(problems: list[dict], lang: str) -> str:
+    return " ".join([t("spec.invalid", lang), *(_problem_text(p, lang) for p in problems)])
 
 
 # pydantic error types -> message keys (i18n "spec.*"); others keep pydantic's English text
@@ -288,7 +290,7 @@ def from_dict(d: dict) -> Spec:
         return Spec.model_validate(d)
     except ValidationError as e:
         problems = _problems(e)
-        raise SpecError(SpecError("", problems).render("en"), problems) from None
+        raise SpecError(_render(problems, "en"), problems) from None
 
 
 # --- overrides ---------------------------------------------------------------

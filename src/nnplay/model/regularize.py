@@ -14,11 +14,18 @@ def weights(model: nn.Module) -> list[torch.Tensor]:
     return [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
 
 
+def l1(ws: list[torch.Tensor]) -> torch.Tensor:
+    """R = sum |w| over the weights ``ws``."""
+    return sum(w.abs().sum() for w in ws)
+
+
+def l2(ws: list[torch.Tensor]) -> torch.Tensor:
+    """R = sum w^2 over the weights ``ws``."""
+    return sum(w.pow(2).sum() for w in ws)
+
+
 def penalty(model: nn.Module, kind: str, rate: float) -> torch.Tensor | None:
     """lambda * R(theta), or None when regularisation is off."""
     if kind == "none" or rate == 0:
         return None
-    ws = weights(model)
-    if kind == "l1":
-        return rate * sum(w.abs().sum() for w in ws)
-    return rate * sum(w.pow(2).sum() for w in ws)
+    return rate * (l1 if kind == "l1" else l2)(weights(model))

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import probes
 from .. import spec as specmod
+from ..data import DataBundle, load_data
 from ..data.features import FEATURES, featurize
 from ..runs import RunStore, finish
 from ..spec import Spec, SpecError
@@ -209,18 +210,18 @@ class Session:
         spec = specmod.from_dict(d)
         check_spec(spec, self.limits, self.uploads, self.idx_sets)
         live = live_changes(self.trainer.spec, spec) if self.trainer is not None else None
+        data = None
         if live is None and self.trainer is not None and new_points_only(self.trainer.spec, spec):
-            try:   # the same network goes on learning on the points (unless their shape differs)
-                self.trainer.set_data(spec.data)
+            data = load_data(spec.data)
+            if self.trainer.fits(data):   # a point of a new class needs another output layer
+                self.trainer.set_data(spec.data, data)   # the same network goes on learning
                 self.trainer.spec = self.trainer.spec.model_copy(update={"name": spec.name})
                 self.dirty = True
                 self._send({"type": "ready", "kept": True, "spec": self.trainer.spec.to_dict(),
                             **self._describe(self.trainer)})
                 return
-            except ValueError:   # e.g. a point of a new class: another output layer
-                pass
         if live is None:
-            self._build(spec)
+            self._build(spec, data)
             return
         train, model = live
         if train:
@@ -230,8 +231,8 @@ class Session:
         self.trainer.spec = self.trainer.spec.model_copy(update={"name": spec.name})
         self._send({"type": "updated", "spec": self.trainer.spec.to_dict()})
 
-    def _build(self, spec: Spec) -> None:
-        trainer = Trainer(spec, device="cpu" if spec.train.device == "auto" else None)
+    def _build(self, spec: Spec, data: DataBundle | None = None) -> None:
+        trainer = Trainer(spec, data=data, device="cpu" if spec.train.device == "auto" else None)
         self.trainer, self.last_rec = trainer, {}
         self.dirty = True
         self._send({"type": "ready", "spec": spec.to_dict(), **self._describe(trainer)})

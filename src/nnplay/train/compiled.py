@@ -24,7 +24,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ..model.regularize import weights
+from ..model import regularize
 
 
 # Built steps by what was traced into them (the network's layers, the loss and its settings,
@@ -57,7 +57,7 @@ class CompiledStep:
     def __init__(self, model: nn.Module, loss_fn: nn.Module, batch_size: int):
         self.params = [p for p in model.parameters()]
         self.names = [n for n, _ in model.named_parameters()]
-        ids = {id(w) for w in weights(model)}
+        ids = {id(w) for w in regularize.weights(model)}
         self.is_weight = [id(p) in ids for p in self.params]
         # tracing runs on copies, so that it never swaps the parameters of the training network
         self._net, self._loss = copy.deepcopy(model), copy.deepcopy(loss_fn)
@@ -88,8 +88,7 @@ class CompiledStep:
             out = functional_call(net, dict(zip(names, ps)), (xb,))
             loss = loss_fn(out, yb)
             ws = [p for p, w in zip(ps, is_weight) if w]
-            penalty = rates[0] * sum(w.abs().sum() for w in ws) + rates[1] * sum(w.pow(2).sum() for w in ws)
-            return loss + penalty, (loss, out)
+            return loss + rates[0] * regularize.l1(ws) + rates[1] * regularize.l2(ws), (loss, out)
 
         def step(*args):
             ps, (xb, yb, lr, rates) = list(args[:n]), args[n:]

@@ -84,14 +84,20 @@ class Trainer:
         balanced = self.spec.train.class_weights == "balanced" and d.task != "regression"
         self.loss_fn.weight = class_weights(d.y_train, d.num_classes).to(self.device) if balanced else None
 
-    def set_data(self, data: DataSpec) -> None:
+    def fits(self, data: DataBundle) -> bool:
+        """Whether this network takes ``data`` (same inputs, task and outputs)."""
+        old = self.data
+        return (data.input_shape, data.task, data.out_dim) == (old.input_shape, old.task, old.out_dim)
+
+    def set_data(self, spec: DataSpec, data: DataBundle | None = None) -> None:
         """Go on training the same network on other data of the same shape (points a learner
-        adds on the canvas): weights, optimiser state, epoch and history stay."""
-        new, old = load_data(data), self.data
-        if (new.input_shape, new.task, new.out_dim) != (old.input_shape, old.task, old.out_dim):
+        adds on the canvas): weights, optimiser state, epoch and history stay. ``data``:
+        ``spec`` already loaded."""
+        new, old = data if data is not None else load_data(spec), self.data
+        if not self.fits(new):
             raise ValueError(f"the network takes {old.input_shape} -> {old.out_dim} ({old.task}); "
                              f"the new data needs {new.input_shape} -> {new.out_dim} ({new.task})")
-        self.spec = self.spec.model_copy(update={"data": data})
+        self.spec = self.spec.model_copy(update={"data": spec})
         self.data = new
         self._place_data()
         self.compiled = None   # class weights may be traced into it; an unchanged step is reused
