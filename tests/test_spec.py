@@ -235,6 +235,7 @@ def test_validate_assignment():
     ({"train": {"optimiser": "sgd"}}, "train.optimiser: unknown key; allowed keys: optimizer",
      "train.optimiser: 알 수 없는 키입니다. 쓸 수 있는 키: optimizer"),
     ({"train": {"epochs": "many"}}, "train.epochs: must be a whole number", "train.epochs: 정수여야 합니다"),
+    ({"train": {"compile": "maybe"}}, "train.compile: must be true or false", "train.compile: true 또는 false여야 합니다"),
 ])
 def test_errors_are_worded_in_english_and_korean(d, english, korean):
     with pytest.raises(SpecError) as info:

@@ -127,6 +127,7 @@ def test_nnplay_lang_sets_the_language(spec_file):
     r = CliRunner().invoke(app, ["train", str(spec_file), "--set", "train.lr=0", "--lang", "en"],
                            env={"NNPLAY_LANG": "ko"})
     user_error(r, "train.lr: must be greater than 0")       # --lang wins
+    user_error(CliRunner().invoke(app, ["runs"], env={"NNPLAY_LANG": "fr"}), "--lang", "en, ko")
 
 
 def test_unknown_language():
