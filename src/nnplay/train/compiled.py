@@ -10,16 +10,29 @@ loss as a function of the parameters), traced to an ATen graph with ``make_fx`` 
 compiled with ``torch._inductor.compile``: no TorchDynamo guards on every call.
 
 Tracing and compiling take seconds, so ``start`` does it in a background thread on a
-copy of the network while the eager step keeps training; ``ready`` tells the Trainer
-when to switch. Other optimisers get the compiled gradients in ``p.grad`` and step as
-usual. Networks whose training changes buffers (batch norm) stay eager.
+copy of the network; ``ready`` tells the Trainer when to switch. Other optimisers get the
+compiled gradients in ``p.grad`` and step as usual. Networks whose training changes
+buffers (batch norm) stay eager.
+
+torch.fx traces by patching ``nn.Module.__call__`` and ``__getattr__`` for the whole
+process (make_fx, and Inductor's own traces inside the compile). A module called from
+another thread meanwhile goes through the tracer (``NameError: module is not installed
+as a submodule``), and two traces at once corrupt each other's patches (``CURRENT_PATCHER
+is None``). So ``TRACING`` is a process-wide readers-writer lock: a thread that runs
+networks eagerly holds it shared (``eager``: the Trainer's epochs and evaluations, a
+playground session's work), and every torch.fx patch holds it alone (``guard_fx_patches``
+wraps the one place torch.fx patches). A trace waits for the epochs in progress and
+training waits for the traces (a fraction of a build); the compile itself, the slow
+part, runs beside training. Builds run one at a time.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -34,6 +47,102 @@ _BUILT: OrderedDict[tuple, object] = OrderedDict()
 _BUILT_MAX = 16
 _LOCK = threading.Lock()
 log = logging.getLogger(__name__)
+
+
+class TraceLock:
+    """Shared by threads running networks eagerly, held alone while torch.fx patches.
+
+    A waiting trace keeps new eager holders out, so it never starves; both sides are
+    re-entrant per thread (an evaluation inside an epoch, a trace inside a trace)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._eager = 0          # threads holding it shared
+        self._traces = 0         # traces waiting or holding it
+        self._owner: int | None = None   # the thread holding it alone
+        self._local = threading.local()
+
+    def _depth(self, side: str) -> int:
+        return getattr(self._local, side, 0)
+
+    @contextmanager
+    def eager(self):
+        depth = self._depth("eager")
+        if depth == 0 and self._owner != threading.get_ident():
+            with self._cond:
+                while self._traces:
+                    self._cond.wait()
+                self._eager += 1
+            entered = True
+        else:
+            entered = False
+        self._local.eager = depth + 1
+        try:
+            yield
+        finally:
+            self._local.eager = depth
+            if entered:
+                with self._cond:
+                    self._eager -= 1
+                    self._cond.notify_all()
+
+    @contextmanager
+    def tracing(self):
+        if self._depth("eager"):
+            raise RuntimeError("a thread that runs a network eagerly cannot also trace one "
+                               "(it would wait for itself); trace from another thread")
+        depth = self._depth("tracing")
+        if depth == 0:
+            with self._cond:
+                self._traces += 1
+                while self._owner is not None or self._eager:
+                    self._cond.wait()
+                self._owner = threading.get_ident()
+        self._local.tracing = depth + 1
+        try:
+            yield
+        finally:
+            self._local.tracing = depth
+            if depth == 0:
+                with self._cond:
+                    self._owner = None
+                    self._traces -= 1
+                    self._cond.notify_all()
+
+
+TRACING = TraceLock()
+_BUILDING = threading.Lock()   # one build at a time (Inductor's settings are process-wide)
+
+
+def guard_fx_patches() -> None:
+    """Make every torch.fx trace in this process hold ``TRACING`` alone while its patches
+    are in place. ``torch.fx._symbolic_trace._new_patcher`` is the one context in which
+    torch.fx patches ``nn.Module`` (every tracer, make_fx and Inductor's included, enters
+    it); the tests in tests/train/test_compiled_threads.py fail without this."""
+    import torch.fx._symbolic_trace as fx
+
+    if getattr(fx._new_patcher, "nnplay_guarded", False):
+        return
+    patcher = fx._new_patcher
+
+    @contextmanager
+    def guarded():
+        with TRACING.tracing(), patcher() as p:
+            yield p
+    guarded.nnplay_guarded, guarded.original = True, patcher
+    fx._new_patcher = guarded
+
+
+guard_fx_patches()
+
+
+def eager(fn):
+    """Run ``fn`` (which calls networks) holding ``TRACING`` shared."""
+    @functools.wraps(fn)
+    def holding(*args, **kwargs):
+        with TRACING.eager():
+            return fn(*args, **kwargs)
+    return holding
 
 
 def unsupported(model: nn.Module) -> str | None:
@@ -125,9 +234,12 @@ class CompiledStep:
             with torch.no_grad():
                 example = [p.detach().clone() for p in self.params] + \
                     [xb.clone(), yb.clone(), self._lr.clone(), self._rates.clone()]
-            graph = make_fx(self._step_fn())(*example)
-            # one compile thread: no worker-process pool inside the server
-            self._fn = torch._inductor.compile(graph, example, options={"compile_threads": 1})
+            with _BUILDING:
+                if self._reuse(key):  # built by another session while this one waited
+                    return
+                graph = make_fx(self._step_fn())(*example)
+                # one compile thread: no worker-process pool inside the server
+                self._fn = torch._inductor.compile(graph, example, options={"compile_threads": 1})
         except Exception as e:  # noqa: BLE001 - no C++ compiler, an op Inductor lacks...: stay eager
             self.error = f"{type(e).__name__}: {e}"
             log.warning("the compiled step could not be built; training stays eager (%s)", self.error)

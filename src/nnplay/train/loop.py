@@ -20,7 +20,7 @@ from ..data import DataBundle, load_data
 from ..model import build_model
 from ..model.regularize import penalty
 from ..spec import DataSpec, Spec, TrainSpec
-from .compiled import CompiledStep, unsupported
+from .compiled import CompiledStep, eager, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .optimizers import make_optimizer
 from .schedules import make_schedule
@@ -140,6 +140,7 @@ class Trainer:
         self.loss_fn.eps = self.spec.model.label_smoothing
 
     # --- one epoch -------------------------------------------------------------
+    @eager
     def train_epoch(self, probe: bool | None = None) -> dict:
         """One pass over the shuffled training set; returns the epoch's record."""
         start = time.perf_counter()
@@ -281,6 +282,7 @@ class Trainer:
             return x
         return forward
 
+    @eager
     @torch.no_grad()
     def evaluate(self, split: str = "test") -> dict:
         """{"loss", "accuracy" | "mse"} on a split, in eval mode (dropout off)."""
@@ -317,11 +319,17 @@ class Trainer:
         stats = probes.activation_stats(self.model, self.x["train"][:PROBE_BATCH]) if probe else {}
         return val, stats
 
+    @eager
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Probabilities (N, K) for classification, values (N,) for regression."""
+        """Probabilities (N, K) for classification, values (N,) for regression (in eval mode;
+        the model's mode is restored)."""
+        was = self.model.training
         self.model.eval()
-        return predict(self.model(x.to(self.device)).float(), self.data.task).cpu()
+        try:
+            return predict(self.model(x.to(self.device)).float(), self.data.task).cpu()
+        finally:
+            self.model.train(was)
 
     # --- many epochs -------------------------------------------------------------
     def _monitor(self, rec: dict) -> float | None:
