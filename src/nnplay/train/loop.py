@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -108,27 +109,53 @@ class Trainer:
 
     def _build_optimizer(self) -> None:
         self.optimizer = make_optimizer(self.spec.train, self.model.parameters())
-        self.scheduler, self.per_batch = make_schedule(self.spec.train, self.optimizer,
-                                                       self.steps_per_epoch)
+        self._build_schedule()
         adv = self.spec.train.adversarial
         if adv.method != "none":
             from ..trust.attacks import adversarial_trainer
             self.adversary = adversarial_trainer(self.model, self.loss_fn, adv, self.data.bounds)
 
+    def _build_schedule(self) -> None:
+        """The schedule for the current settings, at the position training has reached:
+        a new one, stepped over the epochs (or, for one-cycle, batches) already trained,
+        so that a live change (lr, step size, batch size, epochs...) holds from now on."""
+        t = self.spec.train
+        for g in self.optimizer.param_groups:
+            g["lr"] = t.lr
+            g.pop("initial_lr", None)
+        self.scheduler, self.per_batch = make_schedule(t, self.optimizer, self.steps_per_epoch)
+        if self.scheduler is None:
+            return
+        steps = self.epoch * self.steps_per_epoch if self.per_batch else self.epoch
+        if self.per_batch:   # one-cycle holds its final lr (see train_epoch)
+            steps = min(steps, self.scheduler.total_steps - 1)
+        with warnings.catch_warnings():   # "lr_scheduler.step() before optimizer.step()"
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(steps):
+                self.scheduler.step()
+
+    # train fields whose change needs the schedule rebuilt at the current position
+    SCHEDULE_FIELDS = ("lr", "schedule", "step_size", "gamma", "epochs", "batch_size")
+
     def update(self, **train_fields) -> None:
         """Change training settings between epochs (learning rate, optimiser, batch size...).
 
-        The learning rate is changed in place; a new optimiser or schedule is rebuilt.
-        """
+        A new optimiser is built (its state starts afresh); momentum and weight decay change
+        in the optimiser's state in place; the schedule is rebuilt at the position reached,
+        so a new lr (the schedule's peak or base) holds from the next step on."""
         old = self.spec.train
         new = TrainSpec.model_validate({**old.model_dump(), **train_fields})
         self.spec = self.spec.model_copy(update={"train": new})
-        if (new.optimizer, new.schedule, new.weight_decay, new.momentum) != \
-                (old.optimizer, old.schedule, old.weight_decay, old.momentum):
+        if new.optimizer != old.optimizer:
             self._build_optimizer()
-        elif new.lr != old.lr:
-            for g in self.optimizer.param_groups:
-                g["lr"] = new.lr
+            return
+        for g in self.optimizer.param_groups:
+            if "weight_decay" in g:
+                g["weight_decay"] = new.weight_decay
+            if new.optimizer in ("momentum", "nesterov"):
+                g["momentum"] = new.momentum
+        if any(getattr(new, f) != getattr(old, f) for f in self.SCHEDULE_FIELDS):
+            self._build_schedule()
 
     def update_model(self, **model_fields) -> None:
         """Change the loss-side model settings live (regularisation, label smoothing)."""

@@ -1,0 +1,153 @@
+"""Live changes (Trainer.update / update_model between epochs) reach the optimiser and the
+schedule, one test per field the playground changes live. Expected learning rates come
+from PyTorch's own schedulers or hand-worked numbers."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.optim import lr_scheduler
+
+from nnplay.spec import from_dict
+from nnplay.train import Trainer
+
+DATA = {"name": "spiral", "samples": 200, "train_ratio": 0.8, "val_ratio": 0.2}
+
+
+def trainer(**train) -> Trainer:
+    return Trainer(from_dict({"data": DATA, "model": {"hidden": [8]},
+                              "train": {"batch_size": 16, "epochs": 10, **train}}))
+
+
+def lr_of(tr: Trainer) -> float:
+    return tr.optimizer.param_groups[0]["lr"]
+
+
+def torch_onecycle(max_lr: float, total: int, steps: int) -> float:
+    """PyTorch's OneCycleLR after ``steps`` steps."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=max_lr, momentum=0.9)
+    s = lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total)
+    for _ in range(steps):
+        opt.step()
+        s.step()
+    return opt.param_groups[0]["lr"]
+
+
+def test_lr_with_onecycle_holds_after_the_next_epoch():
+    """Before: a live lr of 0.5 was back to 0.00083 one epoch later."""
+    tr = trainer(optimizer="momentum", schedule="onecycle", lr=0.01)
+    spe = tr.steps_per_epoch
+    for _ in range(3):
+        tr.train_epoch()
+    tr.update(lr=0.5)
+    assert lr_of(tr) == pytest.approx(torch_onecycle(0.5, 10 * spe, 3 * spe))
+    tr.train_epoch()
+    assert lr_of(tr) == pytest.approx(torch_onecycle(0.5, 10 * spe, 4 * spe))
+    assert lr_of(tr) > 0.25   # near the peak of the new cycle, not the old 0.01's
+
+
+def test_batch_size_with_onecycle_follows_the_new_number_of_steps():
+    """Before: a live batch size pinned the lr at the end of the cycle."""
+    tr = trainer(optimizer="momentum", schedule="onecycle", lr=0.1, batch_size=64)
+    tr.train_epoch()
+    tr.update(batch_size=8)
+    spe = tr.steps_per_epoch
+    tr.train_epoch()
+    assert lr_of(tr) == pytest.approx(torch_onecycle(0.1, 10 * spe, 2 * spe))
+    assert lr_of(tr) > 0.05
+
+
+def test_step_size_and_gamma_reach_the_step_schedule():
+    """Before: live step_size/gamma changes were ignored. lr = 0.1 * gamma ** (epoch // step_size)."""
+    tr = trainer(optimizer="sgd", schedule="step", lr=0.1, step_size=30, gamma=0.1)
+    for _ in range(3):
+        tr.train_epoch()
+    assert lr_of(tr) == pytest.approx(0.1)
+    tr.update(step_size=2, gamma=0.5)
+    assert lr_of(tr) == pytest.approx(0.1 * 0.5 ** (3 // 2))
+    tr.train_epoch()
+    assert lr_of(tr) == pytest.approx(0.1 * 0.5 ** (4 // 2))
+
+
+def test_epochs_reach_the_cosine_schedule():
+    tr = trainer(optimizer="sgd", schedule="cosine", lr=0.1, epochs=10)
+    for _ in range(4):
+        tr.train_epoch()
+    tr.update(epochs=20)
+    tr.train_epoch()   # 5 of 20: 0.1 * (1 + cos(pi * 5 / 20)) / 2
+    assert lr_of(tr) == pytest.approx(0.1 * (1 + math.cos(math.pi * 5 / 20)) / 2)
+
+
+def test_schedule_switched_on_live_starts_at_the_position_reached():
+    tr = trainer(optimizer="sgd", lr=0.1, step_size=2, gamma=0.5)
+    for _ in range(5):
+        tr.train_epoch()
+    tr.update(schedule="step")
+    assert lr_of(tr) == pytest.approx(0.1 * 0.5 ** 2)
+
+
+def test_lr_without_schedule_changes_in_place_and_keeps_the_state():
+    tr = trainer(optimizer="adam", lr=0.01)
+    tr.train_epoch()
+    opt, state = tr.optimizer, dict(tr.optimizer.state)
+    tr.update(lr=0.123)
+    assert tr.optimizer is opt and lr_of(tr) == 0.123 and len(opt.state) == len(state) > 0
+
+
+def test_momentum_and_weight_decay_change_in_place_keeping_the_momentum_buffers():
+    tr = trainer(optimizer="momentum", lr=0.05, momentum=0.5)
+    tr.train_epoch()
+    opt = tr.optimizer
+    bufs = [opt.state[p]["momentum_buffer"].clone() for p in tr.model.parameters()]
+    tr.update(momentum=0.95, weight_decay=0.01)
+    g = opt.param_groups[0]
+    assert tr.optimizer is opt and (g["momentum"], g["weight_decay"]) == (0.95, 0.01)
+    for p, b in zip(tr.model.parameters(), bufs):
+        torch.testing.assert_close(opt.state[p]["momentum_buffer"], b)
+    # the next step uses them: buf = 0.95 * buf + (grad + 0.01 * p)  (torch.optim.SGD's rule)
+    p = next(tr.model.parameters())
+    twin = torch.optim.SGD([torch.nn.Parameter(p.detach().clone())], lr=0.05, momentum=0.95,
+                           weight_decay=0.01)
+    assert twin.param_groups[0]["momentum"] == g["momentum"]
+
+
+def test_weight_decay_reaches_adam():
+    tr = trainer(optimizer="adamw", lr=0.01, weight_decay=0.0)
+    tr.train_epoch()
+    tr.update(weight_decay=0.2)
+    assert tr.optimizer.param_groups[0]["weight_decay"] == 0.2
+
+
+def test_a_new_optimizer_is_built_and_keeps_the_schedule_position():
+    tr = trainer(optimizer="adam", schedule="step", lr=0.1, step_size=2, gamma=0.5)
+    for _ in range(4):
+        tr.train_epoch()
+    tr.update(optimizer="momentum")
+    assert isinstance(tr.optimizer, torch.optim.SGD) and tr.optimizer.param_groups[0]["momentum"] == 0.9
+    assert lr_of(tr) == pytest.approx(0.1 * 0.5 ** 2)
+
+
+def test_probe_every_early_stopping_and_checkpoint_every_are_read_live():
+    tr = trainer(optimizer="adam", lr=0.01, probe_every=1)
+    assert "grad_norm" in tr.train_epoch()
+    tr.update(probe_every=0, checkpoint_every=3)
+    assert "grad_norm" not in tr.train_epoch() and tr.spec.train.checkpoint_every == 3
+    tr.update(early_stopping={"patience": 1, "min_delta": 10.0}, epochs=50)
+    res = tr.fit()
+    assert res.stopped_early and tr.epoch < 50
+
+
+def test_model_fields_change_the_loss_live():
+    tr = trainer(optimizer="sgd", lr=0.1)
+    tr.update_model(label_smoothing=0.3)
+    assert tr.loss_fn.eps == 0.3
+    twin = trainer(optimizer="sgd", lr=0.1)
+    twin.update_model(label_smoothing=0.3)
+    tr.update_model(regularization="l2", reg_rate=1.0)   # each step: w -= 0.1 * (g + 2 w)
+    tr.train_epoch(), twin.train_epoch()
+
+    def norm(t: Trainer) -> float:
+        return sum(float((m.weight.detach() ** 2).sum()) for m in t.model
+                   if isinstance(m, torch.nn.Linear))
+    assert norm(tr) < 0.5 * norm(twin)
