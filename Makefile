@@ -1,18 +1,37 @@
 # Set-up is part of every target: a fresh machine needs only python3 (and root for apt).
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# reference packages installed without their own requirements: torchattacks asks for
+# torchvision (a multi-GB CUDA build here) and an old requests, and imports neither
+NODEPS := torchattacks==3.5.1
 
-.PHONY: setup play test browser compiler bench clean
+.PHONY: setup play test browser compiler bench lock clean
 
-$(VENV)/.installed: pyproject.toml
+# Every package at the version and hash CI tested (requirements.lock, requirements-nodeps.lock),
+# installed with --no-deps: nothing is resolved afresh on a new machine.
+$(VENV)/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
 	python3 -m venv $(VENV)
-	# the CPU wheel of torch first: a plain "torch" requirement could pull a multi-GB CUDA build
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PIP) install -q --require-hashes --no-deps -r requirements.lock -r requirements-nodeps.lock
+	$(PIP) install -q --no-deps --no-build-isolation -e .
+	@# the lock is consistent (torchattacks' own requirements are left out on purpose)
+	@! $(PIP) check | grep -v -e '^torchattacks ' -e '^No broken requirements'
 	touch $@
 
 setup: $(VENV)/.installed
+
+# Refresh the lock files from pyproject.toml (newest versions the requirements allow).
+lock:
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(PIP) install -q pip-tools
+	$(VENV)/bin/pip-compile -q --extra dev --all-build-deps --generate-hashes --allow-unsafe \
+	  --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	d=$$(mktemp -d) && $(PIP) download -q --no-deps -d $$d $(NODEPS) && \
+	  { echo "# $(NODEPS), installed with --no-deps (see the Makefile); written by make lock"; \
+	    for f in $$d/*; do n=$$(basename $$f | cut -d- -f1); v=$$(basename $$f | cut -d- -f2); \
+	      echo "$$n==$$v --hash=sha256:$$(sha256sum $$f | cut -d' ' -f1)"; done; } > requirements-nodeps.lock; \
+	  rm -rf $$d
 
 # Browser tests use Debian's chromium (never "playwright install": it downloads);
 # fonts-nanum gives Hangul glyphs to screenshots and Korean report plots.
@@ -32,7 +51,7 @@ test: setup browser compiler
 
 # nnplay's training loop vs a hand-written PyTorch loop (+ Keras/JAX reference rows)
 bench: setup
-	$(PY) -m pip install -q -e '.[bench]'
+	$(PIP) install -q -e '.[bench]'
 	$(PY) benchmarks/train_loop.py
 
 clean:
