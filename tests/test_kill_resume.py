@@ -50,6 +50,7 @@ def test_a_kill_at_any_file_write_resumes_to_the_uninterrupted_run(tmp_path, mon
         if cut:   # killed while the last line was being written
             m = to / "metrics.jsonl"
             m.write_bytes(m.read_bytes()[:-len(m.read_bytes().splitlines()[-1]) // 2 - 1])
+        (to / ".checkpoint.safetensors.x1y2").write_bytes(b"half a temporary file")
         snaps.append(to)
 
     real_save, real_append = Run.save_checkpoint, Run.append_metrics
@@ -81,6 +82,7 @@ def test_a_kill_at_any_file_write_resumes_to_the_uninterrupted_run(tmp_path, mon
         run, resumed = train_run(None, store, resume=full_run.id)
         same_epochs(run.metrics(), want)
         assert len(run.path("metrics.jsonl").read_text().splitlines()) == 7, i   # no cut line left
+        assert not list(run.dir.glob(".*")), i                                    # no temporary file
         for k in ("train_loss", "test_loss", "test_accuracy", "epochs"):
             assert resumed[k] == pytest.approx(full[k], rel=1e-6, abs=1e-6), (i, k)
     assert len(snaps) == 3 + 7 * 2 + 1 and past_checkpoint >= 4   # the cases meant were met
