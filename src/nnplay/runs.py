@@ -196,16 +196,18 @@ class Run:
     def owner(self) -> dict | None:
         """The process training this run (``this_process()`` when it started or resumed)."""
         try:
-            return json.loads(self.path("process.json").read_text())
+            owner = json.loads(self.path("process.json").read_text())
         except (OSError, ValueError):
             return None
+        return owner if isinstance(owner, dict) and isinstance(owner.get("pid"), int) else None
 
     def save_checkpoint(self, trainer: Trainer) -> None:
-        """The state after ``trainer.epoch`` and that epoch's metrics line, in one atomic file."""
+        """The state after ``trainer.epoch`` (>= 1, finished) and that epoch's metrics line,
+        in one atomic file."""
         tensors: dict = {}
         meta = _pack(trainer.state(), "s", tensors)
-        last = trainer.history[-1] if trainer.history else None
-        record = last if last is not None and last["epoch"] == trainer.epoch else None
+        record = trainer.history[-1]
+        assert record["epoch"] == trainer.epoch, "a checkpoint is taken between epochs only"
         save_tensors(self.path("checkpoint.safetensors"), tensors,
                      {"state": json.dumps(meta), "record": json.dumps(record)})
 
@@ -221,12 +223,10 @@ class Run:
         except (SafetensorError, OSError) as e:
             raise RunError(f"run {self.id!r}: {p.name} is damaged ({e}); delete it to train "
                            f"the run again from its first epoch") from None
-        if "state" not in meta and self.path("checkpoint.json").exists():   # an older run
-            meta = {"state": self.path("checkpoint.json").read_text()}
-        if "state" not in meta:
+        if "state" not in meta:   # written by an older version: start over
             return None
         state = _unpack(json.loads(meta["state"]), tensors)
-        state["record"] = json.loads(meta.get("record", "null"))
+        state["record"] = json.loads(meta["record"])
         return state
 
     def save_model(self, model: torch.nn.Module) -> None:
@@ -288,8 +288,8 @@ class RunStore:
               created: float | None = None) -> None:
         s = summary or {}
         metric = "test_accuracy" if "test_accuracy" in s else "test_mse"
-        row = (run.id, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)), spec.name, spec.data.name, status,
-               s.get("epochs"), s.get("seconds"), s.get("test_loss"), s.get(metric), metric)
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created))
+        row = (run.id, when, spec.name, spec.data.name, status, s.get("epochs"), s.get("seconds"), s.get("test_loss"), s.get(metric), metric)
         with closing(self._db()) as db, db:
             # an upsert keeps the row (and its rowid, the creation order within one second)
             db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
@@ -385,7 +385,7 @@ def _resume(store: RunStore, run_id: str) -> tuple[Run, Trainer]:
     if run.summary().get("epochs") is not None:
         raise RunError(f"run {run_id!r} is already complete; nothing to resume")
     owner, me = run.owner(), this_process()
-    if owner is not None and alive(owner) and (owner.get("pid"), owner.get("start")) != (me["pid"], me["start"]):
+    if owner is not None and alive(owner) and (owner["pid"], owner.get("start")) != (me["pid"], me["start"]):
         raise RunError(f"run {run_id!r} is still being trained by process {owner['pid']} "
                        f"on {owner.get('host')}; stop it first or wait for it to finish")
     for tmp in run.dir.glob(".*"):   # temporary files of writes cut short by a kill
@@ -396,8 +396,8 @@ def _resume(store: RunStore, run_id: str) -> tuple[Run, Trainer]:
     history: list[dict] = []
     if state is not None:
         c, rec = int(state["epoch"]), state.pop("record")
-        kept = {r["epoch"]: r for r in run.metrics() if r["epoch"] < c or (rec is None and r["epoch"] == c)}
-        history = [kept[e] for e in sorted(kept)] + ([rec] if rec is not None else [])
+        kept = {r["epoch"]: r for r in run.metrics() if r["epoch"] < c}   # once each
+        history = [kept[e] for e in sorted(kept)] + [rec]
         trainer.load_state(state, history)
     atomic_write(run.path("process.json"), json.dumps(me))
     store.index(run, spec, "running")
@@ -407,7 +407,8 @@ def _resume(store: RunStore, run_id: str) -> tuple[Run, Trainer]:
 
 def _patience_ran_out(trainer: Trainer) -> bool:
     es = trainer.spec.train.early_stopping
-    return es.patience > 0 and trainer.best["epoch"] > 0 and trainer.epoch - trainer.best["epoch"] >= es.patience
+    best = trainer.best["epoch"]
+    return es.patience > 0 and best > 0 and trainer.epoch - best >= es.patience
 
 
 def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dict], None] | None = None,
