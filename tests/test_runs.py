@@ -143,12 +143,12 @@ def test_checkpoints_every_epoch_when_time_has_passed(every_epoch):
 
 
 def test_an_expensive_checkpoint_is_written_less_often(monkeypatch):
-    """A checkpoint costing 20 ms waits for 0.4 s of training (CHECKPOINT_SHARE 5%): twenty
+    """A checkpoint costing 40 ms waits for 0.8 s of training (CHECKPOINT_SHARE 5%): twenty
     ~2 ms epochs get only the first one; CHECKPOINT_SECONDS still bounds the wait."""
     real, saved = runs.Run.save_checkpoint, []
 
     def slow(self, trainer):
-        time.sleep(0.02)
+        time.sleep(0.04)
         saved.append(trainer.epoch)
         real(self, trainer)
     monkeypatch.setattr(runs.Run, "save_checkpoint", slow)
