@@ -219,3 +219,35 @@ def test_console_script_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in p.stderr and p.stderr.startswith("error: ")
     for text in texts:
         assert text in p.stderr
+
+
+def test_an_interrupted_resume_names_the_resumed_run(spec_file, monkeypatch):
+    from nnplay.train import Trainer
+    real = Trainer.train_epoch
+
+    def interrupted(self, probe=None):
+        if self.epoch == 1:
+            raise KeyboardInterrupt
+        return real(self, probe)
+    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    first = user_error(cli("train", str(spec_file), "-q")).split()[-1]
+    monkeypatch.setattr(Trainer, "train_epoch", real)
+    newer = last_json(cli("train", str(spec_file), "--json", "-q"))["run_id"]
+    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    again = user_error(cli("train", "--resume", first, "-q"), "Interrupted")
+    assert again.split()[-1] == first != newer
+    listed = {r["id"]: r["status"] for r in last_json(cli("runs", "--json"))["runs"]}
+    assert listed == {first: "interrupted", newer: "done"}
+
+
+def test_resume_of_a_run_another_live_process_trains_exits_2(spec_file):
+    from nnplay import runs
+    run = RunStore().create(runs.specmod.load(spec_file))
+    owner = {**runs.this_process(), "pid": 1, "start": runs._start_time(1)}   # pid 1 is alive
+    runs.atomic_write(run.path("process.json"), json.dumps(owner))
+    assert last_json(cli("runs", "--json"))["runs"][0]["status"] == "running"
+    user_error(cli("train", "--resume", run.id), run.id, "still being trained by process 1")
+    runs.atomic_write(run.path("process.json"), json.dumps({**owner, "start": "-1"}))   # now gone
+    assert last_json(cli("runs", "--json"))["runs"][0]["status"] == "interrupted"
+    done = cli("train", "--resume", run.id, "--json", "-q")
+    assert done.exit_code == 0 and last_json(done)["epochs"] == 3

@@ -81,7 +81,7 @@ def train(
             fail(f"{t('cli.train.diverged', lang)}: {e}")
         except KeyboardInterrupt:
             runs = store.list()
-            fail(t("cli.train.interrupted", lang, run_id=runs[0]["id"] if runs else "?"))
+            fail(t("cli.train.interrupted", lang, run_id=resume or (runs[0]["id"] if runs else "?")))
     keys = ["train_loss", "test_loss", "test_accuracy", "test_mse", "epochs", "seconds"]
     table = Table(show_header=False, box=None)
     for k in keys:
