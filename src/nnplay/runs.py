@@ -52,6 +52,7 @@ from safetensors.torch import load_file, save_file
 from . import spec as specmod
 from .spec import Spec, SpecError
 from .train import DivergenceError, FitResult, Trainer
+from .train.compiled import eager
 
 DEFAULT_ROOT = "runs"
 CHECKPOINT_SECONDS = 2.0   # never more training than this (plus one epoch) without a checkpoint
@@ -354,6 +355,7 @@ def _spec_bytes(spec: Spec) -> bytes:
 
 
 # --- train into a run -------------------------------------------------------------------
+@eager   # the network runs here, maybe beside a build still tracing (train.compile)
 def _classification_extras(trainer: Trainer) -> dict:
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
     d = trainer.data
