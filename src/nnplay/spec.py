@@ -162,7 +162,7 @@ class TrainSpec(_Strict):
     optimizer: Optimizer = "adam"
     lr: Annotated[float, Field(gt=0, le=10)] = 0.01
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9    # momentum/nesterov
-    weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0
+    weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0  # 0 = none for every optimizer (adamw too)
     batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 100
     seed: int = 0
