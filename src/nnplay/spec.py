@@ -122,7 +122,7 @@ class ModelSpec(_Strict):
     hidden: list[Annotated[int, Field(ge=1, le=4096)]] = Field(default_factory=lambda: [8, 8])
     activation: Activation = "tanh"      # hidden layers' default
     activations: list[Activation] | None = None  # per hidden layer i (overrides activation)
-    init: Init = "xavier_uniform"
+    init: Init = "xavier_uniform"        # "default": PyTorch's own scheme, every layer
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     batchnorm: bool = False              # before the activation, as in the course
     layernorm: bool = False

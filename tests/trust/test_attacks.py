@@ -102,13 +102,13 @@ def test_perturbation_stays_in_the_ball_and_the_bounds(model_data, norm, eps):
     assert float(r.perturbation.max()) > 0.9 * eps        # the budget is used
 
 
-def test_digits_bar_fgsm_drops_25_points_and_pgd_is_stronger(model_data):
+def test_digits_bar_fgsm_drops_30_points_and_pgd_is_stronger(model_data):
     model, d = model_data
     fgsm = attack(model, d.x_test, d.y_test, eps=0.1, method="fgsm", bounds=d.bounds)
     pgd = attack(model, d.x_test, d.y_test, eps=0.1, method="pgd", steps=10, bounds=d.bounds)
     assert fgsm.clean_accuracy > 0.97
-    # drop measured 0.294 (seed 0); 0.269-0.350 over train.seed 0-19, so the bar has a margin
-    assert fgsm.clean_accuracy - fgsm.adversarial_accuracy >= 0.25, fgsm.summary()
+    # drop measured 0.378 (train.seed 0; 0.27-0.38 over seeds 0-15)
+    assert fgsm.clean_accuracy - fgsm.adversarial_accuracy >= 0.30, fgsm.summary()
     assert pgd.adversarial_accuracy <= fgsm.adversarial_accuracy, (pgd.summary(), fgsm.summary())
     # the result's own figures agree with a recount
     right = fgsm.clean_pred == d.y_test

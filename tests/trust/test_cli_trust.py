@@ -76,7 +76,7 @@ probe_every = 0
 def test_attack_fgsm_json_and_files(digits_run):
     run, opts = digits_run
     out = last_json(cli("attack", run.id, "--method", "fgsm", "--eps", "0.1", "--json", *opts))
-    assert out["clean_accuracy"] - out["adversarial_accuracy"] >= 0.25   # measured 0.294
+    assert out["clean_accuracy"] - out["adversarial_accuracy"] >= 0.30   # measured 0.378
     assert out["method"] == "fgsm" and out["eps"] == 0.1 and out["max_perturbation"] == pytest.approx(0.1)
     assert Path(out["figure"]).is_file() and Path(out["figure"]).parent == run.path("trust")
     assert json.loads(Path(out["json"]).read_text())["adversarial_accuracy"] == out["adversarial_accuracy"]

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -58,13 +59,14 @@ class Trainer:
         self.data = data if data is not None else load_data(spec.data)
         self.device = resolve_device(device or spec.train.device)
         d = self.data
-        # this session's own generators, never the global RNG (another session's stream):
-        # weights; data order and attack starts; dropout masks (on the device, another seed)
-        seed = spec.train.seed
-        self.generator = torch.Generator().manual_seed(seed)
-        self.dropout_generator = torch.Generator(self.device).manual_seed((seed + 0x9E3779B9) % 2**64)
-        self.model = build_model(spec.model, d.input_shape, d.out_dim, torch.Generator().manual_seed(seed),
-                                 self.dropout_generator).to(self.device)
+        # this session's own generators, never the global RNG (another session's stream), on
+        # independent streams spawned from the seed: weights; data order and attack starts;
+        # dropout masks (on the device)
+        s_init, s_order, s_drop = np.random.SeedSequence(spec.train.seed % 2**64).generate_state(3, np.uint64)
+        self.generator = torch.Generator().manual_seed(int(s_order))
+        self.dropout_generator = torch.Generator(self.device).manual_seed(int(s_drop))
+        self.model = build_model(spec.model, d.input_shape, d.out_dim,
+                                 torch.Generator().manual_seed(int(s_init)), self.dropout_generator).to(self.device)
         self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing).to(self.device)
         self._place_data()
         self.epoch = 0
