@@ -18,13 +18,13 @@ import math
 import torch
 from torch import nn
 
-_INIT = {
-    "xavier_normal": nn.init.xavier_normal_,
-    "xavier_uniform": nn.init.xavier_uniform_,
-    "he_normal": lambda w, generator: nn.init.kaiming_normal_(w, nonlinearity="relu", generator=generator),
-    "he_uniform": lambda w, generator: nn.init.kaiming_uniform_(w, nonlinearity="relu", generator=generator),
-    "lecun_normal": lambda w, generator: nn.init.kaiming_normal_(w, nonlinearity="linear", generator=generator),
-    "lecun_uniform": lambda w, generator: nn.init.kaiming_uniform_(w, nonlinearity="linear", generator=generator),
+_INIT = {   # scheme -> (PyTorch initialiser, its keyword arguments)
+    "xavier_normal": (nn.init.xavier_normal_, {}),
+    "xavier_uniform": (nn.init.xavier_uniform_, {}),
+    "he_normal": (nn.init.kaiming_normal_, {"nonlinearity": "relu"}),
+    "he_uniform": (nn.init.kaiming_uniform_, {"nonlinearity": "relu"}),
+    "lecun_normal": (nn.init.kaiming_normal_, {"nonlinearity": "linear"}),
+    "lecun_uniform": (nn.init.kaiming_uniform_, {"nonlinearity": "linear"}),
 }
 
 
@@ -42,6 +42,7 @@ def initialize(layer: nn.Module, scheme: str, generator: torch.Generator | None 
     if scheme == "zeros":
         nn.init.zeros_(w)
     else:
-        _INIT[scheme](w, generator=generator)
+        fn, kw = _INIT[scheme]
+        fn(w, generator=generator, **kw)
     if b is not None:
         nn.init.zeros_(b)

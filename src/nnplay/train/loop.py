@@ -65,8 +65,9 @@ class Trainer:
         s_init, s_order, s_drop = np.random.SeedSequence(spec.train.seed % 2**64).generate_state(3, np.uint64)
         self.generator = torch.Generator().manual_seed(int(s_order))
         self.dropout_generator = torch.Generator(self.device).manual_seed(int(s_drop))
-        self.model = build_model(spec.model, d.input_shape, d.out_dim,
-                                 torch.Generator().manual_seed(int(s_init)), self.dropout_generator).to(self.device)
+        weights = torch.Generator().manual_seed(int(s_init))
+        self.model = build_model(spec.model, d.input_shape, d.out_dim, weights,
+                                 self.dropout_generator).to(self.device)
         self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing).to(self.device)
         self._place_data()
         self.epoch = 0
@@ -398,7 +399,7 @@ class Trainer:
         if self.scheduler is not None and st.get("scheduler"):
             self.scheduler.load_state_dict(st["scheduler"])
         self.generator.set_state(st["generator"])
-        if "dropout_generator" in st:   # checkpoints before it held the global RNG's state instead
+        if "dropout_generator" in st:   # older checkpoints have the global RNG's state instead
             self.dropout_generator.set_state(st["dropout_generator"])
         self.best = {"value": st.get("best_value"), "epoch": int(st.get("best_epoch") or 0),
                      "state": st.get("best_state")}
