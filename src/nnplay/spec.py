@@ -122,7 +122,7 @@ class ModelSpec(_Strict):
     hidden: list[Annotated[int, Field(ge=1, le=4096)]] = Field(default_factory=lambda: [8, 8])
     activation: Activation = "tanh"      # hidden layers' default
     activations: list[Activation] | None = None  # per hidden layer i (overrides activation)
-    init: Init = "xavier_uniform"
+    init: Init = "xavier_uniform"        # "default": PyTorch's own scheme, every layer
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     batchnorm: bool = False              # before the activation, as in the course
     layernorm: bool = False
@@ -162,7 +162,7 @@ class TrainSpec(_Strict):
     optimizer: Optimizer = "adam"
     lr: Annotated[float, Field(gt=0, le=10)] = 0.01
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9    # momentum/nesterov
-    weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0
+    weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0  # 0 = none for every optimizer (adamw too)
     batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 100
     seed: int = 0

@@ -55,10 +55,48 @@ def test_biases_start_at_zero(scheme):
     assert torch.count_nonzero(dense(scheme).bias) == 0
 
 
-def test_default_keeps_pytorchs_scheme():
-    layer = dense("default")
-    bound = 1 / math.sqrt(N_IN)                 # PyTorch's Linear: U(+-1/sqrt(fan_in)) for w and b
-    assert layer.weight.abs().max() <= bound and layer.bias.abs().max() > 0.5 * bound
+@pytest.mark.parametrize("make", [lambda: nn.Linear(N_IN, 30), lambda: nn.Conv2d(6, 8, 3),
+                                  lambda: nn.Conv2d(3, 5, (2, 4), bias=False)])
+def test_default_is_pytorchs_own_init_drawn_from_the_generator(make):
+    """"default" draws exactly what the layer's own reset_parameters draws from the same seed."""
+    torch.manual_seed(11)
+    ref = make()
+    layer = make()
+    initialize(layer, "default", torch.Generator().manual_seed(11))
+    assert torch.equal(layer.weight, ref.weight)
+    assert (layer.bias is None and ref.bias is None) or torch.equal(layer.bias, ref.bias)
+
+
+def test_default_bounds_are_one_over_sqrt_fan_in():
+    layer = nn.Linear(N_IN, N_OUT)
+    initialize(layer, "default", torch.Generator().manual_seed(0))
+    bound = 1 / math.sqrt(N_IN)   # kaiming_uniform(a=sqrt(5)): sqrt(6 / ((1 + 5) * fan_in))
+    for t in (layer.weight, layer.bias):
+        assert t.abs().max() <= bound and t.abs().max() > 0.98 * bound
+
+
+def test_default_init_reaches_the_output_layer():
+    """model.init = "default" is PyTorch's scheme for every layer, the head included."""
+    torch.manual_seed(3)
+    ref = nn.Sequential(nn.Linear(4, 6), nn.Linear(6, 3))
+    m = build_model(ModelSpec(hidden=[6], init="default"), (4,), 3, torch.Generator().manual_seed(3))
+    for ours, theirs in ((m.dense1, ref[0]), (m.out, ref[1])):
+        assert torch.equal(ours.weight, theirs.weight) and torch.equal(ours.bias, theirs.bias)
+
+
+@pytest.mark.parametrize("init", ["default", "xavier_uniform", "he_normal", "lecun_uniform"])
+def test_building_draws_only_from_the_generator(init):
+    spec = ModelSpec(init=init, dropout=0.2, layers=[{"type": "conv2d", "filters": 3},
+                                                     {"type": "flatten"}, {"type": "dense", "units": 5}])
+    before = torch.get_rng_state()
+    a = build_model(spec, (1, 6, 6), 2, torch.Generator().manual_seed(4))
+    b = build_model(spec, (1, 6, 6), 2, torch.Generator().manual_seed(4))
+    c = build_model(spec, (1, 6, 6), 2, torch.Generator().manual_seed(5))
+    assert torch.equal(torch.get_rng_state(), before)          # the global RNG is untouched
+    for (name, pa), pb, pc in zip(a.named_parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb), name
+        if name.endswith("weight"):
+            assert not torch.equal(pa, pc), name
 
 
 def test_conv_fan_in_counts_the_kernel():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch.nn import functional as F
 
 from nnplay.train.losses import TaskLoss, class_weights, correct, predict
 
@@ -73,14 +74,54 @@ def test_weighted_cross_entropy_is_a_weighted_mean():
     assert got.item() == pytest.approx(want, rel=1e-9)
 
 
-def test_weighted_binary_scales_positives_by_w1_over_w0():
-    z = np.array([0.5, -1.0, 2.0, -0.2])
-    y = np.array([1, 0, 1, 0])
-    w = np.array([0.8, 2.0])
-    p = 1 / (1 + np.exp(-z))
-    want = -np.mean((w[1] / w[0]) * y * np.log(p) + (1 - y) * np.log(1 - p))
-    got = TaskLoss("binary", class_weight=torch.tensor(w))(torch.tensor(z)[:, None], torch.tensor(y))
-    assert got.item() == pytest.approx(want, rel=1e-9)
+def test_weighted_cross_entropy_matches_torch():
+    w = torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64)
+    z, y = torch.tensor(LOGITS), torch.tensor(LABELS)
+    want = torch.nn.CrossEntropyLoss(weight=w)(z, y)
+    torch.testing.assert_close(TaskLoss("multiclass", class_weight=w)(z, y), want)
+
+
+# a 2-class problem: 3 of class 1 against 9 of class 0
+Z2 = torch.tensor([0.5, -1.0, 2.0, -0.2, 1.5, -3.0, 0.3, 0.0, -0.7, 1.1, -2.2, 0.9], dtype=torch.float64)
+Y2 = torch.tensor([1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0])
+
+
+def test_balanced_weights_are_sklearns_for_binary_and_multiclass():
+    from sklearn.utils.class_weight import compute_class_weight
+    want = compute_class_weight("balanced", classes=np.array([0, 1]), y=Y2.numpy())   # n / (k n_c)
+    np.testing.assert_allclose(want, [12 / (2 * 9), 12 / (2 * 3)])
+    np.testing.assert_allclose(class_weights(Y2, 2).numpy(), want, rtol=1e-6)
+    y3 = torch.tensor([0] * 5 + [1] * 2 + [2] * 1)
+    want3 = compute_class_weight("balanced", classes=np.array([0, 1, 2]), y=y3.numpy())
+    np.testing.assert_allclose(class_weights(y3, 3).numpy(), want3, rtol=1e-6)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+def test_weighted_binary_equals_weighted_two_way_softmax(eps):
+    """A binary logit z is the 2-way softmax over logits (0, z): with the same balanced weights,
+    sigmoid + BCE gives torch's weighted cross-entropy, sum w_y l / sum w_y (no 1/w_0 factor)."""
+    w = class_weights(Y2, 2).double()
+    binary = TaskLoss("binary", label_smoothing=eps, class_weight=w)(Z2[:, None], Y2.double())
+    logits2 = torch.stack([torch.zeros_like(Z2), Z2], 1)
+    if eps == 0:
+        want = F.cross_entropy(logits2, Y2, weight=w)
+    else:   # binary smoothing moves targets to 1 - eps/2, eps/2: cross-entropy with soft targets
+        target = F.one_hot(Y2, 2).double() * (1 - eps) + eps / 2
+        per = -(target * F.log_softmax(logits2, 1)).sum(1)
+        want = (w[Y2] * per).sum() / w[Y2].sum()
+    torch.testing.assert_close(binary, want)
+    bce = F.binary_cross_entropy_with_logits(Z2, Y2.double() * (1 - eps) + eps / 2, weight=w[Y2],
+                                             reduction="sum") / w[Y2].sum()
+    torch.testing.assert_close(binary, bce)
+
+
+def test_balanced_weighting_keeps_the_loss_scale():
+    """Balanced weights sum to n over the samples, and the loss is their weighted mean: when
+    every sample's loss is log 2 the weighted loss is log 2 (pos_weight = w1/w0 gave 1.5 log 2)."""
+    w = class_weights(Y2, 2).double()
+    assert float(w[Y2].sum()) == pytest.approx(len(Y2))
+    zero = torch.zeros(len(Y2), 1, dtype=torch.float64)
+    assert float(TaskLoss("binary", class_weight=w)(zero, Y2.double())) == pytest.approx(np.log(2))
 
 
 def test_predict_per_task():

@@ -71,9 +71,9 @@ def test_adagrad():
     check("adagrad", upd, lr=LR)
 
 
-def test_rmsprop():
+def test_rmsprop_has_pytorchs_alpha():
     def upd(th, g, s, t):
-        s["v"] = 0.9 * s.get("v", 0) + 0.1 * g * g        # alpha = 0.9
+        s["v"] = 0.99 * s.get("v", 0) + 0.01 * g * g      # alpha = 0.99, PyTorch's default
         return th - LR * g / (np.sqrt(s["v"]) + 1e-8)
     check("rmsprop", upd, lr=LR)
 
@@ -90,9 +90,33 @@ def test_adam():
 
 
 def test_adamw_decays_weights_decoupled():
-    """Loshchilov & Hutter 2019: theta <- theta - lr*wd*theta, then the Adam step (default wd 0.01)."""
-    check("adamw", lambda th, g, s, t: adam_step(th * (1 - LR * 0.01), g, s, t), lr=LR)
+    """Loshchilov & Hutter 2019: theta <- theta - lr*wd*theta, then the Adam step."""
     check("adamw", lambda th, g, s, t: adam_step(th * (1 - LR * 0.2), g, s, t), lr=LR, weight_decay=0.2)
+
+
+def test_adamw_weight_decay_zero_means_none():
+    """weight_decay = 0 is no decay (not PyTorch's AdamW default 0.01): AdamW is then Adam."""
+    check("adamw", adam_step, lr=LR)
+    assert run("adamw", lr=LR)[-1].tolist() == run("adam", lr=LR)[-1].tolist()
+
+
+SPEC_FIELDS = {"lr", "weight_decay", "momentum", "nesterov", "fused"}
+
+
+@pytest.mark.parametrize("name, cls, kw", [
+    ("sgd", torch.optim.SGD, {}), ("momentum", torch.optim.SGD, dict(momentum=0.9)),
+    ("nesterov", torch.optim.SGD, dict(momentum=0.9, nesterov=True)),
+    ("adagrad", torch.optim.Adagrad, {}), ("rmsprop", torch.optim.RMSprop, {}),
+    ("adam", torch.optim.Adam, {}), ("adamw", torch.optim.AdamW, {}), ("radam", torch.optim.RAdam, {}),
+])
+@pytest.mark.parametrize("wd", [0.0, 0.05])
+def test_settings_the_spec_does_not_name_are_pytorchs_defaults(name, cls, kw, wd):
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    ours = make_optimizer(TrainSpec(optimizer=name, lr=0.03, weight_decay=wd), p).defaults
+    theirs = cls(p, lr=0.03, weight_decay=wd, **kw).defaults
+    assert {k: v for k, v in ours.items() if k not in SPEC_FIELDS} == \
+        {k: v for k, v in theirs.items() if k not in SPEC_FIELDS}
+    assert ours["weight_decay"] == wd and ours["lr"] == 0.03
 
 
 def test_classes():

@@ -5,16 +5,21 @@ out``. The output head follows the task: ``out`` gives 1 logit (binary: sigmoid
 + BCE; regression: raw value + MSE) or K logits (softmax + cross-entropy); the
 sigmoid/softmax live in the loss and in ``predict`` for numerical stability.
 A perceptron is ``hidden = []``: inputs -> out, nothing between.
+Weights are drawn from ``generator`` and dropout masks from ``dropout_generator`` (a
+session's own, see ``Trainer``): then the global RNG is never touched.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 
+import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from ..spec import LayerSpec, ModelSpec, SpecError
 from . import activations
 from .init import initialize
+from .layers import Dropout
 
 
 def _mlp_layers(spec: ModelSpec) -> list[LayerSpec]:
@@ -38,8 +43,11 @@ def _shape_str(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
-def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int) -> nn.Sequential:
-    """Build the network; shape mismatches raise ``SpecError`` naming the layer."""
+def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
+                generator: torch.Generator | None = None,
+                dropout_generator: torch.Generator | None = None) -> nn.Sequential:
+    """Build the network; shape mismatches raise ``SpecError`` naming the layer.
+    Either generator None: the global RNG, as PyTorch's own layers."""
     explicit = spec.layers is not None
     layers = spec.layers if explicit else _mlp_layers(spec)
     mods: OrderedDict[str, nn.Module] = OrderedDict()
@@ -64,8 +72,8 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int) -> 
             if len(shape) != 1:
                 raise SpecError(f"{where(i, L)}: gets an input of shape {_shape_str(shape)}; "
                                 f"add a layer of type 'flatten' before it")
-            lin = nn.Linear(shape[0], L.units)
-            initialize(lin, L.init or spec.init)
+            lin = skip_init(nn.Linear, shape[0], L.units)   # no draw from the global RNG
+            initialize(lin, L.init or spec.init, generator)
             add("dense", lin)
             shape = (L.units,)
             if act != "linear":
@@ -85,8 +93,8 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int) -> 
                 raise SpecError(f"{where(i, L)}: kernel {L.kernel} does not fit an input of "
                                 f"{h}x{w} with padding '{L.padding}'; use a smaller kernel or "
                                 f"padding 'same'")
-            conv = nn.Conv2d(c, L.filters, L.kernel, stride=stride, padding=pad)
-            initialize(conv, L.init or spec.init)
+            conv = skip_init(nn.Conv2d, c, L.filters, L.kernel, stride=stride, padding=pad)
+            initialize(conv, L.init or spec.init, generator)
             add("conv", conv)
             shape = (L.filters, h2, w2)
             if act != "linear":
@@ -107,7 +115,7 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int) -> 
             add("flatten", nn.Flatten())
             shape = (int(_prod(shape)),)
         elif L.type == "dropout":
-            add("drop", nn.Dropout(L.rate))
+            add("drop", Dropout(L.rate, dropout_generator))
         elif L.type == "batchnorm":
             add("bn", nn.BatchNorm1d(shape[0]) if len(shape) == 1 else nn.BatchNorm2d(shape[0]))
         elif L.type == "layernorm":
@@ -117,8 +125,8 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int) -> 
     if len(shape) != 1:
         add("flatten", nn.Flatten())
         shape = (int(_prod(shape)),)
-    head = nn.Linear(shape[0], out_dim)
-    initialize(head, "xavier_uniform" if spec.init == "default" else spec.init)
+    head = skip_init(nn.Linear, shape[0], out_dim)
+    initialize(head, spec.init, generator)
     mods["out"] = head
     return nn.Sequential(mods)
 

@@ -1,33 +1,48 @@
-"""Weight initialisation (가중치 초기화): Xavier/Glorot, He, LeCun, zeros.
+"""Weight initialisation (가중치 초기화): Xavier/Glorot, He, LeCun, zeros, PyTorch's default.
 
 n_in = fan-in, n_out = fan-out of the layer.
 - xavier_normal:  N(0, 2/(n_in+n_out));  xavier_uniform: U(+-sqrt(6/(n_in+n_out)))  (for sigmoid/tanh)
 - he_normal:      N(0, 2/n_in);          he_uniform:     U(+-sqrt(6/n_in))           (for ReLU)
 - lecun_normal:   N(0, 1/n_in);          lecun_uniform:  U(+-sqrt(3/n_in))
 - zeros: every weight 0, so every neuron of a layer computes the same thing (symmetry never breaks)
-Biases start at 0 (except "default", PyTorch's own scheme).
+- default: PyTorch's own Linear/Conv2d scheme, weights and biases U(+-1/sqrt(n_in))
+  (kaiming_uniform with a = sqrt(5)); the other schemes start biases at 0.
+Every draw comes from the ``generator`` passed in (a session's own), never the global RNG.
 Papers: Glorot & Bengio 2010 (AISTATS); He et al. 2015, https://arxiv.org/abs/1502.01852;
 LeCun et al. 1998, "Efficient BackProp".
 """
 from __future__ import annotations
 
+import math
+
+import torch
 from torch import nn
 
-_INIT = {
-    "xavier_normal": nn.init.xavier_normal_,
-    "xavier_uniform": nn.init.xavier_uniform_,
-    "he_normal": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
-    "he_uniform": lambda w: nn.init.kaiming_uniform_(w, nonlinearity="relu"),
-    "lecun_normal": lambda w: nn.init.kaiming_normal_(w, nonlinearity="linear"),
-    "lecun_uniform": lambda w: nn.init.kaiming_uniform_(w, nonlinearity="linear"),
-    "zeros": nn.init.zeros_,
+_INIT = {   # scheme -> (PyTorch initialiser, its keyword arguments)
+    "xavier_normal": (nn.init.xavier_normal_, {}),
+    "xavier_uniform": (nn.init.xavier_uniform_, {}),
+    "he_normal": (nn.init.kaiming_normal_, {"nonlinearity": "relu"}),
+    "he_uniform": (nn.init.kaiming_uniform_, {"nonlinearity": "relu"}),
+    "lecun_normal": (nn.init.kaiming_normal_, {"nonlinearity": "linear"}),
+    "lecun_uniform": (nn.init.kaiming_uniform_, {"nonlinearity": "linear"}),
 }
 
 
-def initialize(layer: nn.Module, scheme: str) -> None:
-    """Set a Linear/Conv2d layer's weights by ``scheme`` and its bias to 0."""
-    if scheme == "default":
+@torch.no_grad()
+def initialize(layer: nn.Module, scheme: str, generator: torch.Generator | None = None) -> None:
+    """Set a Linear/Conv2d layer's weights and bias by ``scheme``, drawing from ``generator``."""
+    w, b = layer.weight, layer.bias
+    if scheme == "default":   # what nn.Linear/nn.Conv2d.reset_parameters draws, in the same order
+        nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=generator)
+        if b is not None:
+            fan_in = w[0].numel()            # inputs x kernel size
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            b.uniform_(-bound, bound, generator=generator)
         return
-    _INIT[scheme](layer.weight)
-    if layer.bias is not None:
-        nn.init.zeros_(layer.bias)
+    if scheme == "zeros":
+        nn.init.zeros_(w)
+    else:
+        fn, kw = _INIT[scheme]
+        fn(w, generator=generator, **kw)
+    if b is not None:
+        nn.init.zeros_(b)

@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from ..model import regularize
+from ..model.layers import Dropout
 
 
 # Built steps by what was traced into them (the network's layers, the loss and its settings,
@@ -170,6 +171,9 @@ class CompiledStep:
         self.is_weight = [id(p) in ids for p in self.params]
         # tracing runs on copies, so that it never swaps the parameters of the training network
         self._net, self._loss = copy.deepcopy(model), copy.deepcopy(loss_fn)
+        for m in self._net.modules():   # Inductor cannot lower random ops that take a generator:
+            if isinstance(m, Dropout):  # the traced dropout draws from the global RNG
+                m.generator = None
         self.eps = getattr(loss_fn, "eps", 0.0)   # label smoothing is traced in: a change needs a new step
         self.batch_size = batch_size
         self.ready = threading.Event()

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -56,14 +57,20 @@ class Trainer:
 
     def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
         self.spec = spec
-        torch.manual_seed(spec.train.seed)
         self.data = data if data is not None else load_data(spec.data)
         self.device = resolve_device(device or spec.train.device)
         d = self.data
-        self.model = build_model(spec.model, d.input_shape, d.out_dim).to(self.device)
+        # this session's own generators, never the global RNG (another session's stream), on
+        # independent streams spawned from the seed: weights; data order and attack starts;
+        # dropout masks (on the device)
+        s_init, s_order, s_drop = np.random.SeedSequence(spec.train.seed % 2**64).generate_state(3, np.uint64)
+        self.generator = torch.Generator().manual_seed(int(s_order))
+        self.dropout_generator = torch.Generator(self.device).manual_seed(int(s_drop))
+        weights = torch.Generator().manual_seed(int(s_init))
+        self.model = build_model(spec.model, d.input_shape, d.out_dim, weights,
+                                 self.dropout_generator).to(self.device)
         self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing).to(self.device)
         self._place_data()
-        self.generator = torch.Generator().manual_seed(spec.train.seed)
         self.epoch = 0
         self.history: list[dict] = []
         self.best: dict = {"value": None, "epoch": 0, "state": None}
@@ -113,7 +120,8 @@ class Trainer:
         adv = self.spec.train.adversarial
         if adv.method != "none":
             from ..trust.attacks import adversarial_trainer
-            self.adversary = adversarial_trainer(self.model, self.loss_fn, adv, self.data.bounds)
+            self.adversary = adversarial_trainer(self.model, self.loss_fn, adv, self.data.bounds,
+                                                 self.generator)
 
     def _build_schedule(self) -> None:
         """The schedule for the current settings, at the position training has reached:
@@ -414,7 +422,8 @@ class Trainer:
         return {"epoch": self.epoch, "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict() if self.scheduler else None,
-                "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
+                "generator": self.generator.get_state(),
+                "dropout_generator": self.dropout_generator.get_state(),
                 "best_value": self.best["value"], "best_epoch": self.best["epoch"],
                 "best_state": self.best["state"]}
 
@@ -425,7 +434,8 @@ class Trainer:
         if self.scheduler is not None and st.get("scheduler"):
             self.scheduler.load_state_dict(st["scheduler"])
         self.generator.set_state(st["generator"])
-        torch.set_rng_state(st["torch_rng"])
+        if "dropout_generator" in st:   # older checkpoints have the global RNG's state instead
+            self.dropout_generator.set_state(st["dropout_generator"])
         self.best = {"value": st.get("best_value"), "epoch": int(st.get("best_epoch") or 0),
                      "state": st.get("best_state")}
         self.history = list(history)

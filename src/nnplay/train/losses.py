@@ -13,6 +13,8 @@ from torch.nn import functional as F
 
 class TaskLoss(nn.Module):
     """loss(logits, y) for ``task``; ``label_smoothing`` eps mixes targets with uniform.
+    ``class_weight`` (one per class) makes the loss a weighted mean, sum w_y l / sum w_y, for
+    binary and K classes alike (as ``F.cross_entropy(weight=...)``).
 
     Label smoothing: Szegedy et al. 2016, https://arxiv.org/abs/1512.00567
     """
@@ -29,8 +31,12 @@ class TaskLoss(nn.Module):
             target = y.to(out.dtype)
             if self.eps:   # skipped when off: two tensor ops per step, the same values
                 target = target * (1 - self.eps) + 0.5 * self.eps
-            pos = None if self.weight is None else self.weight[1] / self.weight[0]
-            return F.binary_cross_entropy_with_logits(out.squeeze(1), target, pos_weight=pos)
+            if self.weight is None:
+                return F.binary_cross_entropy_with_logits(out.squeeze(1), target)
+            # class weights as cross_entropy applies them: sum w_y * loss / sum w_y
+            w = self.weight[y.long()]
+            return F.binary_cross_entropy_with_logits(out.squeeze(1), target, weight=w,
+                                                      reduction="sum") / w.sum()
         return F.cross_entropy(out, y, weight=self.weight, label_smoothing=self.eps)
 
 

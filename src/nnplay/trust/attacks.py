@@ -176,13 +176,15 @@ def robustness_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon
     return rows
 
 
-def adversarial_trainer(model: nn.Module, loss_fn: Callable, adv, bounds: tuple[float, float]
+def adversarial_trainer(model: nn.Module, loss_fn: Callable, adv, bounds: tuple[float, float],
+                        generator: torch.Generator | None = None
                         ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """Adversarial training (Madry et al. 2018): a callable (xb, yb) -> xb for the Trainer.
 
     A share ``adv.mix`` of each batch is replaced by attacked copies (FGSM, or PGD with
     ``adv.steps`` steps) against the training loss. The attack runs in eval mode so
     batch-norm statistics and dropout are untouched; the train mode is then restored.
+    PGD's random starts come from ``generator`` (the Trainer's own; None: the global RNG).
     """
     steps = 1 if adv.method == "fgsm" else adv.steps
     step_size = adv.eps if adv.method == "fgsm" else 2.5 * adv.eps / steps
@@ -195,7 +197,7 @@ def adversarial_trainer(model: nn.Module, loss_fn: Callable, adv, bounds: tuple[
         model.eval()
         try:
             xa = perturb(lambda z: loss_fn(model(z).float(), yb[:k]), xb[:k], adv.eps, steps,
-                         step_size, "linf", adv.method == "pgd", bounds)   # global RNG: checkpointed
+                         step_size, "linf", adv.method == "pgd", bounds, generator)
         finally:
             model.train(was)
         return torch.cat([xa, xb[k:]])

@@ -12,12 +12,14 @@ their entropy, and the separation is measured by the area under the ROC curve.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..model.layers import dropout
 from .base import TrustError, as_classifier, check_choice, logits
 
 OOD_KINDS = ("noise", "rotated", "inverted")
@@ -65,7 +67,8 @@ def has_dropout(model: nn.Module) -> bool:
 
 @torch.no_grad()
 def mc_dropout(model: nn.Module, x: torch.Tensor, passes: int = 50, seed: int = 0) -> Predictive:
-    """MC dropout: ``passes`` forward passes with only the dropout layers in train mode."""
+    """MC dropout: ``passes`` forward passes with only the dropout layers in train mode;
+    the masks of ``nn.Dropout`` layers come from a generator seeded with ``seed``."""
     if not has_dropout(model):
         raise TrustError("method 'mc-dropout' needs a model with dropout (model.dropout > 0 or a "
                          "layer of type 'dropout'); this model has none; allowed instead: ensemble")
@@ -75,13 +78,16 @@ def mc_dropout(model: nn.Module, x: torch.Tensor, passes: int = 50, seed: int = 
     was = clf.training
     clf.eval()
     drops = [m for m in clf.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+    gen = torch.Generator(x.device).manual_seed(seed)   # seeded masks, the global RNG untouched
     for m in drops:
         m.train()
+        if isinstance(m, nn.Dropout):   # nnplay's and PyTorch's: masks from gen for this call
+            m.forward = functools.partial(dropout, p=m.p, generator=gen)
     try:
-        with torch.random.fork_rng(devices=[]):      # seeded masks, the global RNG untouched
-            torch.manual_seed(seed)
-            out = torch.stack([clf(x).float() for _ in range(passes)])
+        out = torch.stack([clf(x).float() for _ in range(passes)])
     finally:
+        for m in drops:
+            m.__dict__.pop("forward", None)
         clf.train(was)
     return Predictive(out)
 

@@ -9,6 +9,8 @@ __all__ = ["AdaBound", "AdaBelief"]
 def make_optimizer(spec, params):
     """The optimiser named by ``spec.optimizer`` (a TrainSpec), sorted by complexity:
     sgd < momentum < nesterov < adagrad < rmsprop < adam < adamw < radam < adabound < adabelief.
+    Each has its library's defaults for every setting the spec does not name; weight_decay
+    0 means no decay for every optimiser (adamw included: PyTorch's 0.01 is not applied).
     """
     import torch
 
@@ -21,11 +23,11 @@ def make_optimizer(spec, params):
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, weight_decay=wd)
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=wd, fused=True)   # one kernel: ~30% faster step on tiny nets
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd or 0.01, fused=True)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, fused=True)
     if name == "radam":
         return torch.optim.RAdam(params, lr=lr, weight_decay=wd)
     if name == "adabound":

@@ -13,8 +13,10 @@ class AdaBelief(Optimizer):
     theta = theta - lr * m_hat / (sqrt(s_hat) + eps)
     weight_decay: decoupled=True shrinks theta = theta*(1 - lr*weight_decay) before the
     step (AdamW style); decoupled=False adds an L2 term g = g + weight_decay*theta.
+    The same as the authors' package ``adabelief-pytorch`` 0.2.1 with rectify=False and
+    fixed_decay=False (the tests compare them); its default rectify=True is RAdam's warm-up.
 
-    Paper: https://arxiv.org/abs/2010.07468
+    Paper: Zhuang et al. 2020, https://arxiv.org/abs/2010.07468
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-16, weight_decay=0.0,

@@ -1,4 +1,4 @@
-"""AdaBound optimiser, written from the equations in the paper."""
+"""AdaBound optimiser (Luo et al. 2019), as its authors released it."""
 
 import torch
 from torch.optim import Optimizer
@@ -8,14 +8,17 @@ class AdaBound(Optimizer):
     """Adam whose per-parameter step size is clipped into a band that narrows to SGD's.
 
     m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2     (v = max(v_max, v) if amsbound)
-    m_hat = m / (1-b1^t);  v_hat = v / (1-b2^t)
-    eta = clip(lr / (sqrt(v_hat) + eps), lower(t), upper(t))
+    alpha_t = lr * sqrt(1-b2^t) / (1-b1^t)          (Adam's bias correction, in the step size)
+    eta = clip(alpha_t / (sqrt(v) + eps), lower(t), upper(t))
     lower(t) = final_lr * (1 - 1/(gamma*t + 1));  upper(t) = final_lr * (1 + 1/(gamma*t))
-    theta = theta - eta * m_hat
-    final_lr is scaled by lr/initial_lr, so an LR scheduler moves the bounds too.
-    weight_decay adds an L2 term to the gradient: g = g + weight_decay*theta.
+    theta = theta - eta * m
+    This is the authors' released rule (package ``adabound`` 0.0.5, which the tests compare
+    against): the paper's Algorithm 2 with Adam's bias correction and without the extra
+    1/sqrt(t) of the convergence analysis. The clip bounds the whole step size including the
+    bias correction, and multiplies the raw m. final_lr is scaled by lr/initial_lr, so an LR
+    scheduler moves the bounds too. weight_decay adds an L2 term: g = g + weight_decay*theta.
 
-    Paper: https://arxiv.org/abs/1902.09843
+    Paper: Luo et al. 2019, https://arxiv.org/abs/1902.09843
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), final_lr=0.1, gamma=1e-3,
@@ -72,10 +75,9 @@ class AdaBound(Optimizer):
                 if group["amsbound"]:
                     v = state["max_exp_avg_sq"]
                     torch.maximum(v, exp_avg_sq, out=v)
-                m_hat = exp_avg / (1 - beta1 ** t)
-                v_hat = v / (1 - beta2 ** t)
+                step_size = lr * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
                 lower = final_lr * (1 - 1 / (gamma * t + 1))
                 upper = final_lr * (1 + 1 / (gamma * t))
-                eta = (lr / (v_hat.sqrt() + group["eps"])).clamp_(lower, upper)
-                p.sub_(eta * m_hat)
+                eta = (step_size / (v.sqrt() + group["eps"])).clamp_(lower, upper)
+                p.sub_(eta * exp_avg)
         return loss
