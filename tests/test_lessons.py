@@ -136,7 +136,7 @@ def test_every_optimizer_trains(name):
     trainer = Trainer(spec.load(EXAMPLES / "optimizers.toml", [f"train.optimizer={name}"]))
     before = trainer.evaluate("train")["loss"]
     after = trainer.fit().summary["train_loss"]
-    assert after < 0.9 * before               # measured: sgd 0.67 -> 0.59, adam -> 0.006
+    assert after < 0.9 * before               # measured (seed 0): sgd 0.84 -> 0.58
 
 
 def test_momentum_and_adam_beat_plain_sgd():

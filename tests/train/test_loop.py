@@ -256,7 +256,7 @@ def test_fast_forward_matches_module_call_and_respects_hooks():
     from nnplay.train import Trainer
     d = {"data": {"name": "moons", "samples": 120}, "model": {"hidden": [6, 6], "dropout": 0.2},
          "train": {"epochs": 3, "batch_size": 16}}
-    plain = Trainer(from_dict(d))   # dropout draws from the global RNG: train one after the other
+    plain = Trainer(from_dict(d))   # each Trainer draws its own dropout masks
     assert plain._forward_fn() is not plain.model
     a = [plain.train_epoch() for _ in range(3)]
     hooked = Trainer(from_dict(d))
