@@ -35,6 +35,9 @@ messages = st.one_of(
     st.builds(lambda spec: json.dumps({"type": "spec", "spec": spec}),
               st.dictionaries(spec_keys, section, max_size=3)),           # specs with odd values
     st.just(json.dumps({"type": "spec", "spec": {"name": "x" * 5000}})),    # over the size cap
+    st.builds(lambda pts: json.dumps({"type": "spec", "spec": {"data": {"name": "points", "points": pts}}}),
+              st.lists(st.lists(st.integers(-10**12, 10**12) | st.floats(), max_size=4),
+                       max_size=6)),                                     # hostile points (huge labels)
 )
 
 

@@ -114,3 +114,21 @@ def test_non_finite_coordinates_are_refused(sock):
     assert "data.points[1]: coordinates must be finite" in err["message"]
     sock.ws.send_text(json.dumps({"type": "spec", "spec": {"data": {"samples": 60}}}))
     assert sock.until("ready")
+
+
+def test_a_step_may_hold_at_most_limits_activations_layer_outputs(tmp_path, wrap):
+    # hidden [32, 32] on 2 inputs: dense1, act1, dense2, act2 (32 each) and out (1) = 129 per sample
+    net = {"data": {"samples": 400}, "model": {"hidden": [32, 32]}}
+    with TestClient(_app(tmp_path, activations=129 * 50)) as c, c.websocket_connect("/ws") as ws:
+        s = wrap(ws)
+        s.until("hello")
+        s.send(type="spec", spec={**net, "train": {"batch_size": 51}})
+        err = s.until("error")
+        assert "train.batch_size: 51 samples x 129 layer outputs" in err["message"]
+        assert "allowed: batch_size 1..50" in err["message"]
+        s.send(type="spec", spec={**net, "train": {"batch_size": 50}})
+        assert s.until("ready")["spec"]["train"]["batch_size"] == 50
+        s.send(type="spec", spec={**net, "train": {"batch_size": 60}})      # a live change, refused
+        assert "allowed: batch_size 1..50" in s.until("error")["message"]
+        s.send(type="spec", spec={**net, "train": {"batch_size": 20}})      # a live change, taken
+        assert s.until("updated")["spec"]["train"]["batch_size"] == 20

@@ -32,6 +32,7 @@ class Limits(BaseModel):
     classes: int = Field(20, ge=2)            # data.points labels: integers 0..classes-1
     image_samples: int = Field(20000, ge=10)  # data.limit for image sets
     batch_size: int = Field(4096, ge=1)
+    activations: int = Field(50_000_000, ge=1)   # layer outputs one training step holds (batch x per sample)
     grid: int = Field(100, ge=8)              # boundary heat map resolution
     unit_grid: int = Field(40, ge=4)          # per-neuron heat map resolution
     upload_bytes: int = Field(1_000_000, ge=1)
@@ -99,3 +100,14 @@ def _check_points(points: list[list[float]], classes: int) -> None:
         if not (math.isfinite(label) and label == int(label) and 0 <= label < classes):
             raise LimitError(f"data.points[{i}][2]: label {label} is not a class this server allows; "
                              f"allowed: integers 0..{classes - 1}")
+
+
+def check_activations(layers: list[dict], batch: int, limits: Limits) -> None:
+    """Raise ``LimitError`` if one training step of ``batch`` samples through ``layers``
+    (``probes.layer_table``) would hold more layer outputs than the server allows."""
+    per_sample = sum(math.prod(layer["shape"]) for layer in layers)
+    if batch * per_sample > limits.activations:
+        raise LimitError(f"train.batch_size: {batch} samples x {per_sample} layer outputs each = "
+                         f"{batch * per_sample} values per step is over this server's limit of "
+                         f"{limits.activations}; allowed: batch_size 1..{max(1, limits.activations // per_sample)} "
+                         f"for this network (or fewer filters/layers)")

@@ -26,7 +26,7 @@ from ..runs import RunStore, finish
 from ..spec import Spec, SpecError
 from ..train import DivergenceError, FitResult, Trainer
 from ..train.loop import Cancelled
-from .limits import LimitError, Limits, check_spec
+from .limits import LimitError, Limits, check_activations, check_spec
 from . import trust
 from .protocol import (FrameRequest, MessageError, Pause, Play, Reset, Save, SpecMsg, Step, Trust, View,
                        dumps, pack_frame)
@@ -239,6 +239,8 @@ class Session:
             self._build(spec, data)
             return
         train, model = live
+        if "batch_size" in train:
+            self._check_activations(self.trainer, train["batch_size"])
         if train:
             self.trainer.update(**train)
         if model:
@@ -248,10 +250,15 @@ class Session:
 
     def _build(self, spec: Spec, data: DataBundle | None = None) -> None:
         trainer = Trainer(spec, data=data, device="cpu" if spec.train.device == "auto" else None)
+        self._check_activations(trainer, spec.train.batch_size)   # before any step allocates them
         trainer.cancel = self.closed
         self.trainer, self.last_rec = trainer, {}
         self.dirty = True
         self._send({"type": "ready", "spec": spec.to_dict(), **self._describe(trainer)})
+
+    def _check_activations(self, tr: Trainer, batch_size: int) -> None:
+        layers = probes.layer_table(tr.model, tr.data.input_shape)
+        check_activations(layers, min(batch_size, len(tr.x["train"])), self.limits)
 
     def _describe(self, tr: Trainer) -> dict:
         d = tr.data
