@@ -187,8 +187,8 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
 
     def in_use() -> set[str]:
         """Uploaded files the open sessions train on (the quota's clean-up keeps them)."""
-        specs = [s.trainer.spec.data for s in list(sessions) if s.trainer is not None]
-        return {d.path for d in specs if d.name == "csv" and d.path}
+        trainers = [s.trainer for s in list(sessions)]   # read once: a worker may drop its own
+        return {t.spec.data.path for t in trainers if t is not None and t.spec.data.name == "csv"}
 
     @asynccontextmanager
     async def lifespan(_app):
