@@ -72,10 +72,29 @@ def test_a_failing_session_tells_the_page_it_stopped(sock, monkeypatch):
     assert err["code"] == "internal" and "boom" in err["message"]
     assert sock.until("state") == {"type": "state", "running": False}
     monkeypatch.undo()
-    header, _ = sock.frame()                     # stopped, not training, and still serving
-    assert header["running"] is False
-    sock.send(type="step")
+    sock.send(type="step")                       # stopped, not training, and still serving
     assert sock.until("state")["running"] is False
+    header, _ = sock.frame()
+    assert header["running"] is False
+
+
+def test_a_frame_that_fails_is_not_retried_in_a_loop(sock, monkeypatch):
+    from nnplay.server.session import Session
+    sock.start({"data": {"samples": 100}, "model": {"hidden": [3]}})
+    calls = []
+
+    def broken(self):
+        calls.append(1)
+        raise RuntimeError("no frame")
+    monkeypatch.setattr(Session, "_send_frame", broken)
+    sock.send(type="frame")
+    assert "no frame" in sock.until("error")["message"]
+    assert sock.until("state")["running"] is False
+    time.sleep(0.5)
+    assert len(calls) == 1                       # one error, not one per loop turn
+    monkeypatch.undo()
+    sock.send(type="step")
+    assert sock.frame()[0]["epoch"] == 1
 
 
 def test_the_cancel_hook_stops_an_epoch_between_batches():

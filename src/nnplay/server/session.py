@@ -160,6 +160,7 @@ class Session:
         except Exception as e:  # noqa: BLE001 - a session must not take the server down
             log.exception("session error")
             self.running = False
+            self.dirty = False   # no frame retried in a loop: the next change asks again
             self._error("internal", f"{type(e).__name__}: {e}")
             self._send({"type": "state", "running": False})   # the page shows it stopped
 
