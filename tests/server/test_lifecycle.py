@@ -33,7 +33,7 @@ def test_closing_the_socket_stops_the_session_within_a_second(tmp_path, wrap):
                 s.send(type="step")
             time.sleep(0.5)                              # the first epoch is under way
             (session,) = app.state.sessions
-            assert session.thread.is_alive() and session.trainer.epoch == 1
+            assert session.thread.is_alive() and session.trainer.epoch >= 1
             t0 = time.monotonic()
         session.thread.join(5)
         took = time.monotonic() - t0
