@@ -11,10 +11,14 @@ from nnplay.server import Limits, create_app
 from nnplay.server.protocol import unpack_frame
 
 
+HOST, ORIGIN = "testserver", "http://testserver"   # what TestClient sends; the page's own origin
+
+
 @pytest.fixture
 def client(tmp_path):
-    app = create_app(Limits(), runs_dir=tmp_path / "runs")
-    with TestClient(app) as c:
+    """A client like the page: Host testserver (allowed here only), the page's own Origin."""
+    app = create_app(Limits(), runs_dir=tmp_path / "runs", allow_hosts=[HOST])
+    with TestClient(app, headers={"origin": ORIGIN}) as c:
         yield c
 
 

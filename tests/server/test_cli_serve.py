@@ -52,3 +52,22 @@ def test_open_survives_a_broken_browser(monkeypatch):
         raise webbrowser.Error("could not locate runnable browser")
     monkeypatch.setattr(webbrowser, "get", broken)
     assert open_browser("http://127.0.0.1:1/") is False
+
+
+def test_serve_builds_the_host_allow_list_and_a_short_shutdown(monkeypatch, tmp_path):
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    got = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: got.update(app=app, **kw))
+    res = CliRunner().invoke(app, ["serve", "--port", str(port), "--host", "0.0.0.0", "--runs-dir", str(tmp_path),
+                                   "--allow-host", "box.lan", "--allow-host", "10.0.0.7:9999"])
+    assert res.exit_code == 0, res.output
+    assert got["host"] == "0.0.0.0" and got["timeout_graceful_shutdown"] <= 1
+    for host, status in [(f"box.lan:{port}", 200), ("10.0.0.7:9999", 200), (f"127.0.0.1:{port}", 200),
+                         ("box.lan:1", 400), (f"0.0.0.0:{port}", 400), (f"evil.example:{port}", 400)]:
+        with TestClient(got["app"], base_url=f"http://{host}") as c:
+            assert c.get("/api/info").status_code == status, host

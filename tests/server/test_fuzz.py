@@ -35,12 +35,15 @@ messages = st.one_of(
     st.builds(lambda spec: json.dumps({"type": "spec", "spec": spec}),
               st.dictionaries(spec_keys, section, max_size=3)),           # specs with odd values
     st.just(json.dumps({"type": "spec", "spec": {"name": "x" * 5000}})),    # over the size cap
+    st.builds(lambda pts: json.dumps({"type": "spec", "spec": {"data": {"name": "points", "points": pts}}}),
+              st.lists(st.lists(st.integers(-10**12, 10**12) | st.floats(), max_size=4),
+                       max_size=6)),                                     # hostile points (huge labels)
 )
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    return create_app(LIMITS, runs_dir=tmp_path_factory.mktemp("runs"))
+    return create_app(LIMITS, runs_dir=tmp_path_factory.mktemp("runs"), allow_hosts=["testserver"])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
@@ -70,10 +73,10 @@ def test_socket_survives_any_message(app, batch):
     assert not app.state.sessions or len(app.state.sessions) <= 1
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(LIMITS))
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(LIMITS, allow_hosts=["testserver"]))
 
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_http_routes_never_fail_with_a_server_error(case):
-    case.call_and_validate(checks=[not_a_server_error])
+    case.call_and_validate(headers={"Origin": "http://testserver"}, checks=[not_a_server_error])

@@ -110,7 +110,8 @@ def test_upload_wider_tables_stay_tables_and_train(client, wrap):
 ])
 def test_upload_errors(tmp_path, body, status, words):
     from fastapi.testclient import TestClient
-    with TestClient(create_app(Limits(upload_bytes=2000), runs_dir=tmp_path)) as c:
+    with TestClient(create_app(Limits(upload_bytes=2000), runs_dir=tmp_path, allow_hosts=["testserver"]),
+                    headers={"origin": "http://testserver"}) as c:
         r = c.post("/api/upload", content=body, headers={"content-type": "text/csv"})
     assert r.status_code == status and words in r.json()["error"]
 

@@ -199,7 +199,7 @@ def test_image_mode_frames(sock):
 def test_session_cap_and_clean_up(tmp_path, wrap):
     from fastapi.testclient import TestClient
 
-    app = create_app(Limits(sessions=1), runs_dir=tmp_path / "runs")
+    app = create_app(Limits(sessions=1), runs_dir=tmp_path / "runs", allow_hosts=["testserver"])
     with TestClient(app) as c:
         with c.websocket_connect("/ws") as ws1:
             s1 = wrap(ws1)
@@ -256,7 +256,8 @@ def test_idx_sets_from_the_data_dir(tmp_path, wrap):
     (tmp_path / "sets" / "empty").mkdir()
     found = find_idx_sets(tmp_path / "sets")
     assert found == {"tiny": str((tmp_path / "sets" / "tiny").resolve())}
-    app = create_app(Limits(image_samples=100), runs_dir=tmp_path / "runs", data_dir=tmp_path / "sets")
+    app = create_app(Limits(image_samples=100), runs_dir=tmp_path / "runs", data_dir=tmp_path / "sets",
+                     allow_hosts=["testserver"])
     with TestClient(app) as c, c.websocket_connect("/ws") as ws:
         s = wrap(ws)
         assert c.get("/api/info").json()["options"]["image_sets"] == {"digits": None, **found}

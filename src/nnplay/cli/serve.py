@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from typing import Annotated
 
@@ -42,6 +43,7 @@ def serve(
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder with IDX sets (MNIST, Fashion-MNIST) in subfolders.")] = None,
     sessions: Annotated[int, typer.Option("--sessions", help="Training sessions (open tabs) at once.")] = 8,
     threads: Annotated[int, typer.Option("--threads", help="torch CPU threads (1 is fastest for small networks).")] = 1,
+    allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Another name the page may be opened as (this machine's LAN name or address with --host 0.0.0.0); repeatable.")] = None,
     runs_dir: RunsDir = None,
     lang: Lang = "en",
 ) -> None:
@@ -64,7 +66,9 @@ def serve(
     from ..server import Limits, create_app
 
     torch.set_num_threads(threads)
-    application = create_app(Limits(sessions=sessions), runs_dir=runs_dir, data_dir=data_dir)
+    application = create_app(Limits(sessions=sessions), runs_dir=runs_dir, data_dir=data_dir,
+                             host=host, port=port,
+                             allow_hosts=[h if re.search(r":\d+$", h) else f"{h}:{port}" for h in allow_host or ()])
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
     typer.echo(t("cli.serve.url", lang, url=url), err=False)
@@ -74,4 +78,5 @@ def serve(
             t("cli.serve.no_browser", lang), err=True)).start()
     uvicorn.run(application, host=host, port=port, log_level="warning",
                 ws_max_size=application.state.limits.message_bytes * 2,
+                timeout_graceful_shutdown=1,   # SIGTERM/Ctrl-C: open sockets get a second, then go
                 ws_per_message_deflate=False)   # frames are small binary arrays on a local link: compressing them costs more than it saves

@@ -2,7 +2,8 @@
 
 Routes only turn requests into library calls (nnplay.spec, nnplay.data, nnplay.runs)
 and results into JSON; training and probes run in ``session.Session``. The socket
-protocol is documented in protocol.md.
+protocol is documented in protocol.md. Only the page itself may use the server
+(``Guard``: the Host allow-list and the Origin check).
 """
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ import hashlib
 import io
 import json
 import logging
+import time
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Iterable, Literal, get_args
 
+import numpy as np
 from fastapi import FastAPI, Query, Request, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
 
 from .. import __version__
 from .. import spec as specmod
@@ -35,6 +40,8 @@ log = logging.getLogger("nnplay.server")
 HERE = Path(__file__).parent
 WEB = HERE.parent / "web"
 MAX_OUTBOX = 256      # queued replies to one socket before it is closed (a client that never reads)
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SNIPPET = '''"""Rebuild run {run_id} with nnplay: same data, same network, trained weights."""
 from safetensors.torch import load_file
 
@@ -70,6 +77,89 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The Host header values this server answers: the loopback names and the bound address,
+    each with the port (a browser leaves out port 80), plus ``extra`` exactly as given."""
+    names = {*LOOPBACK, f"[{host}]" if ":" in host else host} - {"0.0.0.0", "[::]", ""}
+    hosts = {f"{n}:{port}" for n in names} | (names if port == 80 else set())
+    return frozenset(h.lower() for h in (*hosts, *extra))
+
+
+class Guard:
+    """Only the page itself may drive the server (ASGI middleware, every HTTP route and /ws).
+
+    A Host outside ``hosts`` gets 400 (DNS rebinding: another site's name pointing here);
+    an Origin other than the page's own (scheme://Host) gets 403; a request that changes
+    state (any method but GET, HEAD, OPTIONS) needs the page's Origin. A socket may come
+    without an Origin (a browser always sends one; a Python client need not). Refused
+    sockets are closed before they are accepted (HTTP 403 to the client).
+    """
+
+    def __init__(self, app, hosts: frozenset[str]):
+        self.app, self.hosts = app, hosts
+
+    def problem(self, scope) -> tuple[int, str] | None:
+        headers = Headers(scope=scope)
+        host, origin = headers.get("host", "").lower(), headers.get("origin")
+        if host not in self.hosts:
+            return 400, (f"host: {host!r} is not this server; allowed: {', '.join(sorted(self.hosts))} "
+                         f"(nnplay serve --allow-host adds one)")
+        scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+        if origin is not None and origin.lower() != f"{scheme}://{host}":
+            return 403, f"origin: {origin!r} is another site; only the page served here may use this server"
+        if origin is None and scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
+            return 403, f"origin: {scope['method']} needs the page's Origin header ({scheme}://{host})"
+        return None
+
+    async def __call__(self, scope, receive, send) -> None:
+        refused = self.problem(scope) if scope["type"] in ("http", "websocket") else None
+        if refused is None:
+            await self.app(scope, receive, send)
+            return
+        status, message = refused
+        log.warning("refused %s %s: %s", scope["type"], scope.get("path"), message)
+        if scope["type"] == "websocket":
+            await receive()                               # websocket.connect
+            await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+            return
+        await _error(status, message)(scope, receive, send)
+
+
+def prune_uploads(folder: Path, keep_bytes: int, max_age_s: float,
+                  protected: Iterable[str] = ()) -> int:
+    """Delete uploads older than ``max_age_s``, then the oldest others until at most ``keep_bytes``
+    remain; files in ``protected`` (open sessions train on them) stay. Returns the bytes kept."""
+    kept, now = [], time.time()
+    protected = {str(Path(p).resolve()) for p in protected}
+    for f in folder.glob("*.csv"):
+        st = f.stat()
+        if str(f.resolve()) in protected:
+            kept.append((float("inf"), st.st_size, f))
+        elif now - st.st_mtime > max_age_s:
+            f.unlink(missing_ok=True)
+        else:
+            kept.append((st.st_mtime, st.st_size, f))
+    kept.sort(key=lambda k: k[0])          # oldest first; protected last (never deleted)
+    total = sum(size for _, size, _ in kept)
+    for mtime, size, f in kept:
+        if total <= keep_bytes or mtime == float("inf"):
+            break
+        f.unlink(missing_ok=True)
+        total -= size
+    return total
+
+
+def _not_finite(X: np.ndarray, y: np.ndarray, names: list[str], target: str, task: str) -> str | None:
+    """Where the first nan/inf of an uploaded table is (features, or a regression target)."""
+    for arr, cols in ((X, names), *(((y[:, None], [target]),) if task == "regression" else ())):
+        bad = np.argwhere(~np.isfinite(arr))
+        if len(bad):
+            row, col = bad[0]
+            return (f"upload: column {cols[col]!r}, row {row + 1} (after the header) holds {arr[row, col]}; "
+                    f"values must be finite numbers (no nan, inf or numbers beyond float32)")
+    return None
+
+
 def find_idx_sets(data_dir: str | Path | None) -> dict[str, str]:
     """{name: folder} of the IDX sets (MNIST, Fashion-MNIST...) in ``data_dir``'s subfolders."""
     if not data_dir:
@@ -83,7 +173,10 @@ def find_idx_sets(data_dir: str | Path | None) -> dict[str, str]:
 
 
 def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
-               data_dir: str | Path | None = None) -> FastAPI:
+               data_dir: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 8000,
+               allow_hosts: Iterable[str] = ()) -> FastAPI:
+    """The playground app for a server bound to ``host``:``port`` (the Host allow-list is
+    built from them, see ``allowed_hosts``; ``allow_hosts`` adds exact Host values)."""
     limits = limits or Limits()
     store = RunStore(runs_dir)
     uploads = store.root / "uploads"
@@ -91,9 +184,23 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
     idx_sets = find_idx_sets(data_dir)
     presets = _presets()
     sessions: set[Session] = set()
-    app = FastAPI(title="nnplay playground", version=__version__,
+
+    def in_use() -> set[str]:
+        """Uploaded files the open sessions train on (the quota's clean-up keeps them)."""
+        trainers = [s.trainer for s in list(sessions)]   # read once: a worker may drop its own
+        return {t.spec.data.path for t in trainers if t is not None and t.spec.data.name == "csv"}
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        prune_uploads(uploads, limits.uploads_bytes, limits.upload_hours * 3600)
+        yield
+        for s in list(sessions):              # stopping: cut every session's work short
+            s.stop()
+
+    app = FastAPI(title="nnplay playground", version=__version__, lifespan=lifespan,
                   description="Train a network live in the browser. Socket protocol: /ws "
                               "(see src/nnplay/server/protocol.md).")
+    app.add_middleware(Guard, hosts=allowed_hosts(host, port, allow_hosts))
     app.state.sessions = sessions
     app.state.limits = limits
     app.state.store_root = store.root
@@ -140,18 +247,33 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
                                "(features, then the target)")
         target = target or columns[-1]
         path = uploads / f"{hashlib.sha256(body).hexdigest()[:16]}.csv"
-        if not path.exists():
+        new = not path.exists()
+        if new:
+            room = limits.uploads_bytes - len(body)
+            if prune_uploads(uploads, room, limits.upload_hours * 3600, in_use()) > room:
+                return _error(507, f"upload: the uploads folder is full ({limits.uploads_bytes} bytes, "
+                                   f"held by open sessions); close a tab that trains on a file and retry")
             path.write_text(text, encoding="utf-8")
+        else:
+            path.touch()                       # used again: the newest, the last to be cleaned up
         try:
             X, y, names, task, classes = csv_source.load(path, target)
+            problem = _not_finite(X, y, names, target, task)
+            if problem:
+                raise csv_source.CSVError(problem)
             if task == "classification" and len(set(y.tolist())) < 2:
                 raise csv_source.CSVError(f"upload: the target {target!r} needs at least two classes")
-            if len(names) == 2 and task == "classification" and len(X) <= limits.points:
+            if len(names) == 2 and task == "classification" and len(X) <= limits.points \
+                    and len(classes) <= limits.classes:
                 data = {"name": "points", "points": csv_source.to_points(X, y)}
             else:
                 data = {"name": "csv", "path": str(path), "target": target}
         except (csv_source.CSVError, SpecError) as e:
+            if new:
+                path.unlink(missing_ok=True)   # nothing can use a refused file
             return _error(400, str(e))
+        if data["name"] == "points" and new:
+            path.unlink(missing_ok=True)       # the points travel in the spec: the file is not needed
         return JSONResponse({"data": data, "rows": int(len(X)), "columns": columns,
                              "target": target, "task": task, "classes": classes})
 
@@ -224,8 +346,10 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
             pass
         finally:
             sender.cancel()
-            sessions.discard(session)
-            await asyncio.to_thread(session.close)
+            try:
+                await asyncio.to_thread(session.close)   # pending messages dropped, the epoch cut short
+            finally:
+                sessions.discard(session)
 
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
     return app

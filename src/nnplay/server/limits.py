@@ -5,9 +5,10 @@ raises ``LimitError`` (a ``SpecError``: the page shows it, the CLI exits 2).
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..spec import Spec, SpecError
 
@@ -28,13 +29,25 @@ class Limits(BaseModel):
     dense_units: int = Field(512, ge=1)       # units of a dense block in model.layers
     samples: int = Field(5000, ge=10)         # data.samples (generated sets)
     points: int = Field(2000, ge=2)           # data.points rows (drawn or uploaded)
+    classes: int = Field(20, ge=2)            # data.points labels: integers 0..classes-1
     image_samples: int = Field(20000, ge=10)  # data.limit for image sets
     batch_size: int = Field(4096, ge=1)
+    activations: int = Field(50_000_000, ge=1)   # layer outputs one training step holds (batch x per sample)
     grid: int = Field(100, ge=8)              # boundary heat map resolution
     unit_grid: int = Field(40, ge=4)          # per-neuron heat map resolution
     upload_bytes: int = Field(1_000_000, ge=1)
+    uploads_bytes: int = Field(20_000_000, ge=1)   # all kept uploads together (oldest go first)
+    upload_hours: float = Field(168.0, gt=0)  # uploads older than this are deleted (start-up, quota)
     message_bytes: int = Field(262_144, ge=64)
+    inbox: int = Field(64, ge=1)              # messages waiting for one session; more are refused
     fps: float = Field(60.0, gt=0, le=240)    # frames per second at most, per session (a display's rate)
+
+    @model_validator(mode="after")
+    def _quota_holds_an_upload(self) -> "Limits":
+        if self.uploads_bytes < self.upload_bytes:
+            raise ValueError(f"uploads_bytes ({self.uploads_bytes}) must hold one upload "
+                             f"(upload_bytes = {self.upload_bytes})")
+        return self
 
 
 def _cap(field: str, value: int, most: int) -> None:
@@ -59,6 +72,7 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
     _cap("train.batch_size", t.batch_size, limits.batch_size)
     if d.points is not None:
         _cap("data.points (rows)", len(d.points), limits.points)
+        _check_points(d.points, limits.classes)
     if d.name in ("digits", "idx"):
         _cap("data.limit", d.limit or 0, limits.image_samples)
     if d.name == "idx" and d.limit is None:
@@ -72,3 +86,28 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
     if d.name == "idx" and d.path not in idx_sets.values():
         allowed = ", ".join(idx_sets.values()) or "none (start nnplay serve with --data-dir)"
         raise LimitError(f"data.path: not an IDX set this server offers; allowed: {allowed}")
+
+
+def _check_points(points: list[list[float]], classes: int) -> None:
+    """Rows [x1, x2, label]: finite coordinates, an integer label in 0..classes-1 (checked before
+    anything is allocated from them: a label of 1e9 would otherwise size arrays by it)."""
+    for i, row in enumerate(points):
+        if len(row) != 3:
+            raise LimitError(f"data.points[{i}]: {len(row)} numbers; each row is [x1, x2, label]")
+        x1, x2, label = row
+        if not (math.isfinite(x1) and math.isfinite(x2)):
+            raise LimitError(f"data.points[{i}]: coordinates must be finite numbers; got {x1}, {x2}")
+        if not (math.isfinite(label) and label == int(label) and 0 <= label < classes):
+            raise LimitError(f"data.points[{i}][2]: label {label} is not a class this server allows; "
+                             f"allowed: integers 0..{classes - 1}")
+
+
+def check_activations(layers: list[dict], batch: int, limits: Limits) -> None:
+    """Raise ``LimitError`` if one training step of ``batch`` samples through ``layers``
+    (``probes.layer_table``) would hold more layer outputs than the server allows."""
+    per_sample = sum(math.prod(layer["shape"]) for layer in layers)
+    if batch * per_sample > limits.activations:
+        raise LimitError(f"train.batch_size: {batch} samples x {per_sample} layer outputs each = "
+                         f"{batch * per_sample} values per step is over this server's limit of "
+                         f"{limits.activations}; allowed: batch_size 1..{max(1, limits.activations // per_sample)} "
+                         f"for this network (or fewer filters/layers)")

@@ -3,8 +3,9 @@
 The socket handler only parses messages and posts them here; the worker trains
 epoch after epoch at full speed while playing, and between epochs applies the
 posted messages and, when the page asked for one and at most ``limits.fps``
-times a second, packs the latest state into a frame. Closing the socket ends
-the thread and drops the model and data.
+times a second, packs the latest state into a frame. At most ``limits.inbox``
+messages wait; closing the socket drops them, cuts the epoch in progress short
+(``Trainer.cancel``) and ends the thread, which drops the model and data.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from ..data.features import FEATURES, featurize
 from ..runs import RunStore, finish
 from ..spec import Spec, SpecError
 from ..train import DivergenceError, FitResult, Trainer
-from .limits import Limits, check_spec
+from ..train.loop import Cancelled
+from .limits import LimitError, Limits, check_activations, check_spec
 from . import trust
 from .protocol import (FrameRequest, MessageError, Pause, Play, Reset, Save, SpecMsg, Step, Trust, View,
                        dumps, pack_frame)
@@ -70,7 +72,8 @@ class Session:
                  uploads: Path, idx_sets: dict[str, str]):
         self.emit, self.limits, self.store = emit, limits, store
         self.uploads, self.idx_sets = uploads, idx_sets
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.inbox: queue.Queue = queue.Queue(limits.inbox)
+        self.closed = threading.Event()   # also the trainer's cancel: ends an epoch between batches
         self.trainer: Trainer | None = None
         self.running = False
         self.want_frame = False
@@ -85,11 +88,26 @@ class Session:
 
     # --- called from the socket side -------------------------------------------
     def post(self, msg) -> None:
-        self.inbox.put(msg)
+        """Queue ``msg`` for the worker; a full inbox refuses it (``LimitError``)."""
+        try:
+            self.inbox.put_nowait(msg)
+        except queue.Full:
+            raise LimitError(f"inbox: {self.limits.inbox} messages are already waiting; this "
+                             f"{msg.type!r} was dropped (wait for the answers)") from None
 
-    def close(self, timeout: float = 10.0) -> None:
-        """End the worker and free the model and data."""
-        self.inbox.put(_CLOSE)
+    def stop(self) -> None:
+        """Tell the worker to end now: pending messages are dropped, an epoch stops between batches."""
+        self.closed.set()
+        while True:
+            try:
+                self.inbox.get_nowait()
+            except queue.Empty:
+                break
+        self.inbox.put_nowait(_CLOSE)   # wakes a worker that waits for a message
+
+    def close(self, timeout: float = 1.0) -> None:
+        """End the worker and free the model and data (waits at most ``timeout`` seconds)."""
+        self.stop()
         self.thread.join(timeout)
 
     # --- the worker ----------------------------------------------------------------
@@ -101,7 +119,7 @@ class Session:
 
     def _run(self) -> None:
         try:
-            while True:
+            while not self.closed.is_set():
                 block = not self.running   # idle: sleep until a message (or a frame falls due)
                 if not self._handle_inbox(block):
                     return
@@ -115,27 +133,23 @@ class Session:
             self.trainer = None   # free the model, optimiser state and data
 
     def _handle_inbox(self, block: bool) -> bool:
-        """Apply the posted messages (waiting for one if ``block``); False once closed."""
-        msgs = []
-        if block:
+        """Apply the posted messages one by one (waiting for one if ``block``); False once closed."""
+        while not self.closed.is_set():
             try:
-                msgs.append(self.inbox.get(timeout=self._wait()))
+                m = self.inbox.get(timeout=self._wait()) if block else self.inbox.get_nowait()
             except queue.Empty:
-                pass
-        while True:
-            try:
-                msgs.append(self.inbox.get_nowait())
-            except queue.Empty:
-                break
-        for m in msgs:
+                return True
+            block = False
             if m is _CLOSE:
                 return False
             self._guarded(self._handle, m)
-        return True
+        return False
 
     def _guarded(self, fn, *args) -> None:
         try:
             fn(*args)
+        except Cancelled:          # the socket closed mid-epoch: nobody to tell
+            self.running = False
         except DivergenceError as e:
             self.running = False
             self.dirty = True
@@ -146,7 +160,9 @@ class Session:
         except Exception as e:  # noqa: BLE001 - a session must not take the server down
             log.exception("session error")
             self.running = False
+            self.dirty = False   # no frame retried in a loop: the next change asks again
             self._error("internal", f"{type(e).__name__}: {e}")
+            self._send({"type": "state", "running": False})   # the page shows it stopped
 
     def _wait(self) -> float | None:
         """Seconds until a pending frame may go out; None when nothing is pending."""
@@ -224,6 +240,8 @@ class Session:
             self._build(spec, data)
             return
         train, model = live
+        if "batch_size" in train:
+            self._check_activations(self.trainer, train["batch_size"])
         if train:
             self.trainer.update(**train)
         if model:
@@ -233,9 +251,15 @@ class Session:
 
     def _build(self, spec: Spec, data: DataBundle | None = None) -> None:
         trainer = Trainer(spec, data=data, device="cpu" if spec.train.device == "auto" else None)
+        self._check_activations(trainer, spec.train.batch_size)   # before any step allocates them
+        trainer.cancel = self.closed
         self.trainer, self.last_rec = trainer, {}
         self.dirty = True
         self._send({"type": "ready", "spec": spec.to_dict(), **self._describe(trainer)})
+
+    def _check_activations(self, tr: Trainer, batch_size: int) -> None:
+        layers = probes.layer_table(tr.model, tr.data.input_shape)
+        check_activations(layers, min(batch_size, len(tr.x["train"])), self.limits)
 
     def _describe(self, tr: Trainer) -> dict:
         d = tr.data

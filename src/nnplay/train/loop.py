@@ -8,6 +8,7 @@ from its own thread and may change hyper-parameters between epochs (``update``).
 from __future__ import annotations
 
 import math
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -52,8 +53,13 @@ class FitResult:
     extras: dict = field(default_factory=dict)
 
 
+class Cancelled(RuntimeError):
+    """``Trainer.cancel`` was set: the epoch stopped between two batches (its owner is closing)."""
+
+
 class Trainer:
     """Owns the model, optimiser, schedule and data for one experiment."""
+    cancel: threading.Event | None = None   # set it to end ``train_epoch`` at the next batch
 
     def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
         self.spec = spec
@@ -196,6 +202,8 @@ class Trainer:
         grads: dict[str, float] = {}
         last = self.steps_per_epoch - 1
         for i in range(self.steps_per_epoch):
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled(f"epoch {self.epoch} cancelled")
             idx = order[i * t.batch_size:(i + 1) * t.batch_size]
             xb, yb = x[idx], y[idx]
             if self.adversary is not None:
