@@ -7,8 +7,8 @@ import torch
 
 from nnplay.train.optimizers import AdaBelief, AdaBound
 
-adabound = pytest.importorskip("adabound")
-adabelief_pytorch = pytest.importorskip("adabelief_pytorch")
+import adabound  # noqa: E402 - the authors' package, in the lock file
+import adabelief_pytorch  # noqa: E402
 
 # adabound 0.0.5 calls add_(Number, Tensor), which PyTorch deprecates
 pytestmark = pytest.mark.filterwarnings("ignore:This overload of add_ is deprecated:UserWarning")

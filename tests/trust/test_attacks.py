@@ -46,7 +46,7 @@ def test_pgd_equals_captum(model_data, target):
 
 def test_fgsm_equals_torchattacks(model_data):
     """torchattacks.FGSM: x + eps * sign(grad of the mean cross-entropy), clipped to [0, 1]."""
-    torchattacks = pytest.importorskip("torchattacks")
+    import torchattacks
     model, d = model_data
     assert d.bounds == (0.0, 1.0)                 # torchattacks clips to [0, 1]
     x, y = d.x_test[:200], d.y_test[:200]
@@ -57,7 +57,7 @@ def test_fgsm_equals_torchattacks(model_data):
 @pytest.mark.parametrize("target", [None, 3])
 def test_pgd_equals_torchattacks(model_data, target):
     """torchattacks.PGD without its random start, the same eps, step (alpha) and steps."""
-    torchattacks = pytest.importorskip("torchattacks")
+    import torchattacks
     model, d = model_data
     x, y = d.x_test[:200], d.y_test[:200]
     ours = attack(model, x, y, eps=0.1, method="pgd", steps=10, step_size=0.02, random_start=False,

@@ -26,6 +26,7 @@ from ..runs import RunStore, finish
 from ..spec import Spec, SpecError
 from ..train import DivergenceError, FitResult, Trainer
 from ..train.loop import Cancelled
+from ..train.compiled import TRACING
 from .limits import LimitError, Limits, check_activations, check_spec
 from . import trust
 from .protocol import (FrameRequest, MessageError, Pause, Play, Reset, Save, SpecMsg, Step, Trust, View,
@@ -147,7 +148,8 @@ class Session:
 
     def _guarded(self, fn, *args) -> None:
         try:
-            fn(*args)
+            with TRACING.eager():   # frames and trust answers run the network too (train/compiled.py)
+                fn(*args)
         except Cancelled:          # the socket closed mid-epoch: nobody to tell
             self.running = False
         except DivergenceError as e:
