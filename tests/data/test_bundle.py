@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from nnplay import spec as S
 from nnplay.data import load_data
 from nnplay.data.features import featurize
 from nnplay.spec import DataSpec, SpecError
@@ -98,13 +99,20 @@ def test_points_data_set():
 
 
 @pytest.mark.parametrize("rows, text", [
-    ([[1, 2], [3, 4]], "x1, x2, label"),
-    ([[1, 2, 0], [3, 4, 0]], "two classes"),
-    ([[1, 2, -1], [3, 4, 0]], ">= 0"),
+    ([[1, 2], [3, 4]], "data.points[0]: each row must be [x1, x2, label]; received 2 value(s)"),
+    ([[1, 2, 0], [3, 4, 0]], "at least two classes"),
+    ([[1, 2, -1], [3, 4, 0]], "data.points[0]: the label must be a whole number from 0 to 9"),
+    ([[0, 0, 0], [1, 1, 1e9], [0.5, 0.5, 0], [0.2, 0.1, 1e9]], "at most 10 classes); received 1e+09"),
+    ([[0, 0, 0], [1, 1, 1.5]], "data.points[1]: the label must be a whole number"),
+    ([[0, 0, 0], [1, 1, 10]], "received 10"),
+    ([[0, 0, 0], [1e7, 1, 1]], "data.points[1]: x1 and x2 must lie between -1e+06 and 1e+06"),
+    ([[0, 0, 0], [float("nan"), 1, 1]], "data.points[1][0]: must be a finite number"),
+    ([[0, 0, 0], [1, float("inf"), 1]], "data.points[1][1]: must be a finite number"),
 ])
-def test_bad_points_name_the_field(rows, text):
+def test_bad_points_name_the_row_before_any_array_is_made(rows, text, monkeypatch):
+    monkeypatch.setattr(np, "bincount", None)    # labels are checked before anything counts them
     with pytest.raises(SpecError, match="data.points") as e:
-        load_data(DataSpec(name="points", points=rows))
+        load_data(S.from_dict({"data": {"name": "points", "points": rows}}).data)
     assert text in str(e.value)
 
 

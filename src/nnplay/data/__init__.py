@@ -6,6 +6,7 @@ for validation ("the mock exam").
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,6 +77,37 @@ def _task(y: np.ndarray, regression: bool) -> tuple[str, int]:
     return ("binary", 2) if k <= 2 else ("multiclass", k)
 
 
+def split_sizes(n: int, spec: DataSpec, n_test: int | None = None) -> tuple[int, int, int]:
+    """(train, validation, test) sample counts that ``_split`` makes of ``n`` samples
+    (scikit-learn's rounding: train part floor(n * train_ratio), validation ceil(m * val_ratio));
+    ``n_test`` given: the test split is that file's own."""
+    if n_test is None:
+        m = math.floor(spec.train_ratio * n)
+        n_test = n - m
+    else:
+        m = n
+    n_val = math.ceil(spec.val_ratio * m) if spec.val_ratio > 0 else 0
+    return m - n_val, n_val, n_test
+
+
+def check_splits(n: int, k: int, spec: DataSpec, n_test: int | None = None, what: str = "") -> None:
+    """Raise ``SpecError`` unless every split gets at least ``k`` samples (one per class; ``k``=1
+    for regression). Called before any data is generated or resampled."""
+    sizes = split_sizes(n, spec, n_test)
+    need = {"train": sizes[0], "validation": sizes[1], "test": sizes[2]}
+    if spec.val_ratio == 0:
+        del need["validation"]
+    if min(need.values()) >= k:
+        return
+    source = what or f"{n} samples"
+    fields = "data.train_ratio, data.val_ratio" if n_test is None else "data.val_ratio"
+    got = ", ".join(f"{v} {s}" for s, v in need.items())
+    per = f"{k} (one per class)" if k > 1 else "1"
+    raise SpecError(f"{source} with data.train_ratio = {spec.train_ratio:g} and data.val_ratio = "
+                    f"{spec.val_ratio:g} would split into {got}; each split needs at least {per}: "
+                    f"use more samples or change {fields}")
+
+
 def _split(X, y, spec: DataSpec, stratify: bool, test: tuple | None = None):
     """-> (train, val, test) index-free arrays; ``test`` given skips the test split."""
     strat = y if stratify else None
@@ -94,8 +126,16 @@ def _split(X, y, spec: DataSpec, stratify: bool, test: tuple | None = None):
 
 
 def _smote(X, y, seed):
+    """Oversample every class of the training split up to the largest (needs >= 2 of each)."""
     from imblearn.over_sampling import SMOTE
-    k = max(1, min(5, int(np.bincount(y).min()) - 1))
+    counts = np.bincount(y)
+    present = counts[counts > 0]
+    if len(present) < 2 or present.min() < 2:
+        shown = ", ".join(f"class {c}: {n}" for c, n in enumerate(counts) if n)
+        raise SpecError(f"data.resample = 'smote' needs at least 2 classes with 2 or more training "
+                        f"samples each; the training split holds {shown}: use more samples or "
+                        f"set data.resample = 'none'")
+    k = min(5, int(present.min()) - 1)
     shape = X.shape[1:]
     Xr, yr = SMOTE(random_state=seed, k_neighbors=k).fit_resample(X.reshape(len(X), -1), y)
     return Xr.reshape((-1, *shape)).astype(np.float32), yr
@@ -116,18 +156,22 @@ def load_data(spec: DataSpec) -> DataBundle:
     test = None
     regression = False
     if spec.name in toy2d.GENERATORS or spec.name == "points":
-        if spec.name == "points":
+        if spec.name == "points":   # rows and labels were checked by DataSpec
+            k = len({row[2] for row in spec.points})
+            if k < 2:
+                raise SpecError("data.points: the labels must name at least two classes")
+            check_splits(len(spec.points), k, spec, what=f"data.points ({len(spec.points)} rows)")
             arr = np.asarray(spec.points, np.float32)
-            if arr.ndim != 2 or arr.shape[1] != 3:
-                raise SpecError("data.points: each row must be [x1, x2, label]")
             P, y = arr[:, :2], arr[:, 2].astype(np.int64)
-            if y.min() < 0 or len(np.unique(y)) < 2:
-                raise SpecError("data.points: labels must be integers >= 0 with at least two classes")
         else:
-            P, y = toy2d.generate(spec.name, spec.samples, spec.noise, spec.classes, spec.seed)
             regression = spec.name in toy2d.REGRESSION
+            k = 1 if regression else 2 if spec.name in toy2d.BINARY_ONLY else spec.classes
+            check_splits(spec.samples, k, spec, what=f"data.samples = {spec.samples}")
+            P, y = toy2d.generate(spec.name, spec.samples, spec.noise, spec.classes, spec.seed)
         X = np.concatenate([P, featurize(P, names)], 1)  # carry raw points through the split
     elif spec.name == "digits":
+        n = min(spec.limit or digits_source.N, digits_source.N)
+        check_splits(n, 10, spec, what=f"{n} digits" + (" (data.limit)" if spec.limit else ""))
         X, y = digits_source.load()
         names = ["pixels"]
     elif spec.name == "idx":
@@ -146,6 +190,11 @@ def load_data(spec: DataSpec) -> DataBundle:
         regression = task == "regression"
     else:  # pragma: no cover - the spec's Literal forbids it
         raise SpecError(f"data.name: unknown data set {spec.name!r}")
+    if spec.name in ("idx", "csv"):
+        n = min(spec.limit or len(X), len(X))
+        k = 1 if regression else len(np.unique(y))
+        check_splits(n, k, spec, None if test is None else len(test[0]),
+                     f"{spec.path!r} ({n} samples" + (", data.limit)" if spec.limit else ")"))
 
     X, y = _limit(X, y, spec.limit, spec.seed)
     stratify = not regression and np.bincount(y).min() >= 2
