@@ -308,7 +308,7 @@ def _problems(err: ValidationError) -> list[dict]:
     out = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "spec"
+        where = "".join(_part(p) for p in loc).lstrip(".") or "spec"
         p = {"where": where, "kind": e["type"], "ctx": e.get("ctx"),
              "msg": e["msg"].removeprefix("Value error, ")}
         if e["type"] == "extra_forbidden":
@@ -346,6 +346,14 @@ def _check_depth(d: Any, where: str = "spec") -> None:
 
 _TOO_DEEP = (f"tables and lists nest more than {MAX_DEPTH} levels deep; a spec needs 4 at most "
              f"(the spec, [data], points = [...], [x1, x2, label])")
+
+
+def _part(p: int | str) -> str:
+    """One step of a field's path: ``[0]``, ``.lr``, or a quoted odd key (``["a b\\n"]``)."""
+    if isinstance(p, int):
+        return f"[{p}]"
+    return f".{p}" if p.replace("_", "").replace("-", "").isalnum() and p.isascii() \
+        else f"[{_short(p, 40)}]"
 
 
 def from_dict(d: dict) -> Spec:

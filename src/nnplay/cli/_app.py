@@ -26,15 +26,18 @@ def set_lang(lang: str) -> str:
 
 
 def fail(message: str) -> NoReturn:
-    """Print ``error: message`` to stderr and exit with code 2 (a user error)."""
-    sys.stderr.write(f"{t('cli.error', LANG['value'])}: {message}\n")
+    """Print ``error: message`` to stderr as one line and exit with code 2 (a user error)."""
+    sys.stderr.write(f"{t('cli.error', LANG['value'])}: {' '.join(message.split())}\n")
     raise SystemExit(2)
 
 
 def guard(fn):
-    """Run ``fn``; user errors (SpecError, ValueError from validation) exit 2 with one line."""
+    """Run ``fn``; user errors (SpecError, ValueError from validation) exit 2 with one line;
+    so does running out of memory (a spec asking for more than this machine has)."""
     from ..spec import SpecError
     try:
         return fn()
     except SpecError as e:
         fail(e.render(LANG["value"]))
+    except MemoryError:
+        fail(t("cli.out_of_memory", LANG["value"]))
