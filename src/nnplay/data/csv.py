@@ -55,7 +55,8 @@ def load(path: str | Path, target: str, task: str = "auto", max_rows: int = 1_00
             raise CSVError(f"{path}: column {h!r} is not numeric (features must be numbers); "
                            f"line {lines[col]}: {_cell(body[col][j])}")
         cols.append(col)
-    X = np.array(cols, dtype=np.float32).T
+    with np.errstate(over="ignore"):   # values past float32 become inf and are named below
+        X = np.array(cols, dtype=np.float32).T
     bad = np.argwhere(~np.isfinite(X))
     if len(bad):
         i, j = bad[0]
@@ -72,7 +73,8 @@ def load(path: str | Path, target: str, task: str = "auto", max_rows: int = 1_00
     if task == "regression":
         if num is None:
             raise CSVError(f"{path}: target {target!r} is not numeric, so it cannot be regressed")
-        y = num.astype(np.float32)
+        with np.errstate(over="ignore"):
+            y = num.astype(np.float32)
         if not np.all(np.isfinite(y)):
             i = int(np.argmin(np.isfinite(y)))
             raise CSVError(f"{path}: target {target!r}, line {lines[i]}: {_cell(raw_y[i])} is not a "

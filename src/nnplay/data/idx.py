@@ -88,7 +88,8 @@ def load(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         X, y = read_idx(pi), read_idx(pl)
         if X.ndim != 3 or y.ndim != 1 or len(X) != len(y):
             raise IDXError(f"{folder}: {split} images {X.shape} and labels {y.shape} do not match")
-        X = (X.astype(np.float32) / 255.0)[:, None]
+        with np.errstate(over="ignore", invalid="ignore"):   # non-finite pixels are named below
+            X = (X.astype(np.float32) / 255.0)[:, None]
         _check(pi, pl, X, y)
         out[split] = (X, y.astype(np.int64))
     if "train" not in out:
