@@ -153,6 +153,33 @@ def test_unknown_language():
      ["model.layers[1]", "pool size 4"]),
     (["train.lr"], ["key=value"]),
     (["train.device=tpu"], ["train.device", "cpu", "cuda", "auto"]),
+    # found by fuzzing (tests/cli/test_cli_fuzz.py): each was a traceback with exit 1
+    (["x=" + "[" * 1000 + "]" * 1000], ["--set", "nest more than 16 levels deep"]),
+    (["model.init={a=1}"], ["model.init", "he_normal", "xavier_uniform"]),
+    (["model.init=[1]"], ["model.init", "he_normal", "(received: [1])"]),
+    (["data.seed=-1"], ["data.seed: must be at least 0 (received: -1)"]),
+    (["data.seed=18446744073709551616"], ["data.seed: must be at most 4294967295"]),
+    (["train.seed=18446744073709551616"], ["train.seed: must be at most 9223372036854775807"]),
+    (["data.samples=10", "data.train_ratio=0.01"], ["data.samples = 10", "data.train_ratio = 0.01",
+                                                    "0 train, 0 validation, 10 test", "at least 2"]),
+    (["data.samples=10", "data.val_ratio=0.01"], ["4 train, 1 validation, 5 test"]),
+    (["data.samples=30", "data.classes=10", "data.name=gauss"], ["15 test", "at least 10 (one per class)"]),
+    (["data.name=points", "data.points=[[0,0,0],[1,1,1e9],[0.5,0.5,0],[0.2,0.1,1e9]]"],
+     ["data.points[1]: the label must be a whole number from 0 to 9 (at most 10 classes); received 1e+09"]),
+    (["data.name=points", "data.points=[[0,0,0],[1,1],[0.5,0.5,0],[0.2,0.1,1]]"],
+     ["data.points[1]: each row must be [x1, x2, label]"]),
+    (["data.name=points", "data.points=[[0,0,0],[1,1,1],[nan,0.5,0],[0.2,0.1,1]]"],
+     ["data.points[2][0]: must be a finite number"]),
+    (["data.name=points", "data.resample=smote", "data.val_ratio=0",
+      "data.points=" + str([[i * 0.1, 0, 0] for i in range(39)] + [[5, 5, 1]])],
+     ["data.resample = 'smote' needs at least 2 classes", "training split holds class 0"]),
+    (["a..b=1"], ["--set a..b", "single dots"]),
+    (["=1"], ["key=value"]),
+    (["data=1"], ["data: must be a table", "samples", "(received: 1)"]),
+    (["model.batchnorm=true", "train.batch_size=1"], ["batch norm needs at least 2 samples in every batch",
+                                                      "train.batch_size = 1"]),
+    (["model.batchnorm=true", "data.samples=120", "train.batch_size=47"], ["48 training samples",
+                                                                         "leave a batch of 1"]),
 ])
 def test_bad_input_exits_2_naming_the_field(spec_file, sets, texts):
     args = ["train", str(spec_file)]
@@ -219,3 +246,31 @@ def test_console_script_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in p.stderr and p.stderr.startswith("error: ")
     for text in texts:
         assert text in p.stderr
+
+
+def test_a_spec_file_that_is_not_utf8(tmp_path):
+    p = tmp_path / "latin.toml"
+    p.write_bytes('name = "café"\n'.encode("latin-1"))
+    user_error(cli("train", str(p)), "latin.toml: not a UTF-8 text file")
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 1000 + "]" * 1000)
+    user_error(cli("train", str(deep)), "deep.toml: tables and lists nest more than 16 levels deep")
+
+
+def test_new_errors_in_korean(spec_file):
+    ko = user_error(cli("train", str(spec_file), "--lang", "ko", "--set", "train.seed=-1"))
+    assert ko == "오류: 잘못된 명세입니다. train.seed: 0 이상이어야 합니다 (받은 값: -1)"
+    ko = user_error(cli("train", str(spec_file), "--lang", "ko", "--set", "data=1"))
+    assert "data: 테이블(키가 있는 섹션)이어야 합니다 (받은 값: 1)" in ko
+
+
+def test_one_cycle_with_an_optimiser_without_momentum(spec_file):
+    for opt in ("adagrad", "sgd", "adam"):
+        r = cli("train", str(spec_file), "-q", "--set", "train.schedule=onecycle", "--set", f"train.optimizer={opt}",
+                "--set", "train.epochs=2")
+        assert r.exit_code == 0, (opt, r.output, r.exception)
+
+
+@pytest.mark.parametrize("seed", ["18446744073709551616", "-1"])
+def test_attack_seed_out_of_range(seed):
+    user_error(cli("attack", "some-run", "--seed", seed), "--seed: must be between 0 and 9223372036854775807")

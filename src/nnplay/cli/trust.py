@@ -62,11 +62,14 @@ def attack(
     from ..trust import figures
     from ..trust.attacks import attack as run_attack, robustness_curve
     from ..trust.base import check_choice
+    from ..spec import TRAIN_SEED_MAX
     from ..trust.patch import patch_attack
     from . import print_json
 
     lang = set_lang(lang)
     guard(lambda: check_choice("--method", method, ("fgsm", "pgd", "patch")))
+    if not 0 <= seed <= TRAIN_SEED_MAX:      # torch.Generator().manual_seed takes int64
+        fail(f"--seed: must be between 0 and {TRAIN_SEED_MAX}; received: {seed}")
     if curve and method == "patch":
         fail("--curve: a robustness curve needs --method fgsm or pgd (a patch has no epsilon)")
     store, run, tr = _load(run_id, runs_dir, "attack")
