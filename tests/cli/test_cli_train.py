@@ -199,6 +199,8 @@ def test_missing_and_malformed_spec_files(tmp_path):
 
 def test_bad_folds(spec_file):
     user_error(cli("train", str(spec_file), "--folds", "1"), "--folds", "2 or more")
+    user_error(cli("train", str(spec_file), "--folds", "61"), "--folds: must be at most 60", "received 61")
+    user_error(cli("train", str(spec_file), "--folds", "9" * 25), "--folds: must be at most 60")
 
 
 def test_divergence_exits_2(spec_file):
