@@ -21,20 +21,6 @@ def _progress(total: int, lang: str, quiet: bool) -> Progress:
                     TimeElapsedColumn(), console=err, disable=quiet, transient=False)
 
 
-def _check_batches(trainer) -> None:
-    """Batch norm over a batch of one sample is undefined (PyTorch raises): say which fields
-    make one, before training starts."""
-    from torch import nn
-    if not any(isinstance(m, nn.BatchNorm1d) for m in trainer.model.modules()):
-        return
-    n, bs = len(trainer.data.x_train), trainer.spec.train.batch_size
-    if min(n, bs) == 1 or n % bs == 1:
-        fail(f"batch norm needs at least 2 samples in every batch, but {n} training samples in "
-             f"batches of train.batch_size = {bs} leave a batch of 1; change train.batch_size, "
-             f"the data's size or split (data.samples, data.train_ratio, data.val_ratio), or "
-             f"turn batch norm off (model.batchnorm, model.layers)")
-
-
 @app.command()
 def train(
     spec_file: Annotated[str | None, typer.Argument(help="Spec TOML file (defaults if omitted).")] = None,
@@ -77,8 +63,6 @@ def train(
 
     from ..train import Trainer
     trainer = None if resume else guard(lambda: Trainer(spec))
-    if trainer is not None:
-        _check_batches(trainer)
     if trainer is not None and not quiet:
         params = sum(p.numel() for p in trainer.model.parameters())
         err.print(t("cli.train.start", lang, name=spec.name, data=spec.data.name, params=params,
