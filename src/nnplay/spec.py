@@ -406,15 +406,15 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
     d: dict = {}
     if path is not None:
         p = Path(path)
-        if not p.is_file():
-            raise SpecError(f"spec file not found: {str(p)!r}")
         try:
+            if not p.is_file():
+                raise SpecError(f"spec file not found: {_short(str(p))}")
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
             raise SpecError(f"{p}: not a UTF-8 text file (byte {e.start}: {e.reason}); "
                             f"save the spec as UTF-8 TOML") from None
-        except OSError as e:
-            raise SpecError(f"{p}: cannot read the spec file ({e.strerror or e})") from None
+        except OSError as e:   # a name too long, no permission
+            raise SpecError(f"{_short(str(p))}: cannot read the spec file ({e.strerror or e})") from None
         d = _parse(text, f"{p}: ")
     return from_dict(apply_overrides(d, overrides or []))
 

@@ -276,3 +276,15 @@ def test_one_cycle_with_an_optimiser_without_momentum(spec_file):
 @pytest.mark.parametrize("seed", ["18446744073709551616", "-1"])
 def test_attack_seed_out_of_range(seed):
     user_error(cli("attack", "some-run", "--seed", seed), "--seed: must be between 0 and 9223372036854775807")
+
+
+def test_paths_the_system_refuses(tmp_path):
+    user_error(cli("train", "x" * 5000), "cannot read the spec file (File name too long)")
+    user_error(cli("train", "--set", "data.name=csv", "--set", "data.target=y", "--set", "data.path=" + "x" * 5000),
+               "data.path: cannot read 'xxx", "(File name too long)")
+    user_error(cli("report", "r" * 5000), "File name too long")
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    user_error(cli("runs", "--runs-dir", str(afile)), "--runs-dir: cannot keep runs in", "afile")
+    ko = user_error(cli("train", "--runs-dir", str(afile / "sub"), "--lang", "ko"))
+    assert ko.startswith("오류: --runs-dir: ") and "쓰기 가능한 폴더" in ko

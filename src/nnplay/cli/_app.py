@@ -41,3 +41,22 @@ def guard(fn):
         fail(e.render(LANG["value"]))
     except MemoryError:
         fail(t("cli.out_of_memory", LANG["value"]))
+    except OSError as e:      # a path too long, a file where a folder should be, no permission
+        path = e.filename if e.filename is not None else "?"
+        fail(t("cli.os_error", LANG["value"], path=_short(str(path)), reason=e.strerror or e))
+
+
+def open_store(runs_dir: str | None):
+    """The run store at ``--runs-dir`` (or $NNPLAY_RUNS); a folder it cannot use exits 2."""
+    import sqlite3
+
+    from ..runs import RunStore
+    try:
+        return RunStore(runs_dir)
+    except (OSError, sqlite3.Error) as e:
+        reason = getattr(e, "strerror", None) or e
+        fail(t("cli.bad_runs_dir", LANG["value"], path=_short(str(runs_dir or "$NNPLAY_RUNS")), reason=reason))
+
+
+def _short(text: str, most: int = 80) -> str:
+    return text if len(text) <= most else text[:most - 3] + "..."

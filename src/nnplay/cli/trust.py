@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, app, fail, guard, set_lang
+from ._app import JsonOut, Lang, RunsDir, app, fail, guard, open_store, set_lang
 
 err = Console(stderr=True)
 CURVE = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)   # shares of the input range (L-inf)
@@ -21,10 +21,10 @@ CURVE = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)   # shares of the input r
 
 def _load(run_id: str, runs_dir: str | None, method: str):
     """(store, run, trainer) for a finished classifier run; user errors exit 2."""
-    from ..runs import RunStore, load_trained
+    from ..runs import load_trained
     from ..trust.base import check_task
 
-    store = RunStore(runs_dir)
+    store = open_store(runs_dir)
     run = guard(lambda: store.get(run_id))
     trainer = guard(lambda: load_trained(run))
     guard(lambda: check_task(trainer.data.task, method))

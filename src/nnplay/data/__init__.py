@@ -148,6 +148,11 @@ def _limit(X, y, n, seed):
     return X[keep], y[keep]
 
 
+def _unreadable(path: str, e: OSError) -> SpecError:
+    shown = path if len(path) <= 80 else path[:77] + "..."
+    return SpecError(f"data.path: cannot read {shown!r} ({e.strerror or e})")
+
+
 def load_data(spec: DataSpec) -> DataBundle:
     """Build the bundle that ``spec`` describes. Raises ``SpecError`` on bad paths or files."""
     points = None
@@ -177,16 +182,20 @@ def load_data(spec: DataSpec) -> DataBundle:
     elif spec.name == "idx":
         try:
             parts = idx_source.load(spec.path)
-        except (idx_source.IDXError, OSError) as e:
+        except idx_source.IDXError as e:
             raise SpecError(str(e)) from None
+        except OSError as e:
+            raise _unreadable(spec.path, e) from None
         X, y = parts["train"]
         test = parts.get("test")
         names = ["pixels"]
     elif spec.name == "csv":
         try:
             X, y, names, task, class_names = csv_source.load(spec.path, spec.target, spec.task)
-        except (csv_source.CSVError, OSError) as e:
+        except csv_source.CSVError as e:
             raise SpecError(str(e)) from None
+        except OSError as e:
+            raise _unreadable(spec.path, e) from None
         regression = task == "regression"
     else:  # pragma: no cover - the spec's Literal forbids it
         raise SpecError(f"data.name: unknown data set {spec.name!r}")
