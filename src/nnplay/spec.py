@@ -237,9 +237,24 @@ class SpecError(ValueError):
     def __init__(self, message: str, problems: list[dict] | None = None):
         super().__init__(message)
         self.problems = problems or []
+        self.words: tuple[str, dict] | None = None
+
+    @classmethod
+    def say(cls, key: str, **kw) -> "SpecError":
+        """An error worded by the i18n message ``key``; a ``kw`` value that is a (key, kw)
+        pair is worded in the same language."""
+        e = cls(_words(key, kw, "en"))
+        e.words = (key, kw)
+        return e
 
     def render(self, lang: str = "en") -> str:
+        if self.words is not None:
+            return _words(*self.words, lang)
         return _render(self.problems, lang) if self.problems else str(self)
+
+
+def _words(key: str, kw: dict, lang: str) -> str:
+    return t(key, lang, **{k: _words(*v, lang) if isinstance(v, tuple) else v for k, v in kw.items()})
 
 
 MAX_PROBLEMS = 5   # a message names at most this many problems (200,000 bad points: one line)
@@ -341,11 +356,11 @@ def _depth(v: Any) -> int:
 
 def _check_depth(d: Any, where: str = "spec") -> None:
     if _depth(d) > MAX_DEPTH:
-        raise SpecError(f"{where}: {_TOO_DEEP}")
+        raise _too_deep(where)
 
 
-_TOO_DEEP = (f"tables and lists nest more than {MAX_DEPTH} levels deep; a spec needs 4 at most "
-             f"(the spec, [data], points = [...], [x1, x2, label])")
+def _too_deep(where: str) -> SpecError:
+    return SpecError.say("spec.too_deep", where=where, most=MAX_DEPTH)
 
 
 def _part(p: int | str) -> str:
@@ -376,7 +391,7 @@ def parse_value(text: str) -> Any:
     except tomllib.TOMLDecodeError:
         return text
     except RecursionError:
-        raise SpecError(f"--set: {_TOO_DEEP}") from None
+        raise _too_deep("--set") from None
     _check_depth(value, "--set")
     return value
 
@@ -411,8 +426,7 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
                 raise SpecError(f"spec file not found: {_short(str(p))}")
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
-            raise SpecError(f"{p}: not a UTF-8 text file (byte {e.start}: {e.reason}); "
-                            f"save the spec as UTF-8 TOML") from None
+            raise SpecError.say("spec.not_utf8", path=str(p), byte=e.start, reason=e.reason) from None
         except OSError as e:   # a name too long, no permission
             raise SpecError(f"{_short(str(p))}: cannot read the spec file ({e.strerror or e})") from None
         d = _parse(text, f"{p}: ")
@@ -426,7 +440,7 @@ def _parse(text: str, where: str = "") -> dict:
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{where}malformed TOML: {e}") from None
     except RecursionError:
-        raise SpecError(f"{where}{_TOO_DEEP}") from None
+        raise _too_deep(where.rstrip(": ") or "spec") from None
     _check_depth(d, where.rstrip(": ") or "spec")
     return d
 

@@ -172,7 +172,7 @@ def test_unknown_language():
      ["data.points[2][0]: must be a finite number"]),
     (["data.name=points", "data.resample=smote", "data.val_ratio=0",
       "data.points=" + str([[i * 0.1, 0, 0] for i in range(39)] + [[5, 5, 1]])],
-     ["data.resample = 'smote' needs at least 2 classes", "training split holds class 0"]),
+     ["data.resample = 'smote' needs at least 2 classes", "training split holds (class: samples) 0: "]),
     (["a..b=1"], ["--set a..b", "single dots"]),
     (["=1"], ["key=value"]),
     (["data=1"], ["data: must be a table", "samples", "(received: 1)"]),
@@ -254,9 +254,25 @@ def test_a_spec_file_that_is_not_utf8(tmp_path):
     p = tmp_path / "latin.toml"
     p.write_bytes('name = "café"\n'.encode("latin-1"))
     user_error(cli("train", str(p)), "latin.toml: not a UTF-8 text file")
+    user_error(cli("train", str(p), "--lang", "ko"), "latin.toml: UTF-8 텍스트 파일이 아닙니다")
     deep = tmp_path / "deep.toml"
     deep.write_text("a = " + "[" * 1000 + "]" * 1000)
     user_error(cli("train", str(deep)), "deep.toml: tables and lists nest more than 16 levels deep")
+
+
+@pytest.mark.parametrize("sets, korean", [
+    (["data.samples=10", "data.train_ratio=0.01"], "오류: data.samples = 10에 data.train_ratio = 0.01, data.val_ratio = 0.2"
+     "이면 학습 0개, 검증 0개, 테스트 10개로 나뉩니다; 각 분할에는 최소 2개 (클래스마다 하나)가 있어야 합니다"),
+    (["model.batchnorm=true", "train.batch_size=1"], "배치 정규화에는 모든 배치에 샘플이 2개 이상"),
+    (["data.name=points", "data.resample=smote", "data.val_ratio=0",
+      "data.points=" + str([[i * 0.1, 0, 0] for i in range(39)] + [[5, 5, 1]])], "학습 분할의 (클래스: 샘플 수)는 0: "),
+    (["x=" + "[" * 1000 + "]" * 1000], "--set: 테이블과 목록이 16단계보다 깊게"),
+])
+def test_loader_errors_in_korean(spec_file, sets, korean):
+    args = ["train", str(spec_file), "--lang", "ko"]
+    for s in sets:
+        args += ["--set", s]
+    assert korean in user_error(cli(*args))
 
 
 def test_new_errors_in_korean(spec_file):

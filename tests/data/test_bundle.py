@@ -185,7 +185,7 @@ def test_smote_with_one_class_in_the_training_split():
     split = load_data(DataSpec(name="points", points=rows, val_ratio=0.0))
     assert np.bincount(split.y_train.numpy(), minlength=2).min() < 2     # the lone class-1 point
     with pytest.raises(SpecError, match="data.resample = 'smote' needs at least 2 classes with 2 or more "
-                                        "training samples each; the training split holds class 0: "):
+                                        "training samples each; the training split holds \\(class: samples\\) 0: "):
         load_data(spec)
 
 

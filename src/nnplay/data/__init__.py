@@ -90,22 +90,20 @@ def split_sizes(n: int, spec: DataSpec, n_test: int | None = None) -> tuple[int,
     return m - n_val, n_val, n_test
 
 
-def check_splits(n: int, k: int, spec: DataSpec, n_test: int | None = None, what: str = "") -> None:
+def check_splits(n: int, k: int, spec: DataSpec, n_test: int | None = None,
+                 source: tuple[str, dict] | None = None) -> None:
     """Raise ``SpecError`` unless every split gets at least ``k`` samples (one per class; ``k``=1
-    for regression). Called before any data is generated or resampled."""
-    sizes = split_sizes(n, spec, n_test)
-    need = {"train": sizes[0], "validation": sizes[1], "test": sizes[2]}
-    if spec.val_ratio == 0:
-        del need["validation"]
-    if min(need.values()) >= k:
+    for regression). Called before any data is generated or resampled. ``source``: the
+    (i18n key, kw) naming where the ``n`` samples come from."""
+    train, val, test = split_sizes(n, spec, n_test)
+    if min(train, test, val if spec.val_ratio > 0 else k) >= k:
         return
-    source = what or f"{n} samples"
-    fields = "data.train_ratio, data.val_ratio" if n_test is None else "data.val_ratio"
-    got = ", ".join(f"{v} {s}" for s, v in need.items())
-    per = f"{k} (one per class)" if k > 1 else "1"
-    raise SpecError(f"{source} with data.train_ratio = {spec.train_ratio:g} and data.val_ratio = "
-                    f"{spec.val_ratio:g} would split into {got}; each split needs at least {per}: "
-                    f"use more samples or change {fields}")
+    sizes = ("data.sizes", dict(train=train, val=val, test=test)) if spec.val_ratio > 0 else \
+        ("data.sizes_noval", dict(train=train, test=test))
+    raise SpecError.say("data.split_small", source=source or ("data.src_n", {"n": n}),
+                        train_ratio=f"{spec.train_ratio:g}", val_ratio=f"{spec.val_ratio:g}", sizes=sizes,
+                        need=("data.need_classes", {"k": k}) if k > 1 else "1",
+                        fields="data.train_ratio, data.val_ratio" if n_test is None else "data.val_ratio")
 
 
 def _split(X, y, spec: DataSpec, stratify: bool, test: tuple | None = None):
@@ -131,10 +129,8 @@ def _smote(X, y, seed):
     counts = np.bincount(y)
     present = counts[counts > 0]
     if len(present) < 2 or present.min() < 2:
-        shown = ", ".join(f"class {c}: {n}" for c, n in enumerate(counts) if n)
-        raise SpecError(f"data.resample = 'smote' needs at least 2 classes with 2 or more training "
-                        f"samples each; the training split holds {shown}: use more samples or "
-                        f"set data.resample = 'none'")
+        shown = ", ".join(f"{c}: {n}" for c, n in enumerate(counts) if n)
+        raise SpecError.say("data.smote_small", counts=shown)
     k = min(5, int(present.min()) - 1)
     shape = X.shape[1:]
     Xr, yr = SMOTE(random_state=seed, k_neighbors=k).fit_resample(X.reshape(len(X), -1), y)
@@ -165,18 +161,18 @@ def load_data(spec: DataSpec) -> DataBundle:
             k = len({row[2] for row in spec.points})
             if k < 2:
                 raise SpecError("data.points: the labels must name at least two classes")
-            check_splits(len(spec.points), k, spec, what=f"data.points ({len(spec.points)} rows)")
+            check_splits(len(spec.points), k, spec, source=("data.src_points", {"n": len(spec.points)}))
             arr = np.asarray(spec.points, np.float32)
             P, y = arr[:, :2], arr[:, 2].astype(np.int64)
         else:
             regression = spec.name in toy2d.REGRESSION
             k = 1 if regression else 2 if spec.name in toy2d.BINARY_ONLY else spec.classes
-            check_splits(spec.samples, k, spec, what=f"data.samples = {spec.samples}")
+            check_splits(spec.samples, k, spec, source=("data.src_samples", {"n": spec.samples}))
             P, y = toy2d.generate(spec.name, spec.samples, spec.noise, spec.classes, spec.seed)
         X = np.concatenate([P, featurize(P, names)], 1)  # carry raw points through the split
     elif spec.name == "digits":
         n = min(spec.limit or digits_source.N, digits_source.N)
-        check_splits(n, 10, spec, what=f"{n} digits" + (" (data.limit)" if spec.limit else ""))
+        check_splits(n, 10, spec, source=("data.src_digits_limit" if spec.limit else "data.src_digits", {"n": n}))
         X, y = digits_source.load()
         names = ["pixels"]
     elif spec.name == "idx":
@@ -203,7 +199,7 @@ def load_data(spec: DataSpec) -> DataBundle:
         n = min(spec.limit or len(X), len(X))
         k = 1 if regression else len(np.unique(y))
         check_splits(n, k, spec, None if test is None else len(test[0]),
-                     f"{spec.path!r} ({n} samples" + (", data.limit)" if spec.limit else ")"))
+                     ("data.src_file_limit" if spec.limit else "data.src_file", {"path": repr(spec.path), "n": n}))
 
     X, y = _limit(X, y, spec.limit, spec.seed)
     stratify = not regression and np.bincount(y).min() >= 2

@@ -48,10 +48,7 @@ def _check_batch_norm(model: nn.Module, n: int, batch_size: int) -> None:
     if (min(n, batch_size) == 1 or n % batch_size == 1) and \
             any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
         from ..spec import SpecError
-        raise SpecError(f"batch norm needs at least 2 samples in every batch, but {n} training samples "
-                        f"in batches of train.batch_size = {batch_size} leave a batch of 1; change "
-                        f"train.batch_size, the data's size or split (data.samples, data.train_ratio, "
-                        f"data.val_ratio), or turn batch norm off (model.batchnorm, model.layers)")
+        raise SpecError.say("train.batchnorm_one", n=n, batch_size=batch_size)
 
 
 @dataclass
