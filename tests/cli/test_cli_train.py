@@ -248,4 +248,3 @@ def test_console_script_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in p.stderr and p.stderr.startswith("error: ")
     for text in texts:
         assert text in p.stderr
-
