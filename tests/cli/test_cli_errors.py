@@ -87,3 +87,28 @@ def test_paths_the_system_refuses(tmp_path):
     user_error(cli("runs", "--runs-dir", str(afile)), "--runs-dir: cannot keep runs in", "afile")
     ko = user_error(cli("train", "--runs-dir", str(afile / "sub"), "--lang", "ko"))
     assert ko.startswith("오류: --runs-dir: ") and "쓰기 가능한 폴더" in ko
+
+
+@pytest.mark.parametrize("error", ["MemoryError", "torch.OutOfMemoryError"])
+def test_out_of_memory_is_a_clear_error(spec_file, monkeypatch, error):
+    import torch
+
+    from nnplay import train
+
+    def too_big(*args, **kw):
+        raise MemoryError("Unable to allocate 7.45 GiB") if error == "MemoryError" else \
+            torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+    monkeypatch.setattr(train, "Trainer", too_big)
+    user_error(cli("train", str(spec_file)), "not enough memory for this spec", "data.samples", "model.hidden")
+    ko = user_error(cli("train", str(spec_file), "--lang", "ko"))
+    assert "메모리가 부족합니다" in ko
+
+
+def test_other_runtime_errors_are_not_hidden(spec_file, monkeypatch):
+    from nnplay import train
+
+    def bug(*args, **kw):
+        raise RuntimeError("a bug, not a user error")
+    monkeypatch.setattr(train, "Trainer", bug)
+    r = cli("train", str(spec_file))
+    assert isinstance(r.exception, RuntimeError) and r.exit_code == 1

@@ -41,6 +41,11 @@ def guard(fn):
         fail(e.render(LANG["value"]))
     except MemoryError:
         fail(t("cli.out_of_memory", LANG["value"]))
+    except RuntimeError as e:   # torch.OutOfMemoryError (CUDA); torch is loaded by whatever raised it
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(e, torch.OutOfMemoryError):
+            fail(t("cli.out_of_memory", LANG["value"]))
+        raise
     except OSError as e:      # a path too long, a file where a folder should be, no permission
         path = e.filename if e.filename is not None else "?"
         fail(t("cli.os_error", LANG["value"], path=_short(str(path)), reason=e.strerror or e))

@@ -59,10 +59,10 @@ def attack(
     lang: Lang = "en",
 ) -> None:
     """Adversarial examples: clean vs adversarial test accuracy, example images, robustness curve."""
+    from ..spec import TRAIN_SEED_MAX
     from ..trust import figures
     from ..trust.attacks import attack as run_attack, robustness_curve
     from ..trust.base import check_choice
-    from ..spec import TRAIN_SEED_MAX
     from ..trust.patch import patch_attack
     from . import print_json
 
