@@ -244,3 +244,96 @@ def test_errors_are_worded_in_english_and_korean(d, english, korean):
     assert english in str(e) and str(e) == e.render("en")
     ko = e.render("ko")
     assert ko.startswith("잘못된 명세입니다.") and korean in ko
+
+
+# --- inputs that once crashed the loader (found by tests/test_fuzz_spec.py) ------------------------
+def test_a_spec_file_that_is_not_utf8(tmp_path):
+    p = tmp_path / "latin.toml"
+    p.write_bytes('name = "café"\n'.encode("latin-1"))
+    with pytest.raises(SpecError, match=r"latin.toml: not a UTF-8 text file \(byte 11: invalid"):
+        S.load(p)
+
+
+@pytest.mark.parametrize("text", ["a = " + "[" * 1000 + "]" * 1000, "a = " + "{b=" * 1000 + "1" + "}" * 1000,
+                                  "x = " + "[" * 20 + "]" * 20])
+def test_toml_nested_too_deep_in_a_file_or_a_set(tmp_path, text):
+    p = tmp_path / "deep.toml"
+    p.write_text(text)
+    for call in (lambda: S.load(p), lambda: S.loads(text), lambda: S.load(None, [text.replace(" ", "")])):
+        with pytest.raises(SpecError, match="nest more than 16 levels deep") as e:
+            call()
+        assert "\n" not in str(e.value)
+
+
+def test_nesting_checked_without_recursion_in_from_dict():
+    d: object = 1
+    for _ in range(100_000):          # far past Python's recursion limit
+        d = {"a": d}
+    with pytest.raises(SpecError, match="nest more than 16"):
+        S.from_dict({"model": d})
+    with pytest.raises(SpecError, match="a spec must be a table"):
+        S.from_dict([1, 2])
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [1], ["he"], 3])
+def test_init_given_a_table_or_a_list(value):
+    for d in ({"model": {"init": value}}, {"model": {"layers": [{"type": "dense", "units": 2, "init": value}]}}):
+        msg = error_of(d)
+        assert "init: must be one of" in msg and "he_normal" in msg
+
+
+@pytest.mark.parametrize("field, value, text", [
+    ("data.seed", -1, "data.seed: must be at least 0 (received: -1)"),
+    ("data.seed", 2**32, "data.seed: must be at most 4294967295 (received: 4294967296)"),
+    ("data.seed", 2**64, "data.seed: must be at most 4294967295"),
+    ("train.seed", 2**64, "train.seed: must be at most 9223372036854775807 (received: 18446744073709551616)"),
+    ("train.seed", -5, "train.seed: must be at least 0"),
+])
+def test_seeds_bounded_to_what_numpy_and_torch_take(field, value, text):
+    sec, key = field.split(".")
+    assert text in error_of({sec: {key: value}})
+
+
+def test_largest_seeds_work():
+    from nnplay.data import load_data
+    s = S.from_dict({"data": {"seed": 2**32 - 1, "samples": 40}, "train": {"seed": 2**63 - 1}})
+    assert len(load_data(s.data).x_train) > 0
+    import torch
+    torch.manual_seed(s.train.seed)
+    torch.Generator().manual_seed(s.train.seed)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_rejected_naming_the_field(value):
+    msg = error_of({"train": {"early_stopping": {"min_delta": value}}})
+    assert "train.early_stopping.min_delta: must be a finite number" in msg
+    ko = pytest.raises(SpecError, S.from_dict, {"train": {"lr": value}}).value.render("ko")
+    assert "train.lr" in ko and ("유한한 숫자" in ko or "보다" in ko)
+
+
+def test_a_section_replaced_by_a_scalar():
+    msg = error_of({"data": 1})
+    assert "data: must be a table" in msg and "samples" in msg and "received: 1" in msg
+    with pytest.raises(SpecError) as e:
+        S.load(None, ["train=0.1"])
+    assert "train: 테이블" in e.value.render("ko") and "optimizer" in e.value.render("ko")
+
+
+@pytest.mark.parametrize("bad", ["a..b=1", ".lr=1", "train.=1", "train. .lr=1"])
+def test_override_with_an_empty_key_part(bad):
+    with pytest.raises(SpecError, match="joined by single dots"):
+        S.apply_overrides({}, [bad])
+
+
+def test_long_values_and_odd_keys_keep_the_message_one_short_line():
+    msg = error_of({"train": {"epochs": "x" * 100_000, "a\nb": 1}})
+    assert "\n" not in msg and len(msg) < 1000
+    assert "train.epochs" in msg and "train['a\\nb']: unknown key" in msg
+
+
+def test_many_problems_are_counted_not_all_listed():
+    msg = error_of({"data": {"points": [["x", 0, 0]] * 1000, "name": "points"}})
+    assert msg.count("data.points[") == 5 and "and 995 more problem(s)" in msg
+    with pytest.raises(SpecError) as e:
+        S.from_dict({"data": {"points": [["x", 0, 0]] * 10}})
+    assert "문제 5개" in e.value.render("ko")

@@ -41,15 +41,23 @@ INIT_ALIASES = {"xavier": "xavier_normal", "glorot": "xavier_normal", "he": "he_
                 "kaiming": "he_normal", "lecun": "lecun_normal"}
 
 
+# Bounds checked before anything is allocated (nnplay.data relies on them).
+MAX_CLASSES = 10              # class labels are 0..MAX_CLASSES-1 (data.classes, points, csv, idx)
+DATA_SEED_MAX = 2**32 - 1     # data.seed seeds numpy's RandomState (scikit-learn's splits)
+TRAIN_SEED_MAX = 2**63 - 1    # train.seed seeds torch.manual_seed (int64)
+POINT_MAX = 1e6               # |x1|, |x2| of data.points: x1^2, x1*x2 stay finite in float32
+MAX_DEPTH = 16                # nesting of tables and lists (a real spec needs 3)
+
+
 def _init_alias(v: Any) -> Any:
     """Accept short initialiser names ("he", "xavier") in layer and model sections."""
-    if isinstance(v, dict) and v.get("init") in INIT_ALIASES:
+    if isinstance(v, dict) and isinstance(v.get("init"), str) and v["init"] in INIT_ALIASES:
         v = {**v, "init": INIT_ALIASES[v["init"]]}
     return v
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataSpec(_Strict):
@@ -58,17 +66,17 @@ class DataSpec(_Strict):
     noise: Annotated[float, Field(ge=0, le=1)] = 0.0      # toy sets: std of added noise (0..1)
     samples: Annotated[int, Field(ge=10, le=200_000)] = 500   # generated sets
     limit: Annotated[int, Field(ge=10)] | None = None       # digits/idx/csv: use at most this many
-    classes: Annotated[int, Field(ge=2, le=10)] = 2       # toy classification sets
+    classes: Annotated[int, Field(ge=2, le=MAX_CLASSES)] = 2       # toy classification sets
     train_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5  # share for train+val, rest is test
     val_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.2    # share of the train part held out
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, le=DATA_SEED_MAX)] = 0
     features: list[Feature] = Field(default_factory=lambda: ["x1", "x2"])
     path: str | None = None        # idx: folder or file prefix; csv: file
     target: str | None = None      # csv: name of the target column
     task: Literal["auto", "classification", "regression"] = "auto"  # csv
     resample: Literal["none", "smote"] = "none"   # class imbalance: oversample train set
     scale: Literal["unit", "standard"] = "unit"   # images: [0,1] or per-pixel standardised
-    points: list[list[float]] | None = None       # name="points": [[x1, x2, label], ...]
+    points: Annotated[list[list[float]], Field(max_length=200_000)] | None = None  # name="points": [[x1, x2, label], ...]
 
     @model_validator(mode="before")
     @classmethod
@@ -88,7 +96,30 @@ class DataSpec(_Strict):
             raise ValueError("data.target (the target column's name) is required for csv data")
         if self.name == "points" and not self.points:
             raise ValueError("data.points must hold [x1, x2, label] rows when data.name = 'points'")
+        for i, row in enumerate(self.points or []):
+            _check_point(i, row)
         return self
+
+
+def _check_point(i: int, row: list[float]) -> None:
+    """One ``data.points`` row: ``[x1, x2, label]``, label a class 0..9 (checked before any
+    array is made from the labels: a label of 1e9 would otherwise size arrays by it)."""
+    if len(row) != 3:
+        raise ValueError(f"data.points[{i}]: each row must be [x1, x2, label]; received {len(row)} "
+                         f"value(s): {_short(row)}")
+    if max(abs(row[0]), abs(row[1])) > POINT_MAX:
+        raise ValueError(f"data.points[{i}]: x1 and x2 must lie between -{POINT_MAX:g} and "
+                         f"{POINT_MAX:g}; received {_short(row[:2])}")
+    label = row[2]
+    if label != int(label) or not 0 <= label < MAX_CLASSES:
+        raise ValueError(f"data.points[{i}]: the label must be a whole number from 0 to "
+                         f"{MAX_CLASSES - 1} (at most {MAX_CLASSES} classes); received {label:g}")
+
+
+def _short(v: Any, most: int = 80) -> str:
+    """``repr(v)``, cut to ``most`` characters: a message stays one readable line."""
+    text = repr(v)
+    return text if len(text) <= most else text[:most - 3] + "..."
 
 
 class LayerSpec(_Strict):
@@ -165,7 +196,7 @@ class TrainSpec(_Strict):
     weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0  # 0 = none for every optimizer (adamw too)
     batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 100
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, le=TRAIN_SEED_MAX)] = 0
     schedule: Schedule = "none"
     step_size: Annotated[int, Field(ge=1)] = 30       # step schedule: epochs per decay
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.1  # step schedule: decay factor
@@ -206,20 +237,42 @@ class SpecError(ValueError):
     def __init__(self, message: str, problems: list[dict] | None = None):
         super().__init__(message)
         self.problems = problems or []
+        self.words: tuple[str, dict] | None = None
+
+    @classmethod
+    def say(cls, key: str, **kw) -> "SpecError":
+        """An error worded by the i18n message ``key``; a ``kw`` value that is a (key, kw)
+        pair is worded in the same language."""
+        e = cls(_words(key, kw, "en"))
+        e.words = (key, kw)
+        return e
 
     def render(self, lang: str = "en") -> str:
+        if self.words is not None:
+            return _words(*self.words, lang)
         return _render(self.problems, lang) if self.problems else str(self)
 
 
+def _words(key: str, kw: dict, lang: str) -> str:
+    return t(key, lang, **{k: _words(*v, lang) if isinstance(v, tuple) else v for k, v in kw.items()})
+
+
+MAX_PROBLEMS = 5   # a message names at most this many problems (200,000 bad points: one line)
+
+
 def _render(problems: list[dict], lang: str) -> str:
-    return " ".join([t("spec.invalid", lang), *(_problem_text(p, lang) for p in problems)])
+    shown = [_problem_text(p, lang) for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        shown.append(t("spec.more", lang, n=len(problems) - MAX_PROBLEMS))
+    return " ".join([t("spec.invalid", lang), *shown])
 
 
 # pydantic error types -> message keys (i18n "spec.*"); others keep pydantic's English text
 _KINDS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le",
           "missing": "missing", "int_parsing": "int", "int_type": "int", "int_from_float": "int",
           "float_parsing": "float", "float_type": "float", "bool_parsing": "bool", "bool_type": "bool",
-          "string_type": "str", "list_type": "list", "too_short": "too_short", "too_long": "too_long"}
+          "string_type": "str", "list_type": "list", "too_short": "too_short", "too_long": "too_long",
+          "finite_number": "finite", "model_type": "table", "dict_type": "table"}
 
 
 def _problem_text(p: dict, lang: str) -> str:
@@ -270,22 +323,59 @@ def _problems(err: ValidationError) -> list[dict]:
     out = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "spec"
+        where = "".join(_part(p) for p in loc).lstrip(".") or "spec"
         p = {"where": where, "kind": e["type"], "ctx": e.get("ctx"),
              "msg": e["msg"].removeprefix("Value error, ")}
         if e["type"] == "extra_forbidden":
             p["allowed"] = _allowed(Spec, loc[:-1] + ("__keys__",))
+        elif e["type"] in ("model_type", "dict_type"):
+            p["allowed"] = _allowed(Spec, loc + ("__keys__",))
         elif e["type"] == "literal_error":
             p["allowed"] = _allowed(Spec, loc) or (e.get("ctx") or {}).get("expected")
         elif "allowed" not in p["msg"]:
             p["allowed"] = _allowed(Spec, loc)
         if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), dict):
-            p["got"] = repr(e.get("input"))
+            p["got"] = _short(e.get("input"))
         out.append(p)
     return out
 
 
+def _depth(v: Any) -> int:
+    """How deeply tables and lists nest in ``v`` (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(v, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((c, depth + 1) for c in node if isinstance(c, (dict, list)))
+    return deepest
+
+
+def _check_depth(d: Any, where: str = "spec") -> None:
+    if _depth(d) > MAX_DEPTH:
+        raise _too_deep(where)
+
+
+def _too_deep(where: str) -> SpecError:
+    return SpecError.say("spec.too_deep", where=where, most=MAX_DEPTH)
+
+
+def _part(p: int | str) -> str:
+    """One step of a field's path: ``[0]``, ``.lr``, or a quoted odd key (``["a b\\n"]``)."""
+    if isinstance(p, int):
+        return f"[{p}]"
+    return f".{p}" if p.replace("_", "").replace("-", "").isalnum() and p.isascii() \
+        else f"[{_short(p, 40)}]"
+
+
 def from_dict(d: dict) -> Spec:
+    if not isinstance(d, dict):
+        raise SpecError(f"a spec must be a table of sections (name, data, model, train); "
+                        f"received {_short(d)}")
+    _check_depth(d)
     try:
         return Spec.model_validate(d)
     except ValidationError as e:
@@ -297,9 +387,13 @@ def from_dict(d: dict) -> Spec:
 def parse_value(text: str) -> Any:
     """A ``--set`` value is TOML (``[8,8]``, ``0.1``, ``true``); bare words are strings."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise _too_deep("--set") from None
+    _check_depth(value, "--set")
+    return value
 
 
 def apply_overrides(d: dict, overrides: list[str]) -> dict:
@@ -309,7 +403,10 @@ def apply_overrides(d: dict, overrides: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise SpecError(f"--set expects key=value (e.g. train.lr=0.1); received: {item!r}")
-        parts = key.strip().split(".")
+        parts = [p.strip() for p in key.strip().split(".")]
+        if not all(parts):
+            raise SpecError(f"--set {key.strip()}: a key is section names and a field joined by "
+                            f"single dots (e.g. train.early_stopping.patience=3)")
         node = d
         for p in parts[:-1]:
             node = node.setdefault(p, {})
@@ -324,17 +421,29 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
     d: dict = {}
     if path is not None:
         p = Path(path)
-        if not p.is_file():
-            raise SpecError(f"spec file not found: {str(p)!r}")
         try:
-            d = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as e:
-            raise SpecError(f"{p}: malformed TOML: {e}") from None
+            if not p.is_file():
+                raise SpecError(f"spec file not found: {_short(str(p))}")
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise SpecError.say("spec.not_utf8", path=str(p), byte=e.start, reason=e.reason) from None
+        except OSError as e:   # a name too long, no permission
+            raise SpecError(f"{_short(str(p))}: cannot read the spec file ({e.strerror or e})") from None
+        d = _parse(text, f"{p}: ")
     return from_dict(apply_overrides(d, overrides or []))
 
 
-def loads(text: str) -> Spec:
+def _parse(text: str, where: str = "") -> dict:
+    """TOML text -> dict; malformed or absurdly nested TOML is a ``SpecError``."""
     try:
-        return from_dict(tomllib.loads(text))
+        d = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"malformed TOML: {e}") from None
+        raise SpecError(f"{where}malformed TOML: {e}") from None
+    except RecursionError:
+        raise _too_deep(where.rstrip(": ") or "spec") from None
+    _check_depth(d, where.rstrip(": ") or "spec")
+    return d
+
+
+def loads(text: str) -> Spec:
+    return from_dict(_parse(text))

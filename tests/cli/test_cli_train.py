@@ -153,6 +153,33 @@ def test_unknown_language():
      ["model.layers[1]", "pool size 4"]),
     (["train.lr"], ["key=value"]),
     (["train.device=tpu"], ["train.device", "cpu", "cuda", "auto"]),
+    # found by fuzzing (tests/cli/test_cli_fuzz.py): each was a traceback with exit 1
+    (["x=" + "[" * 1000 + "]" * 1000], ["--set", "nest more than 16 levels deep"]),
+    (["model.init={a=1}"], ["model.init", "he_normal", "xavier_uniform"]),
+    (["model.init=[1]"], ["model.init", "he_normal", "(received: [1])"]),
+    (["data.seed=-1"], ["data.seed: must be at least 0 (received: -1)"]),
+    (["data.seed=18446744073709551616"], ["data.seed: must be at most 4294967295"]),
+    (["train.seed=18446744073709551616"], ["train.seed: must be at most 9223372036854775807"]),
+    (["data.samples=10", "data.train_ratio=0.01"], ["data.samples = 10", "data.train_ratio = 0.01",
+                                                    "0 train, 0 validation, 10 test", "at least 2"]),
+    (["data.samples=10", "data.val_ratio=0.01"], ["4 train, 1 validation, 5 test"]),
+    (["data.samples=30", "data.classes=10", "data.name=gauss"], ["15 test", "at least 10 (one per class)"]),
+    (["data.name=points", "data.points=[[0,0,0],[1,1,1e9],[0.5,0.5,0],[0.2,0.1,1e9]]"],
+     ["data.points[1]: the label must be a whole number from 0 to 9 (at most 10 classes); received 1e+09"]),
+    (["data.name=points", "data.points=[[0,0,0],[1,1],[0.5,0.5,0],[0.2,0.1,1]]"],
+     ["data.points[1]: each row must be [x1, x2, label]"]),
+    (["data.name=points", "data.points=[[0,0,0],[1,1,1],[nan,0.5,0],[0.2,0.1,1]]"],
+     ["data.points[2][0]: must be a finite number"]),
+    (["data.name=points", "data.resample=smote", "data.val_ratio=0",
+      "data.points=" + str([[i * 0.1, 0, 0] for i in range(39)] + [[5, 5, 1]])],
+     ["data.resample = 'smote' needs at least 2 classes", "training split holds (class: samples) 0: "]),
+    (["a..b=1"], ["--set a..b", "single dots"]),
+    (["=1"], ["key=value"]),
+    (["data=1"], ["data: must be a table", "samples", "(received: 1)"]),
+    (["model.batchnorm=true", "train.batch_size=1"], ["batch norm needs at least 2 samples in every batch",
+                                                      "train.batch_size = 1"]),
+    (["model.batchnorm=true", "data.samples=120", "train.batch_size=47"], ["48 training samples",
+                                                                         "leave a batch of 1"]),
 ])
 def test_bad_input_exits_2_naming_the_field(spec_file, sets, texts):
     args = ["train", str(spec_file)]
@@ -172,6 +199,8 @@ def test_missing_and_malformed_spec_files(tmp_path):
 
 def test_bad_folds(spec_file):
     user_error(cli("train", str(spec_file), "--folds", "1"), "--folds", "2 or more")
+    user_error(cli("train", str(spec_file), "--folds", "61"), "--folds: must be at most 60", "received 61")
+    user_error(cli("train", str(spec_file), "--folds", "9" * 25), "--folds: must be at most 60")
 
 
 def test_divergence_exits_2(spec_file):

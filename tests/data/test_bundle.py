@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from nnplay import spec as S
 from nnplay.data import load_data
 from nnplay.data.features import featurize
 from nnplay.spec import DataSpec, SpecError
@@ -98,13 +99,20 @@ def test_points_data_set():
 
 
 @pytest.mark.parametrize("rows, text", [
-    ([[1, 2], [3, 4]], "x1, x2, label"),
-    ([[1, 2, 0], [3, 4, 0]], "two classes"),
-    ([[1, 2, -1], [3, 4, 0]], ">= 0"),
+    ([[1, 2], [3, 4]], "data.points[0]: each row must be [x1, x2, label]; received 2 value(s)"),
+    ([[1, 2, 0], [3, 4, 0]], "at least two classes"),
+    ([[1, 2, -1], [3, 4, 0]], "data.points[0]: the label must be a whole number from 0 to 9"),
+    ([[0, 0, 0], [1, 1, 1e9], [0.5, 0.5, 0], [0.2, 0.1, 1e9]], "at most 10 classes); received 1e+09"),
+    ([[0, 0, 0], [1, 1, 1.5]], "data.points[1]: the label must be a whole number"),
+    ([[0, 0, 0], [1, 1, 10]], "received 10"),
+    ([[0, 0, 0], [1e7, 1, 1]], "data.points[1]: x1 and x2 must lie between -1e+06 and 1e+06"),
+    ([[0, 0, 0], [float("nan"), 1, 1]], "data.points[1][0]: must be a finite number"),
+    ([[0, 0, 0], [1, float("inf"), 1]], "data.points[1][1]: must be a finite number"),
 ])
-def test_bad_points_name_the_field(rows, text):
+def test_bad_points_name_the_row_before_any_array_is_made(rows, text, monkeypatch):
+    monkeypatch.setattr(np, "bincount", None)    # labels are checked before anything counts them
     with pytest.raises(SpecError, match="data.points") as e:
-        load_data(DataSpec(name="points", points=rows))
+        load_data(S.from_dict({"data": {"name": "points", "points": rows}}).data)
     assert text in str(e.value)
 
 
@@ -132,3 +140,64 @@ def test_smote_on_regression_is_an_error():
 def test_limit_caps_the_sample_count():
     b = load_data(DataSpec(name="digits", limit=120, train_ratio=0.5, val_ratio=0.0))
     assert len(b.x_train) + len(b.x_test) == 120
+
+
+# --- split sizes, checked before any data is made -------------------------------------------------
+@pytest.mark.parametrize("name", ["reg-plane", "spiral"])
+@pytest.mark.parametrize("samples, train_ratio, val_ratio", [
+    (10, 0.5, 0.2), (37, 0.7, 0.25), (101, 0.33, 0.1), (60, 0.8, 0.0), (999, 0.123, 0.456), (55, 0.9, 0.5)])
+def test_predicted_split_sizes_are_what_scikit_learn_makes(name, samples, train_ratio, val_ratio):
+    from nnplay.data import split_sizes
+    spec = DataSpec(name=name, samples=samples, train_ratio=train_ratio, val_ratio=val_ratio)
+    try:
+        b = load_data(spec)
+    except SpecError:      # a split too small: the predicted sizes must say so
+        k = 1 if name == "reg-plane" else 2
+        assert min(split_sizes(samples, spec)[i] for i in ((0, 2) if val_ratio == 0 else (0, 1, 2))) < k
+        return
+    assert split_sizes(samples, spec) == (len(b.x_train), len(b.x_val), len(b.x_test))
+
+
+@pytest.mark.parametrize("data, text", [
+    ({"samples": 10, "train_ratio": 0.01}, "data.samples = 10 with data.train_ratio = 0.01 and "
+     "data.val_ratio = 0.2 would split into 0 train, 0 validation, 10 test; each split needs at least 2"),
+    ({"samples": 10, "train_ratio": 0.99}, "7 train, 2 validation, 1 test"),
+    ({"samples": 10, "val_ratio": 0.01}, "4 train, 1 validation, 5 test"),
+    ({"samples": 30, "classes": 10}, "12 train, 3 validation, 15 test; each split needs at least 10 "
+     "(one per class)"),
+    ({"name": "reg-plane", "samples": 10, "train_ratio": 0.05, "val_ratio": 0}, "0 train, 10 test; each split "
+     "needs at least 1: use more samples or change data.train_ratio, data.val_ratio"),
+    ({"name": "digits", "limit": 40}, "40 digits (data.limit) with"),
+    ({"name": "points", "points": [[0, 0, 0], [1, 1, 1], [2, 2, 0], [3, 3, 1]]}, "data.points (4 rows)"),
+])
+def test_splits_too_small_are_named_before_data_is_made(data, text, monkeypatch):
+    from nnplay.data import digits, toy2d
+    monkeypatch.setattr(toy2d, "generate", None)      # nothing is generated or loaded first
+    monkeypatch.setattr(digits, "load", None)
+    with pytest.raises(SpecError) as e:
+        load_data(DataSpec(**data))
+    assert text in str(e.value)
+
+
+def test_smote_with_one_class_in_the_training_split():
+    rows = [[i * 0.1, 0.0, 0] for i in range(39)] + [[5.0, 5.0, 1]]
+    spec = DataSpec(name="points", points=rows, resample="smote", val_ratio=0.0)
+    split = load_data(DataSpec(name="points", points=rows, val_ratio=0.0))
+    assert np.bincount(split.y_train.numpy(), minlength=2).min() < 2     # the lone class-1 point
+    with pytest.raises(SpecError, match="data.resample = 'smote' needs at least 2 classes with 2 or more "
+                                        "training samples each; the training split holds \\(class: samples\\) 0: "):
+        load_data(spec)
+
+
+def test_huge_point_labels_allocate_nothing():
+    """data.points = [..., [1, 1, 1e9]] once sized arrays by the label (7.45 GiB in the CLI)."""
+    import tracemalloc
+    rows = [[0, 0, 0], [1, 1, 1e9], [0.5, 0.5, 0], [0.2, 0.1, 1e9]]
+    tracemalloc.start()
+    try:
+        with pytest.raises(SpecError, match=r"data.points\[1\]: the label must be a whole number from 0 to 9"):
+            load_data(S.from_dict({"data": {"name": "points", "points": rows}}).data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000, peak

@@ -97,3 +97,60 @@ def test_missing_folder_and_missing_files(tmp_path):
         load_data(DataSpec(name="idx", path=str(tmp_path / "nope")))
     with pytest.raises(SpecError, match="train-images-idx3-ubyte"):
         load_data(DataSpec(name="idx", path=str(tmp_path)))
+
+
+# --- files that once crashed the loader -----------------------------------------------------------
+def test_labels_outside_0_to_9(tmp_path):
+    write(tmp_path, "train-images-idx3-ubyte", IMAGES)
+    write(tmp_path, "train-labels-idx1-ubyte", np.r_[LABELS[:-1], [200]].astype(np.uint8))
+    with pytest.raises(SpecError, match="labels must be whole numbers from 0 to 9 .*found 200"):
+        load_data(DataSpec(name="idx", path=str(tmp_path)))
+
+
+def test_float_labels(tmp_path):
+    write(tmp_path, "train-images-idx3-ubyte", IMAGES)
+    write(tmp_path, "train-labels-idx1-ubyte", np.arange(20) * 0.5, code=0x0E)
+    with pytest.raises(SpecError, match="found 0.5"):
+        load_data(DataSpec(name="idx", path=str(tmp_path)))
+
+
+def test_non_finite_images(tmp_path):
+    write(tmp_path, "train-images-idx3-ubyte", np.where(IMAGES > 250, np.inf, 1.0), code=0x0E)
+    write(tmp_path, "train-labels-idx1-ubyte", LABELS)
+    with pytest.raises(SpecError, match="train-images-idx3-ubyte: the images hold values that are not finite"):
+        load_data(DataSpec(name="idx", path=str(tmp_path)))
+
+
+@pytest.mark.parametrize("content, text", [
+    (b"\x00\x00\x08\xff", "names 255 dimensions but the file ends first"),
+    (b"\x00\x00\x08\x01\xff\xff\xff\xff", "negative dimension"),
+])
+def test_broken_headers(tmp_path, content, text):
+    write(tmp_path, "train-images-idx3-ubyte", IMAGES)
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(content)
+    with pytest.raises(SpecError, match=text):
+        load_data(DataSpec(name="idx", path=str(tmp_path)))
+
+
+@pytest.mark.parametrize("content", [b"not gzip at all", gzip.compress(idx_bytes(LABELS))[:15]])
+def test_broken_gzip(tmp_path, content):
+    write(tmp_path, "train-images-idx3-ubyte", IMAGES)
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(content)
+    with pytest.raises(SpecError, match="train-labels-idx1-ubyte.gz: cannot read this IDX file"):
+        load_data(DataSpec(name="idx", path=str(tmp_path)))
+
+
+def test_a_file_given_for_the_folder(tmp_path):
+    p = write(tmp_path, "train-images-idx3-ubyte", IMAGES)
+    with pytest.raises(SpecError, match="is a file; give the folder that holds train-images-idx3-ubyte"):
+        load_data(DataSpec(name="idx", path=str(p)))
+
+
+def test_a_test_file_smaller_than_the_classes(tmp_path):
+    write(tmp_path, "train-images-idx3-ubyte", IMAGES)
+    write(tmp_path, "train-labels-idx1-ubyte", LABELS)
+    write(tmp_path, "t10k-images-idx3-ubyte", IMAGES[:2])
+    write(tmp_path, "t10k-labels-idx1-ubyte", LABELS[:2])
+    with pytest.raises(SpecError, match="would split into 16 train, 4 validation, 2 test; each split needs at "
+                                        "least 3 .*change data.val_ratio"):
+        load_data(DataSpec(name="idx", path=str(tmp_path)))

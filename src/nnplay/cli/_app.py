@@ -26,15 +26,42 @@ def set_lang(lang: str) -> str:
 
 
 def fail(message: str) -> NoReturn:
-    """Print ``error: message`` to stderr and exit with code 2 (a user error)."""
-    sys.stderr.write(f"{t('cli.error', LANG['value'])}: {message}\n")
+    """Print ``error: message`` to stderr as one line and exit with code 2 (a user error)."""
+    sys.stderr.write(f"{t('cli.error', LANG['value'])}: {' '.join(message.split())}\n")
     raise SystemExit(2)
 
 
 def guard(fn):
-    """Run ``fn``; user errors (SpecError, ValueError from validation) exit 2 with one line."""
+    """Run ``fn``; user errors (SpecError, ValueError from validation) exit 2 with one line;
+    so does running out of memory (a spec asking for more than this machine has)."""
     from ..spec import SpecError
     try:
         return fn()
     except SpecError as e:
         fail(e.render(LANG["value"]))
+    except MemoryError:
+        fail(t("cli.out_of_memory", LANG["value"]))
+    except RuntimeError as e:   # torch.OutOfMemoryError (CUDA); torch is loaded by whatever raised it
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(e, torch.OutOfMemoryError):
+            fail(t("cli.out_of_memory", LANG["value"]))
+        raise
+    except OSError as e:      # a path too long, a file where a folder should be, no permission
+        path = e.filename if e.filename is not None else "?"
+        fail(t("cli.os_error", LANG["value"], path=_short(str(path)), reason=e.strerror or e))
+
+
+def open_store(runs_dir: str | None):
+    """The run store at ``--runs-dir`` (or $NNPLAY_RUNS); a folder it cannot use exits 2."""
+    import sqlite3
+
+    from ..runs import RunStore
+    try:
+        return RunStore(runs_dir)
+    except (OSError, sqlite3.Error) as e:
+        reason = getattr(e, "strerror", None) or e
+        fail(t("cli.bad_runs_dir", LANG["value"], path=_short(str(runs_dir or "$NNPLAY_RUNS")), reason=reason))
+
+
+def _short(text: str, most: int = 80) -> str:
+    return text if len(text) <= most else text[:most - 3] + "..."

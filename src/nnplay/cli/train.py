@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, app, fail, guard, set_lang
+from ._app import JsonOut, Lang, RunsDir, app, fail, guard, open_store, set_lang
 
 err = Console(stderr=True)
 
@@ -35,13 +35,13 @@ def train(
 ) -> None:
     """Train a spec into a new run (or --resume one); print final metrics."""
     from .. import spec as specmod
-    from ..runs import RunStore, train_run
+    from ..runs import train_run
     from ..train import DivergenceError
     from . import print_json
 
     lang = set_lang(lang)
     overrides = list(set_ or []) + ([f'train.device="{device}"'] if device else [])
-    store = RunStore(runs_dir)
+    store = open_store(runs_dir)
     if resume:
         if spec_file or overrides:
             fail("--resume continues a run with its saved spec; do not pass a spec file or --set")
@@ -97,11 +97,10 @@ def train(
 @app.command()
 def runs(runs_dir: RunsDir = None, json_out: JsonOut = False, lang: Lang = "en") -> None:
     """List past runs (newest first)."""
-    from ..runs import RunStore
     from . import print_json
 
     lang = set_lang(lang)
-    store = RunStore(runs_dir)
+    store = open_store(runs_dir)
     rows = store.list()
     if json_out:
         print_json({"runs": rows})
@@ -132,11 +131,10 @@ def report(
 ) -> None:
     """Write PNG plots and an HTML page for a run."""
     from ..report import write_report
-    from ..runs import RunStore
     from . import print_json
 
     lang = set_lang(lang)
-    run = guard(lambda: RunStore(runs_dir).get(run_id))
+    run = guard(lambda: open_store(runs_dir).get(run_id))
     page = guard(lambda: write_report(run, out, lang=lang, sample=sample))
     err.print(t("cli.report.done", lang, path=page))
     if json_out:

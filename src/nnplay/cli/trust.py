@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, app, fail, guard, set_lang
+from ._app import JsonOut, Lang, RunsDir, app, fail, guard, open_store, set_lang
 
 err = Console(stderr=True)
 CURVE = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)   # shares of the input range (L-inf)
@@ -21,10 +21,10 @@ CURVE = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)   # shares of the input r
 
 def _load(run_id: str, runs_dir: str | None, method: str):
     """(store, run, trainer) for a finished classifier run; user errors exit 2."""
-    from ..runs import RunStore, load_trained
+    from ..runs import load_trained
     from ..trust.base import check_task
 
-    store = RunStore(runs_dir)
+    store = open_store(runs_dir)
     run = guard(lambda: store.get(run_id))
     trainer = guard(lambda: load_trained(run))
     guard(lambda: check_task(trainer.data.task, method))
@@ -59,6 +59,7 @@ def attack(
     lang: Lang = "en",
 ) -> None:
     """Adversarial examples: clean vs adversarial test accuracy, example images, robustness curve."""
+    from ..spec import TRAIN_SEED_MAX
     from ..trust import figures
     from ..trust.attacks import attack as run_attack, robustness_curve
     from ..trust.base import check_choice
@@ -67,6 +68,8 @@ def attack(
 
     lang = set_lang(lang)
     guard(lambda: check_choice("--method", method, ("fgsm", "pgd", "patch")))
+    if not 0 <= seed <= TRAIN_SEED_MAX:      # torch.Generator().manual_seed takes int64
+        fail(f"--seed: must be between 0 and {TRAIN_SEED_MAX}; received: {seed}")
     if curve and method == "patch":
         fail("--curve: a robustness curve needs --method fgsm or pgd (a patch has no epsilon)")
     store, run, tr = _load(run_id, runs_dir, "attack")

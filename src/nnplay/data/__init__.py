@@ -6,6 +6,7 @@ for validation ("the mock exam").
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,6 +77,35 @@ def _task(y: np.ndarray, regression: bool) -> tuple[str, int]:
     return ("binary", 2) if k <= 2 else ("multiclass", k)
 
 
+def split_sizes(n: int, spec: DataSpec, n_test: int | None = None) -> tuple[int, int, int]:
+    """(train, validation, test) sample counts that ``_split`` makes of ``n`` samples
+    (scikit-learn's rounding: train part floor(n * train_ratio), validation ceil(m * val_ratio));
+    ``n_test`` given: the test split is that file's own."""
+    if n_test is None:
+        m = math.floor(spec.train_ratio * n)
+        n_test = n - m
+    else:
+        m = n
+    n_val = math.ceil(spec.val_ratio * m) if spec.val_ratio > 0 else 0
+    return m - n_val, n_val, n_test
+
+
+def check_splits(n: int, k: int, spec: DataSpec, n_test: int | None = None,
+                 source: tuple[str, dict] | None = None) -> None:
+    """Raise ``SpecError`` unless every split gets at least ``k`` samples (one per class; ``k``=1
+    for regression). Called before any data is generated or resampled. ``source``: the
+    (i18n key, kw) naming where the ``n`` samples come from."""
+    train, val, test = split_sizes(n, spec, n_test)
+    if min(train, test, val if spec.val_ratio > 0 else k) >= k:
+        return
+    sizes = ("data.sizes", dict(train=train, val=val, test=test)) if spec.val_ratio > 0 else \
+        ("data.sizes_noval", dict(train=train, test=test))
+    raise SpecError.say("data.split_small", source=source or ("data.src_n", {"n": n}),
+                        train_ratio=f"{spec.train_ratio:g}", val_ratio=f"{spec.val_ratio:g}", sizes=sizes,
+                        need=("data.need_classes", {"k": k}) if k > 1 else "1",
+                        fields="data.train_ratio, data.val_ratio" if n_test is None else "data.val_ratio")
+
+
 def _split(X, y, spec: DataSpec, stratify: bool, test: tuple | None = None):
     """-> (train, val, test) index-free arrays; ``test`` given skips the test split."""
     strat = y if stratify else None
@@ -94,8 +124,14 @@ def _split(X, y, spec: DataSpec, stratify: bool, test: tuple | None = None):
 
 
 def _smote(X, y, seed):
+    """Oversample every class of the training split up to the largest (needs >= 2 of each)."""
     from imblearn.over_sampling import SMOTE
-    k = max(1, min(5, int(np.bincount(y).min()) - 1))
+    counts = np.bincount(y)
+    present = counts[counts > 0]
+    if len(present) < 2 or present.min() < 2:
+        shown = ", ".join(f"{c}: {n}" for c, n in enumerate(counts) if n)
+        raise SpecError.say("data.smote_small", counts=shown)
+    k = min(5, int(present.min()) - 1)
     shape = X.shape[1:]
     Xr, yr = SMOTE(random_state=seed, k_neighbors=k).fit_resample(X.reshape(len(X), -1), y)
     return Xr.reshape((-1, *shape)).astype(np.float32), yr
@@ -108,6 +144,11 @@ def _limit(X, y, n, seed):
     return X[keep], y[keep]
 
 
+def _unreadable(path: str, e: OSError) -> SpecError:
+    shown = path if len(path) <= 80 else path[:77] + "..."
+    return SpecError(f"data.path: cannot read {shown!r} ({e.strerror or e})")
+
+
 def load_data(spec: DataSpec) -> DataBundle:
     """Build the bundle that ``spec`` describes. Raises ``SpecError`` on bad paths or files."""
     points = None
@@ -116,36 +157,49 @@ def load_data(spec: DataSpec) -> DataBundle:
     test = None
     regression = False
     if spec.name in toy2d.GENERATORS or spec.name == "points":
-        if spec.name == "points":
+        if spec.name == "points":   # rows and labels were checked by DataSpec
+            k = len({row[2] for row in spec.points})
+            if k < 2:
+                raise SpecError("data.points: the labels must name at least two classes")
+            check_splits(len(spec.points), k, spec, source=("data.src_points", {"n": len(spec.points)}))
             arr = np.asarray(spec.points, np.float32)
-            if arr.ndim != 2 or arr.shape[1] != 3:
-                raise SpecError("data.points: each row must be [x1, x2, label]")
             P, y = arr[:, :2], arr[:, 2].astype(np.int64)
-            if y.min() < 0 or len(np.unique(y)) < 2:
-                raise SpecError("data.points: labels must be integers >= 0 with at least two classes")
         else:
-            P, y = toy2d.generate(spec.name, spec.samples, spec.noise, spec.classes, spec.seed)
             regression = spec.name in toy2d.REGRESSION
+            k = 1 if regression else 2 if spec.name in toy2d.BINARY_ONLY else spec.classes
+            check_splits(spec.samples, k, spec, source=("data.src_samples", {"n": spec.samples}))
+            P, y = toy2d.generate(spec.name, spec.samples, spec.noise, spec.classes, spec.seed)
         X = np.concatenate([P, featurize(P, names)], 1)  # carry raw points through the split
     elif spec.name == "digits":
+        n = min(spec.limit or digits_source.N, digits_source.N)
+        check_splits(n, 10, spec, source=("data.src_digits_limit" if spec.limit else "data.src_digits", {"n": n}))
         X, y = digits_source.load()
         names = ["pixels"]
     elif spec.name == "idx":
         try:
             parts = idx_source.load(spec.path)
-        except (idx_source.IDXError, OSError) as e:
+        except idx_source.IDXError as e:
             raise SpecError(str(e)) from None
+        except OSError as e:
+            raise _unreadable(spec.path, e) from None
         X, y = parts["train"]
         test = parts.get("test")
         names = ["pixels"]
     elif spec.name == "csv":
         try:
             X, y, names, task, class_names = csv_source.load(spec.path, spec.target, spec.task)
-        except (csv_source.CSVError, OSError) as e:
+        except csv_source.CSVError as e:
             raise SpecError(str(e)) from None
+        except OSError as e:
+            raise _unreadable(spec.path, e) from None
         regression = task == "regression"
     else:  # pragma: no cover - the spec's Literal forbids it
         raise SpecError(f"data.name: unknown data set {spec.name!r}")
+    if spec.name in ("idx", "csv"):
+        n = min(spec.limit or len(X), len(X))
+        k = 1 if regression else len(np.unique(y))
+        check_splits(n, k, spec, None if test is None else len(test[0]),
+                     ("data.src_file_limit" if spec.limit else "data.src_file", {"path": repr(spec.path), "n": n}))
 
     X, y = _limit(X, y, spec.limit, spec.seed)
     stratify = not regression and np.bincount(y).min() >= 2

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..spec import MAX_CLASSES
+
 
 class CSVError(ValueError):
     pass
@@ -14,14 +16,15 @@ class CSVError(ValueError):
 def load(path: str | Path, target: str, task: str = "auto", max_rows: int = 1_000_000):
     """Read ``path`` -> (X (N, F) float32, y, feature names, task, class names).
 
-    ``task`` "auto": a non-numeric target, or an integer one with at most 20
-    distinct values, is classification; anything else is regression.
+    ``task`` "auto": a non-numeric target, or an integer one with at most 10
+    distinct values, is classification; anything else is regression. A class target has
+    at most 10 classes; every number must be finite in float32 (errors name row and column).
     """
     path = Path(path)
     if not path.is_file():
         raise CSVError(f"data.path: file not found: {str(path)!r}")
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with path.open(newline="", encoding="utf-8-sig") as f:
             rows = list(_csv.reader(f))
     except (_csv.Error, UnicodeDecodeError) as e:
         raise CSVError(f"{path}: not a readable UTF-8 CSV file ({e})") from None
@@ -32,10 +35,13 @@ def load(path: str | Path, target: str, task: str = "auto", max_rows: int = 1_00
     header = [h.strip() for h in rows[0]]
     if target not in header:
         raise CSVError(f"data.target: column {target!r} not in {path.name}; columns: {', '.join(header)}")
-    body = [r for r in rows[1:] if any(c.strip() for c in r)]
-    for i, r in enumerate(body, start=2):
+    numbered = [(i, r) for i, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
+    if not numbered:
+        raise CSVError(f"{path}: needs a header row and at least one data row")
+    for i, r in numbered:
         if len(r) != len(header):
             raise CSVError(f"{path}: line {i} has {len(r)} fields, the header has {len(header)}")
+    lines, body = [i for i, _ in numbered], [r for _, r in numbered]
     ti = header.index(target)
     names = [h for j, h in enumerate(header) if j != ti]
     if not names:
@@ -44,26 +50,63 @@ def load(path: str | Path, target: str, task: str = "auto", max_rows: int = 1_00
     for j, h in enumerate(header):
         if j == ti:
             continue
-        try:
-            cols.append([float(r[j]) for r in body])
-        except ValueError:
-            raise CSVError(f"{path}: column {h!r} is not numeric (features must be numbers)") from None
-    X = np.array(cols, dtype=np.float32).T
+        col = _numbers([r[j] for r in body])
+        if isinstance(col, int):
+            raise CSVError(f"{path}: column {h!r} is not numeric (features must be numbers); "
+                           f"line {lines[col]}: {_cell(body[col][j])}")
+        cols.append(col)
+    with np.errstate(over="ignore"):   # values past float32 become inf and are named below
+        X = np.array(cols, dtype=np.float32).T
+    bad = np.argwhere(~np.isfinite(X))
+    if len(bad):
+        i, j = bad[0]
+        cell = body[i][j if j < ti else j + 1]
+        raise CSVError(f"{path}: column {names[j]!r}, line {lines[i]}: {_cell(cell)} is not a finite "
+                       f"number in float32 (nan, inf and values over 3.4e38 are not allowed)")
     raw_y = [r[ti].strip() for r in body]
-    try:
-        num = np.array([float(v) for v in raw_y])
-    except ValueError:
-        num = None
+    num = _numbers(raw_y)
+    num = None if isinstance(num, int) else np.array(num)
     if task == "auto":
         is_int = num is not None and np.all(num == np.round(num))
-        task = "classification" if num is None or (is_int and len(set(raw_y)) <= 20) else "regression"
+        task = "classification" if num is None or (is_int and len(set(raw_y)) <= MAX_CLASSES) \
+            else "regression"
     if task == "regression":
         if num is None:
             raise CSVError(f"{path}: target {target!r} is not numeric, so it cannot be regressed")
-        return X, num.astype(np.float32), names, "regression", []
-    classes = sorted(set(raw_y), key=lambda v: (float(v) if num is not None else 0, v))
+        with np.errstate(over="ignore"):
+            y = num.astype(np.float32)
+        if not np.all(np.isfinite(y)):
+            i = int(np.argmin(np.isfinite(y)))
+            raise CSVError(f"{path}: target {target!r}, line {lines[i]}: {_cell(raw_y[i])} is not a "
+                           f"finite number in float32 (nan, inf and values over 3.4e38 are not allowed)")
+        return X, y, names, "regression", []
+    if num is not None and not np.all(np.isfinite(num)):
+        i = int(np.argmin(np.isfinite(num)))
+        raise CSVError(f"{path}: target {target!r}, line {lines[i]}: {_cell(raw_y[i])} is not a class")
+    distinct = set(raw_y)
+    if len(distinct) > MAX_CLASSES:
+        hint = " (or set data.task = 'regression')" if num is not None else ""
+        raise CSVError(f"{path}: target {target!r} has {len(distinct)} distinct values; a class "
+                       f"target has at most {MAX_CLASSES} classes: use another column{hint}")
+    classes = sorted(distinct, key=lambda v: (float(v) if num is not None else 0, v))
     index = {c: i for i, c in enumerate(classes)}
     return X, np.array([index[v] for v in raw_y], dtype=np.int64), names, "classification", classes
+
+
+def _numbers(cells: list[str]) -> list[float] | int:
+    """The cells as floats, or the index of the first that is not a number."""
+    out = []
+    for i, c in enumerate(cells):
+        try:
+            out.append(float(c))
+        except ValueError:
+            return i
+    return out
+
+
+def _cell(text: str, most: int = 40) -> str:
+    text = repr(text)
+    return text if len(text) <= most else text[:most - 3] + "..."
 
 
 def to_points(X: np.ndarray, y: np.ndarray, half_width: float = 5.4) -> list[list[float]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_digits
 
+N = 1797  # images in the set (split sizes are checked against it before loading)
+
 
 def load() -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 1, 8, 8) scaled to [0, 1] and labels (N,)."""

@@ -11,7 +11,7 @@ import torch
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..data import load_data
-from ..spec import Spec
+from ..spec import Spec, SpecError
 from .loop import Trainer
 
 
@@ -20,6 +20,9 @@ def cross_validate(spec: Spec, folds: int, on_fold: Callable[[int, dict], None] 
     if folds < 2:
         raise ValueError(f"--folds must be >= 2; received {folds}")
     data = load_data(spec.data)
+    if folds > len(data.x_train) + len(data.x_val):
+        raise SpecError(f"--folds: must be at most {len(data.x_train) + len(data.x_val)}, the samples in "
+                        f"the train and validation splits; received {folds}")
     x = torch.cat([data.x_train, data.x_val])
     y = torch.cat([data.y_train, data.y_val])
     classify = data.task != "regression"

@@ -45,6 +45,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _check_batch_norm(model: nn.Module, n: int, batch_size: int) -> None:
+    """Batch norm over a batch of one sample is undefined (PyTorch raises mid-epoch): a
+    ``SpecError`` naming the fields instead, before training starts."""
+    if (min(n, batch_size) == 1 or n % batch_size == 1) and \
+            any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
+        from ..spec import SpecError
+        raise SpecError.say("train.batchnorm_one", n=n, batch_size=batch_size)
+
+
 @dataclass
 class FitResult:
     history: list[dict]
@@ -97,6 +106,7 @@ class Trainer:
         self.y = {s: getattr(d, f"y_{s}").to(self.device, ydt) for s in ("train", "val", "test")}
         balanced = self.spec.train.class_weights == "balanced" and d.task != "regression"
         self.loss_fn.weight = class_weights(d.y_train, d.num_classes).to(self.device) if balanced else None
+        _check_batch_norm(self.model, len(d.x_train), self.spec.train.batch_size)
 
     def fits(self, data: DataBundle) -> bool:
         """Whether this network takes ``data`` (same inputs, task and outputs)."""

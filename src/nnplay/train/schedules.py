@@ -17,6 +17,7 @@ def make_schedule(spec: TrainSpec, optimizer, steps_per_epoch: int):
     if spec.schedule == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=spec.epochs), False
     if spec.schedule == "onecycle":
-        return lr_scheduler.OneCycleLR(optimizer, max_lr=spec.lr,
+        cycles = "momentum" in optimizer.defaults or "betas" in optimizer.defaults  # not adagrad
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=spec.lr, cycle_momentum=cycles,
                                        total_steps=spec.epochs * steps_per_epoch), True
     return None, False
