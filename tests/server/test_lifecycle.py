@@ -110,11 +110,11 @@ def test_the_cancel_hook_stops_an_epoch_between_batches():
 
 
 @pytest.mark.parametrize("points, words", [
-    ([[0, 0, 0], [1, 1, 1e9], [0.5, 0.5, 0], [0.2, 0.1, 1e9]], "data.points[1][2]: label 1000000000.0"),
-    ([[0, 0, 0], [1, 1, 1.5]], "data.points[1][2]: label 1.5"),
-    ([[0, 0, 0], [1, 1, -1]], "allowed: integers 0..19"),
-    ([[0, 0, 0], [1, 1, 20]], "allowed: integers 0..19"),
-    ([[0, 0, 0], [1, 1]], "data.points[1]: 2 numbers"),
+    ([[0, 0, 0], [1, 1, 1e9], [0.5, 0.5, 0], [0.2, 0.1, 1e9]], "data.points[1]: the label must be a whole number from 0 to 9"),
+    ([[0, 0, 0], [1, 1, 1.5]], "received 1.5"),
+    ([[0, 0, 0], [1, 1, -1]], "received -1"),
+    ([[0, 0, 0], [1, 1, 20]], "received 20"),
+    ([[0, 0, 0], [1, 1]], "data.points[1]: each row must be [x1, x2, label]"),
 ])
 def test_hostile_points_are_refused_before_any_allocation(sock, points, words):
     sock.until("hello")
@@ -130,7 +130,7 @@ def test_non_finite_coordinates_are_refused(sock):
     sock.ws.send_text('{"type": "spec", "spec": {"data": {"name": "points", '
                       '"points": [[0, 0, 0], [NaN, 1, 1], [1, 1, 1]]}}}')
     err = sock.until("error")
-    assert "data.points[1]: coordinates must be finite" in err["message"]
+    assert "data.points[1][0]: must be a finite number" in err["message"]
     sock.ws.send_text(json.dumps({"type": "spec", "spec": {"data": {"samples": 60}}}))
     assert sock.until("ready")
 

@@ -28,10 +28,10 @@ def _post(c, body, target=None):
 
 
 @pytest.mark.parametrize("body, words", [
-    ("a,b,c\n1,nan,0\n3,4,1\n5,6,0\n", "column 'b', row 1 (after the header) holds nan"),
-    ("a,b,c\n1,2,0\n3,4,1\n-inf,6,0\n", "column 'a', row 3 (after the header) holds -inf"),
-    ("a,b,c\n1,2,0\n\n3,1e39,1\n", "column 'b', row 2 (after the header) holds inf"),   # beyond float32
-    ("a,b,c,d\n1,2,3,0.5\n3,4,5,inf\n5,6,7,2.5\n", "column 'd', row 2"),                 # regression target
+    ("a,b,c\n1,nan,0\n3,4,1\n5,6,0\n", "column 'b', line 2: 'nan'"),
+    ("a,b,c\n1,2,0\n3,4,1\n-inf,6,0\n", "column 'a', line 4: '-inf'"),
+    ("a,b,c\n1,2,0\n\n3,1e39,1\n", "column 'b', line 4: '1e39'"),   # beyond float32
+    ("a,b,c,d\n1,2,3,0.5\n3,4,5,inf\n5,6,7,2.5\n", "target 'd', line 3"),                 # regression target
 ])
 def test_non_finite_numbers_are_a_clear_400(tmp_path, body, words):
     with _client(tmp_path) as c:
@@ -47,11 +47,11 @@ def test_points_uploads_leave_no_file(tmp_path):
     assert not list((tmp_path / "runs" / "uploads").iterdir())
 
 
-def test_many_classes_stay_a_table(tmp_path):
-    rows = "\n".join(["a,b,c"] + [f"{i},{i % 5},k{i}" for i in range(30)])   # 30 classes > limit 20
+def test_more_classes_than_the_spec_allows_are_a_clear_400(tmp_path):
+    rows = "\n".join(["a,b,c"] + [f"{i},{i % 5},k{i}" for i in range(30)])   # 30 classes > 10
     with _client(tmp_path) as c:
-        data = _post(c, rows).json()["data"]
-    assert data["name"] == "csv"
+        r = _post(c, rows)
+    assert r.status_code == 400 and "10" in r.json()["error"], r.text
 
 
 def test_the_quota_deletes_the_oldest_uploads_first(tmp_path):

@@ -30,7 +30,7 @@ from .. import spec as specmod
 from ..data import csv as csv_source
 from ..data import toy2d
 from ..i18n import LANGS, messages
-from ..runs import RunStore
+from ..runs import RunStore, atomic_write
 from ..spec import SpecError
 from .limits import LimitError, Limits
 from .protocol import parse
@@ -149,17 +149,6 @@ def prune_uploads(folder: Path, keep_bytes: int, max_age_s: float,
     return total
 
 
-def _not_finite(X: np.ndarray, y: np.ndarray, names: list[str], target: str, task: str) -> str | None:
-    """Where the first nan/inf of an uploaded table is (features, or a regression target)."""
-    for arr, cols in ((X, names), *(((y[:, None], [target]),) if task == "regression" else ())):
-        bad = np.argwhere(~np.isfinite(arr))
-        if len(bad):
-            row, col = bad[0]
-            return (f"upload: column {cols[col]!r}, row {row + 1} (after the header) holds {arr[row, col]}; "
-                    f"values must be finite numbers (no nan, inf or numbers beyond float32)")
-    return None
-
-
 def find_idx_sets(data_dir: str | Path | None) -> dict[str, str]:
     """{name: folder} of the IDX sets (MNIST, Fashion-MNIST...) in ``data_dir``'s subfolders."""
     if not data_dir:
@@ -253,18 +242,14 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
             if prune_uploads(uploads, room, limits.upload_hours * 3600, in_use()) > room:
                 return _error(507, f"upload: the uploads folder is full ({limits.uploads_bytes} bytes, "
                                    f"held by open sessions); close a tab that trains on a file and retry")
-            path.write_text(text, encoding="utf-8")
+            atomic_write(path, text)   # a kill mid-write leaves no cut file to be reused
         else:
             path.touch()                       # used again: the newest, the last to be cleaned up
         try:
             X, y, names, task, classes = csv_source.load(path, target)
-            problem = _not_finite(X, y, names, target, task)
-            if problem:
-                raise csv_source.CSVError(problem)
             if task == "classification" and len(set(y.tolist())) < 2:
                 raise csv_source.CSVError(f"upload: the target {target!r} needs at least two classes")
-            if len(names) == 2 and task == "classification" and len(X) <= limits.points \
-                    and len(classes) <= limits.classes:
+            if len(names) == 2 and task == "classification" and len(X) <= limits.points:
                 data = {"name": "points", "points": csv_source.to_points(X, y)}
             else:
                 data = {"name": "csv", "path": str(path), "target": target}

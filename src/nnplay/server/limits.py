@@ -29,7 +29,6 @@ class Limits(BaseModel):
     dense_units: int = Field(512, ge=1)       # units of a dense block in model.layers
     samples: int = Field(5000, ge=10)         # data.samples (generated sets)
     points: int = Field(2000, ge=2)           # data.points rows (drawn or uploaded)
-    classes: int = Field(20, ge=2)            # data.points labels: integers 0..classes-1
     image_samples: int = Field(20000, ge=10)  # data.limit for image sets
     batch_size: int = Field(4096, ge=1)
     activations: int = Field(50_000_000, ge=1)   # layer outputs one training step holds (batch x per sample)
@@ -72,7 +71,6 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
     _cap("train.batch_size", t.batch_size, limits.batch_size)
     if d.points is not None:
         _cap("data.points (rows)", len(d.points), limits.points)
-        _check_points(d.points, limits.classes)
     if d.name in ("digits", "idx"):
         _cap("data.limit", d.limit or 0, limits.image_samples)
     if d.name == "idx" and d.limit is None:
@@ -86,20 +84,6 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
     if d.name == "idx" and d.path not in idx_sets.values():
         allowed = ", ".join(idx_sets.values()) or "none (start nnplay serve with --data-dir)"
         raise LimitError(f"data.path: not an IDX set this server offers; allowed: {allowed}")
-
-
-def _check_points(points: list[list[float]], classes: int) -> None:
-    """Rows [x1, x2, label]: finite coordinates, an integer label in 0..classes-1 (checked before
-    anything is allocated from them: a label of 1e9 would otherwise size arrays by it)."""
-    for i, row in enumerate(points):
-        if len(row) != 3:
-            raise LimitError(f"data.points[{i}]: {len(row)} numbers; each row is [x1, x2, label]")
-        x1, x2, label = row
-        if not (math.isfinite(x1) and math.isfinite(x2)):
-            raise LimitError(f"data.points[{i}]: coordinates must be finite numbers; got {x1}, {x2}")
-        if not (math.isfinite(label) and label == int(label) and 0 <= label < classes):
-            raise LimitError(f"data.points[{i}][2]: label {label} is not a class this server allows; "
-                             f"allowed: integers 0..{classes - 1}")
 
 
 def check_activations(layers: list[dict], batch: int, limits: Limits) -> None:
