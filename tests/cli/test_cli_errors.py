@@ -112,3 +112,23 @@ def test_other_runtime_errors_are_not_hidden(spec_file, monkeypatch):
     monkeypatch.setattr(train, "Trainer", bug)
     r = cli("train", str(spec_file))
     assert isinstance(r.exception, RuntimeError) and r.exit_code == 1
+
+
+def test_threads_is_one_by_default_and_checked(tmp_path):
+    """--threads (NNPLAY_THREADS): the tests' and the playground's one thread by default, so the
+    CLI's numbers are theirs; below 1 is a clear error."""
+    import torch
+    from typer.testing import CliRunner
+
+    from nnplay.cli import app
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        r = CliRunner().invoke(app, ["train", "--set", "train.epochs=1", "--set", "data.samples=40",
+                                     "--runs-dir", str(tmp_path), "-q"])
+        assert r.exit_code == 0, r.output
+        assert torch.get_num_threads() == 1
+        r = CliRunner().invoke(app, ["train", "--threads", "0", "--runs-dir", str(tmp_path)])
+        assert r.exit_code == 2 and "--threads: must be 1 or more" in r.output
+    finally:
+        torch.set_num_threads(before)

@@ -14,6 +14,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 Lang = Annotated[str, typer.Option("--lang", envvar="NNPLAY_LANG", help="Message language: en or ko (또는 ko: 한국어).")]
 RunsDir = Annotated[str | None, typer.Option("--runs-dir", help="Run store folder (default ./runs or $NNPLAY_RUNS).")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print a JSON summary as the last stdout line.")]
+Threads = Annotated[int, typer.Option("--threads", envvar="NNPLAY_THREADS", help=(
+    "torch CPU threads. 1 (the default, as in the tests and the playground) is fastest for "
+    "small networks, and the same spec and seed then give the same numbers everywhere."))]
 
 LANG = {"value": default_lang()}
 
@@ -23,6 +26,13 @@ def set_lang(lang: str) -> str:
         fail(f"--lang: unknown language {lang!r}; allowed: en, ko")
     LANG["value"] = lang
     return lang
+
+
+def set_threads(threads: int) -> None:
+    if threads < 1:
+        fail(f"--threads: must be 1 or more; received {threads}")
+    import torch
+    torch.set_num_threads(threads)
 
 
 def fail(message: str) -> NoReturn:

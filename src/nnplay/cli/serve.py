@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..i18n import t
-from ._app import Lang, RunsDir, app, fail, set_lang
+from ._app import Lang, RunsDir, Threads, app, fail, set_lang, set_threads
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -42,30 +42,27 @@ def serve(
     open_: Annotated[bool, typer.Option("--open", help="Open the page in a browser (if there is one).")] = False,
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder with IDX sets (MNIST, Fashion-MNIST) in subfolders.")] = None,
     sessions: Annotated[int, typer.Option("--sessions", help="Training sessions (open tabs) at once.")] = 8,
-    threads: Annotated[int, typer.Option("--threads", help="torch CPU threads (1 is fastest for small networks).")] = 1,
+    threads: Threads = 1,
     allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Another name the page may be opened as (this machine's LAN name or address with --host 0.0.0.0); repeatable.")] = None,
     runs_dir: RunsDir = None,
     lang: Lang = "en",
 ) -> None:
     """Start the browser playground and print its URL."""
     lang = set_lang(lang)
+    set_threads(threads)
     if not 0 < port < 65536:
         fail(f"--port: {port} is not a port; allowed: 1..65535")
     if sessions < 1:
         fail(f"--sessions: must be 1 or more; received {sessions}")
-    if threads < 1:
-        fail(f"--threads: must be 1 or more; received {threads}")
     if data_dir and not os.path.isdir(data_dir):
         fail(f"--data-dir: folder not found: {data_dir!r}")
     if not _port_free(host, port):
         fail(t("cli.serve.port_busy", lang, port=port))
 
-    import torch
     import uvicorn
 
     from ..server import Limits, create_app
 
-    torch.set_num_threads(threads)
     application = create_app(Limits(sessions=sessions), runs_dir=runs_dir, data_dir=data_dir,
                              host=host, port=port,
                              allow_hosts=[h if re.search(r":\d+$", h) else f"{h}:{port}" for h in allow_host or ()])

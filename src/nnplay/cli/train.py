@@ -10,7 +10,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, app, fail, guard, open_store, set_lang
+from ._app import (JsonOut, Lang, RunsDir, Threads, app, fail, guard, open_store, set_lang,
+                   set_threads)
 
 err = Console(stderr=True)
 
@@ -31,6 +32,7 @@ def train(
     json_out: JsonOut = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     runs_dir: RunsDir = None,
+    threads: Threads = 1,
     lang: Lang = "en",
 ) -> None:
     """Train a spec into a new run (or --resume one); print final metrics."""
@@ -40,6 +42,7 @@ def train(
     from . import print_json
 
     lang = set_lang(lang)
+    set_threads(threads)
     overrides = list(set_ or []) + ([f'train.device="{device}"'] if device else [])
     store = open_store(runs_dir)
     if resume:
@@ -127,6 +130,7 @@ def report(
     sample: Annotated[int, typer.Option("--sample", help="Test image whose feature maps are shown (CNNs).")] = 0,
     runs_dir: RunsDir = None,
     json_out: JsonOut = False,
+    threads: Threads = 1,
     lang: Lang = "en",
 ) -> None:
     """Write PNG plots and an HTML page for a run."""
@@ -134,6 +138,7 @@ def report(
     from . import print_json
 
     lang = set_lang(lang)
+    set_threads(threads)
     run = guard(lambda: open_store(runs_dir).get(run_id))
     page = guard(lambda: write_report(run, out, lang=lang, sample=sample))
     err.print(t("cli.report.done", lang, path=page))

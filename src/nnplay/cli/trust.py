@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, app, fail, guard, open_store, set_lang
+from ._app import (JsonOut, Lang, RunsDir, Threads, app, fail, guard, open_store, set_lang,
+                   set_threads)
 
 err = Console(stderr=True)
 CURVE = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)   # shares of the input range (L-inf)
@@ -56,6 +57,7 @@ def attack(
     seed: Annotated[int, typer.Option("--seed", help="Random start / patch placement seed.")] = 0,
     runs_dir: RunsDir = None,
     json_out: JsonOut = False,
+    threads: Threads = 1,
     lang: Lang = "en",
 ) -> None:
     """Adversarial examples: clean vs adversarial test accuracy, example images, robustness curve."""
@@ -67,6 +69,7 @@ def attack(
     from . import print_json
 
     lang = set_lang(lang)
+    set_threads(threads)
     guard(lambda: check_choice("--method", method, ("fgsm", "pgd", "patch")))
     if not 0 <= seed <= TRAIN_SEED_MAX:      # torch.Generator().manual_seed takes int64
         fail(f"--seed: must be between 0 and {TRAIN_SEED_MAX}; received: {seed}")
@@ -115,6 +118,7 @@ def uncertainty(
     bins: Annotated[int, typer.Option("--bins", help="Confidence bins for ECE.")] = 10,
     runs_dir: RunsDir = None,
     json_out: JsonOut = False,
+    threads: Threads = 1,
     lang: Lang = "en",
 ) -> None:
     """Can it say "I am not sure"? ECE, reliability diagram, temperature, OOD entropy AUROC."""
@@ -124,6 +128,7 @@ def uncertainty(
     from . import print_json
 
     lang = set_lang(lang)
+    set_threads(threads)
     guard(lambda: check_choice("--method", method, ("mc-dropout", "ensemble")))
     if not 2 <= bins <= 100:
         fail(f"--bins: must be between 2 and 100; received: {bins}")
@@ -181,6 +186,7 @@ def explain(
     out: Annotated[str | None, typer.Option("--out", help="PNG path (default RUN/trust/explain-METHOD-INDEX.png).")] = None,
     runs_dir: RunsDir = None,
     json_out: JsonOut = False,
+    threads: Threads = 1,
     lang: Lang = "en",
 ) -> None:
     """Which inputs made the model decide? An attribution map for one test sample."""
@@ -190,6 +196,7 @@ def explain(
     from . import print_json
 
     lang = set_lang(lang)
+    set_threads(threads)
     guard(lambda: check_choice("--method", method, METHODS))
     store, run, tr = _load(run_id, runs_dir, "explain")
     d = tr.data
