@@ -117,9 +117,13 @@ def _check_point(i: int, row: list[float]) -> None:
 
 
 def _short(v: Any, most: int = 80) -> str:
-    """``repr(v)``, cut to ``most`` characters: a message stays one readable line."""
+    """``repr(v)``, cut in the middle to ``most`` characters: a message stays one readable
+    line and keeps both ends (a path keeps its file name)."""
     text = repr(v)
-    return text if len(text) <= most else text[:most - 3] + "..."
+    if len(text) <= most:
+        return text
+    half = (most - 3) // 2
+    return text[:most - 3 - half] + "..." + text[-half:]
 
 
 class LayerSpec(_Strict):

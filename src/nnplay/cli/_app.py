@@ -7,6 +7,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from ..i18n import default_lang, t
+from ..spec import _short
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="nnplay: a deep-learning playground and lab on PyTorch.")
@@ -73,5 +74,3 @@ def open_store(runs_dir: str | None):
         fail(t("cli.bad_runs_dir", LANG["value"], path=_short(str(runs_dir or "$NNPLAY_RUNS")), reason=reason))
 
 
-def _short(text: str, most: int = 80) -> str:
-    return text if len(text) <= most else text[:most - 3] + "..."
