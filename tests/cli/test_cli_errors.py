@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from nnplay.cli import app
+from helpers import cli, user_error
 
 
 @pytest.fixture
@@ -16,21 +15,6 @@ def spec_file(tmp_path) -> Path:
     p.write_text('[data]\nname = "spiral"\nsamples = 120\n[model]\nhidden = [6]\n'
                  '[train]\nepochs = 3\nbatch_size = 16\nprobe_every = 0\n')
     return p
-
-
-def cli(*args: str):
-    return CliRunner().invoke(app, list(args))
-
-
-def user_error(result, *texts: str) -> str:
-    """The one ``error:`` line of a run that exited 2 without a traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert "Traceback" not in result.output
-    lines = [x for x in result.stderr.splitlines() if x.startswith(("error: ", "오류: "))]
-    assert len(lines) == 1, result.stderr
-    for text in texts:
-        assert text in result.stderr, (text, result.stderr)
-    return lines[0]
 
 
 def test_a_spec_file_that_is_not_utf8(tmp_path):
@@ -118,17 +102,15 @@ def test_threads_is_one_by_default_and_checked(tmp_path):
     """--threads (NNPLAY_THREADS): the tests' and the playground's one thread by default, so the
     CLI's numbers are theirs; below 1 is a clear error."""
     import torch
-    from typer.testing import CliRunner
 
-    from nnplay.cli import app
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        r = CliRunner().invoke(app, ["train", "--set", "train.epochs=1", "--set", "data.samples=40",
-                                     "--runs-dir", str(tmp_path), "-q"])
+        r = cli("train", "--set", "train.epochs=1", "--set", "data.samples=40",
+                "--runs-dir", str(tmp_path), "-q")
         assert r.exit_code == 0, r.output
         assert torch.get_num_threads() == 1
-        r = CliRunner().invoke(app, ["train", "--threads", "0", "--runs-dir", str(tmp_path)])
-        assert r.exit_code == 2 and "--threads: must be 1 or more" in r.output
+        user_error(cli("train", "--threads", "0", "--runs-dir", str(tmp_path)),
+                   "--threads: must be 1 or more")
     finally:
         torch.set_num_threads(before)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from helpers import cli, user_error
 from nnplay.cli import app
 from nnplay.runs import RunStore
 
@@ -38,22 +39,8 @@ def spec_file(tmp_path) -> Path:
     return p
 
 
-def cli(*args: str):
-    return CliRunner().invoke(app, list(args))
-
-
 def last_json(result) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def user_error(result, *texts: str) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert "Traceback" not in result.output
-    lines = [x for x in result.stderr.splitlines() if x.startswith(("error: ", "오류: "))]
-    assert len(lines) == 1, result.stderr
-    for text in texts:
-        assert text in result.stderr, (text, result.stderr)
-    return lines[0]
 
 
 def test_train_json_summary(spec_file):

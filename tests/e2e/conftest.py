@@ -4,49 +4,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import start_serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`nnplay serve` on a free 127.0.0.1 port, with its own run store."""
-    runs = tmp_path_factory.mktemp("runs")
-    port = _free_port()
-    exe = shutil.which("nnplay", path=str(Path(sys.executable).parent)) or "nnplay"
-    env = {**os.environ, "NNPLAY_RUNS": str(runs)}
-    # its output to files: a pipe that nobody reads could fill up and stall the server
-    logs = tmp_path_factory.mktemp("serve")
+    runs, logs = tmp_path_factory.mktemp("runs"), tmp_path_factory.mktemp("serve")
+    proc, url = start_serve(runs, logs, "--open")
     out, log = logs / "stdout", logs / "stderr"
-    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--open"], env=env,
-                            stdout=out.open("w"), stderr=log.open("w"), text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "api/info", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"nnplay serve did not start: {log.read_text()}")
-            time.sleep(0.1)
     first = out.read_text().splitlines()[0]
     assert url in first          # the command prints the URL (--open without a screen: no browser)
     yield {"url": url, "runs": runs, "log": log}

@@ -4,29 +4,19 @@ server's peak memory (VmHWM) under the cap protocol.md states (1.5 GB)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import start_serve
 from websockets.sync.client import connect
 
 MEMORY_CAP_MB = 1500
 SLOW = {"data": {"samples": 5000}, "model": {"hidden": [32] * 6}, "train": {"batch_size": 1}}
 HOSTILE = {"type": "spec", "spec": {"data": {"name": "points", "points": [
     [0, 0, 0], [1, 1, 1e9], [0.5, 0.5, 0], [0.2, 0.1, 1e9]]}}}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _status_mb(pid: int, field: str) -> float:
@@ -39,24 +29,10 @@ def _status_mb(pid: int, field: str) -> float:
 @pytest.fixture
 def server(tmp_path):
     """`nnplay serve` on a free port; stopped (killed if need be) after the test."""
-    port = _free_port()
-    exe = shutil.which("nnplay", path=str(Path(sys.executable).parent)) or "nnplay"
-    log = tmp_path / "stderr"
-    proc = subprocess.Popen([exe, "serve", "--port", str(port)], env={**os.environ, "NNPLAY_RUNS": str(tmp_path)},
-                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/api/info", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"nnplay serve did not start: {log.read_text()}")
-            time.sleep(0.1)
+    proc, url = start_serve(tmp_path, tmp_path)
+    url = url.rstrip("/")
     try:
-        yield proc, url, f"ws://127.0.0.1:{port}/ws"
+        yield proc, url, url.replace("http", "ws", 1) + "/ws"
     finally:
         if proc.poll() is None:
             proc.kill()

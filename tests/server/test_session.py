@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from nnplay import probes
 from nnplay.data import load_data

@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Iterable, Literal, get_args
 
-import numpy as np
 from fastapi import FastAPI, Query, Request, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
@@ -29,7 +28,7 @@ from .. import __version__
 from .. import spec as specmod
 from ..data import csv as csv_source
 from ..data import toy2d
-from ..i18n import LANGS, messages
+from ..i18n import messages
 from ..runs import RunStore, atomic_write
 from ..spec import SpecError
 from .limits import LimitError, Limits

@@ -42,7 +42,6 @@ class TaskLoss(nn.Module):
 
 def class_weights(y: torch.Tensor, num_classes: int) -> torch.Tensor:
     """'balanced' weights n / (k * count_c) (scikit-learn's formula)."""
-    classes = np.arange(num_classes)
     labels = y.cpu().numpy()
     present = np.unique(labels)
     w = np.ones(num_classes)

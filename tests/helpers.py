@@ -1,0 +1,60 @@
+"""Helpers several test folders share (importable as ``helpers``: pytest's pythonpath)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from nnplay.cli import app
+
+
+def cli(*args: str):
+    """``nnplay ARGS`` in-process."""
+    return CliRunner().invoke(app, list(args))
+
+
+def user_error(result, *texts: str) -> str:
+    """The one ``error:`` line of a run that exited 2 without a traceback, holding ``texts``."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+    lines = [x for x in result.stderr.splitlines() if x.startswith(("error: ", "오류: "))]
+    assert len(lines) == 1, result.stderr
+    for text in texts:
+        assert text in result.stderr, (text, result.stderr)
+    return lines[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_serve(runs: Path, logs: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """A real ``nnplay serve`` on a free 127.0.0.1 port, its output in ``logs``/stdout and
+    stderr (a pipe nobody reads could fill up and stall it); (process, url) once it answers.
+    The caller stops it."""
+    port = free_port()
+    exe = shutil.which("nnplay", path=str(Path(sys.executable).parent)) or "nnplay"
+    log = logs / "stderr"
+    proc = subprocess.Popen([exe, "serve", "--port", str(port), *args],
+                            env={**os.environ, "NNPLAY_RUNS": str(runs)},
+                            stdout=(logs / "stdout").open("w"), stderr=log.open("w"), text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "api/info", timeout=1).read()
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"nnplay serve did not start: {log.read_text()}")
+            time.sleep(0.1)
