@@ -369,14 +369,16 @@ def _classification_extras(trainer: Trainer) -> dict:
             "confusion_matrix": cm.tolist()}
 
 
-def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult) -> dict:
-    """Write weights, summary and index entry for a trained run."""
+def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
+           spec: Spec | None = None) -> dict:
+    """Write weights, summary and index entry for a trained run (``spec``: the run's, when it
+    is not the trainer's own)."""
     run.save_model(trainer.model)
     summary = {"run_id": run.id, "run_dir": str(run.dir), **result.summary,
                "stopped_early": result.stopped_early, **_classification_extras(trainer),
                "versions": versions()}
     atomic_write(run.path("summary.json"), json.dumps(summary, indent=2))
-    store.index(run, trainer.spec, "done", summary)
+    store.index(run, spec or trainer.spec, "done", summary)
     return summary
 
 

@@ -110,7 +110,9 @@ def test_threads_is_one_by_default_and_checked(tmp_path):
                 "--runs-dir", str(tmp_path), "-q")
         assert r.exit_code == 0, r.output
         assert torch.get_num_threads() == 1
-        user_error(cli("train", "--threads", "0", "--runs-dir", str(tmp_path)),
-                   "--threads: must be 1 or more")
+        user_error(cli("train", "--threads", "0", "--runs-dir", str(tmp_path)), "--threads: must be 1..")
+        user_error(cli("train", "--threads", "999999", "--runs-dir", str(tmp_path)), "received 999999")
+        user_error(cli("train", "--threads", "0", "--lang", "ko", "--runs-dir", str(tmp_path)),
+                   "코어 수")
     finally:
         torch.set_num_threads(before)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import runpy
 from pathlib import Path
@@ -157,3 +158,24 @@ def test_save_run_then_list_and_download(client, sock, tmp_path, monkeypatch, ca
 def json_to_toml(spec: dict) -> str:
     import tomli_w
     return tomli_w.dumps(spec)
+
+
+def test_saving_leaves_the_live_schedule_and_name_alone(sock):
+    """Saving writes a spec that retrains exactly as long, without touching the session's own
+    (before: a cosine schedule rebuilt for the epochs so far sent the lr to 0)."""
+    sock.start({"name": "live", "data": {"samples": 120}, "model": {"hidden": [5]},
+                "train": {"optimizer": "sgd", "lr": 0.1, "schedule": "cosine", "epochs": 100}})
+    for _ in range(10):
+        sock.send(type="step")
+    before = sock.frame()[0]["metrics"]["lr"]
+    sock.send(type="save", name="saved-net")
+    assert sock.until("saved")["summary"]["epochs"] == 10
+    sock.send(type="step")
+    after = sock.frame()[0]["metrics"]["lr"]
+    # epoch 11 of 100: 0.1 * (1 + cos(pi * 11 / 100)) / 2, just below epoch 10's
+    assert before == pytest.approx(0.1 * (1 + math.cos(math.pi * 10 / 100)) / 2)
+    assert after == pytest.approx(0.1 * (1 + math.cos(math.pi * 11 / 100)) / 2)
+    sock.send(type="spec", spec={"name": "live", "data": {"samples": 120}, "model": {"hidden": [5]},
+                                 "train": {"optimizer": "sgd", "lr": 0.1, "schedule": "cosine",
+                                           "epochs": 100}})
+    assert sock.until("updated")["spec"]["name"] == "live"   # nothing changed: same spec

@@ -71,6 +71,8 @@ def test_a_trace_waits_for_the_epoch_in_progress():
         tr.evaluate()   # re-entrant for the thread that holds it, even with a trace waiting
         with pytest.raises(RuntimeError, match="cannot also trace"):
             torch.fx.symbolic_trace(torch.nn.Linear(2, 2))
+        with pytest.raises(RuntimeError, match="call it between epochs"):
+            tr.compile_now()   # would wait for itself
     assert traced.wait(10)
     tracer.join()
 

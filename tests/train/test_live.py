@@ -151,3 +151,27 @@ def test_model_fields_change_the_loss_live():
         return sum(float((m.weight.detach() ** 2).sum()) for m in t.model
                    if isinstance(m, torch.nn.Linear))
     assert norm(tr) < 0.5 * norm(twin)
+
+
+def test_onecycle_cycles_momentum_only_where_the_optimiser_has_some():
+    for name, key, want in [("sgd", "momentum", 0.0), ("rmsprop", "momentum", 0.0),
+                            ("momentum", "momentum", 0.95)]:
+        tr = trainer(optimizer=name, schedule="onecycle", lr=0.1)
+        assert tr.optimizer.param_groups[0][key] == pytest.approx(want), name
+
+
+def test_a_late_live_change_is_placed_at_once_not_replayed():
+    """100,000 epochs of batch 1 (the spec's limits): the schedule lands on the step reached."""
+    tr = trainer(optimizer="momentum", schedule="onecycle", lr=0.1, batch_size=1, epochs=100_000)
+    tr.epoch = 90_000   # as if trained that long
+    spe = tr.steps_per_epoch
+    tr.update(lr=0.2)
+    total = 100_000 * spe
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.2, momentum=0.9)
+    ref = lr_scheduler.OneCycleLR(opt, max_lr=0.2, total_steps=total)
+    ref.last_epoch = 90_000 * spe - 1
+    ref.step()
+    assert lr_of(tr) == pytest.approx(opt.param_groups[0]["lr"])
+    # and PyTorch's closed form for the step schedule (lr * gamma ** (epoch // step_size))
+    tr.update(schedule="step", step_size=7, gamma=0.9)
+    assert lr_of(tr) == pytest.approx(0.2 * 0.9 ** (90_000 // 7))

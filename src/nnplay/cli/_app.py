@@ -30,8 +30,10 @@ def set_lang(lang: str) -> str:
 
 
 def set_threads(threads: int) -> None:
-    if threads < 1:
-        fail(f"--threads: must be 1 or more; received {threads}")
+    import os
+    most = os.cpu_count() or 1   # more threads than cores never helps
+    if not 1 <= threads <= most:
+        fail(t("cli.threads", LANG["value"], most=most, got=threads))
     import torch
     torch.set_num_threads(threads)
 

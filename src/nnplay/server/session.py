@@ -290,13 +290,13 @@ class Session:
         if tr.epoch == 0:
             self._error("state", "save: train at least one epoch first")
             return
-        tr.update(epochs=tr.epoch)   # the saved spec retrains exactly as long
-        if name:
-            tr.spec = tr.spec.model_copy(update={"name": name})
-        run = self.store.create(tr.spec)
+        # the saved spec retrains exactly as long; the live session keeps its own (schedule, name)
+        saved = tr.spec.model_copy(update={"train": tr.spec.train.model_copy(update={"epochs": tr.epoch}),
+                                           **({"name": name} if name else {})})
+        run = self.store.create(saved)
         for rec in tr.history:
             run.append_metrics(rec)
-        summary = finish(run, self.store, tr, FitResult(tr.history, tr.summary(tr.seconds)))
+        summary = finish(run, self.store, tr, FitResult(tr.history, tr.summary(tr.seconds)), spec=saved)
         self._send({"type": "saved", "run_id": run.id,
                     "summary": {k: v for k, v in summary.items() if isinstance(v, (int, float, str))},
                     "files": {f: f"/api/runs/{run.id}/{f}"

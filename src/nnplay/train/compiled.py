@@ -66,6 +66,10 @@ class TraceLock:
     def _depth(self, side: str) -> int:
         return getattr(self._local, side, 0)
 
+    def holds_eager(self) -> bool:
+        """Whether this thread holds it shared (a build must not be awaited here)."""
+        return self._depth("eager") > 0
+
     @contextmanager
     def eager(self):
         depth = self._depth("eager")
@@ -89,7 +93,7 @@ class TraceLock:
 
     @contextmanager
     def tracing(self):
-        if self._depth("eager"):
+        if self.holds_eager():
             raise RuntimeError("a thread that runs a network eagerly cannot also trace one "
                                "(it would wait for itself); trace from another thread")
         depth = self._depth("tracing")

@@ -23,7 +23,7 @@ from ..data import DataBundle, load_data
 from ..model import build_model
 from ..model.regularize import penalty
 from ..spec import DataSpec, Spec, TrainSpec
-from .compiled import CompiledStep, eager, unsupported
+from .compiled import TRACING, CompiledStep, eager, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .optimizers import make_optimizer
 from .schedules import make_schedule
@@ -140,23 +140,28 @@ class Trainer:
                                                  self.generator)
 
     def _build_schedule(self) -> None:
-        """The schedule for the current settings, at the position training has reached:
-        a new one, stepped over the epochs (or, for one-cycle, batches) already trained,
-        so that a live change (lr, step size, batch size, epochs...) holds from now on."""
+        """The schedule for the current settings, at the position training has reached
+        (epochs, or for one-cycle batches), so that a live change (lr, step size, batch size,
+        epochs...) holds from now on. Each schedule's lr is a closed form of its position:
+        set at once, not stepped there."""
         t = self.spec.train
         for g in self.optimizer.param_groups:
             g["lr"] = t.lr
             g.pop("initial_lr", None)
         self.scheduler, self.per_batch = make_schedule(t, self.optimizer, self.steps_per_epoch)
-        if self.scheduler is None:
+        s = self.scheduler
+        if s is None or self.epoch == 0:
             return
-        steps = self.epoch * self.steps_per_epoch if self.per_batch else self.epoch
-        if self.per_batch:   # one-cycle holds its final lr (see train_epoch)
-            steps = min(steps, self.scheduler.total_steps - 1)
-        with warnings.catch_warnings():   # "lr_scheduler.step() before optimizer.step()"
-            warnings.simplefilter("ignore", UserWarning)
-            for _ in range(steps):
-                self.scheduler.step()
+        if self.per_batch:   # one-cycle: lr and momentum at step n; it holds its final lr
+            s.last_epoch = min(self.epoch * self.steps_per_epoch, s.total_steps - 1) - 1
+            with warnings.catch_warnings():   # "lr_scheduler.step() before optimizer.step()"
+                warnings.simplefilter("ignore", UserWarning)
+                s.step()
+        else:                # step decay, cosine: lr at epoch n
+            s.last_epoch = self.epoch
+            s._last_lr = s._get_closed_form_lr()
+            for g, lr in zip(self.optimizer.param_groups, s._last_lr):
+                g["lr"] = lr
 
     # train fields whose change needs the schedule rebuilt at the current position
     SCHEDULE_FIELDS = ("lr", "schedule", "step_size", "gamma", "epochs", "batch_size")
@@ -295,7 +300,12 @@ class Trainer:
         return loss, out, grads
 
     def compile_now(self, timeout: float | None = None) -> bool:
-        """Build the compiled step now (``train.compile`` on) and wait; True once it is used."""
+        """Build the compiled step now (``train.compile`` on) and wait; True once it is used.
+        Not from a thread running a network (an epoch, a session's work): the build waits for
+        it (train/compiled.py, TRACING)."""
+        if TRACING.holds_eager():
+            raise RuntimeError("compile_now: this thread runs a network eagerly, and the build "
+                               "would wait for it; call it between epochs")
         self._fast_step(now=True)
         return self.compiled is not None and self.compiled.wait(timeout)
 
