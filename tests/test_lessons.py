@@ -147,10 +147,11 @@ def test_momentum_and_adam_beat_plain_sgd():
 
 
 # 9. digits CNN ----------------------------------------------------------------------------------
-def test_digits_cnn():
-    _, s = trained("digits_cnn")
-    assert s["test_accuracy"] >= 0.97         # measured 0.983
-    assert s["seconds"] < 60                  # measured ~1.5 s
+def test_digits_cnn(digits_seeds):
+    _, s = trained("digits_cnn")              # the CLI's own path: seed 0, measured 0.983
+    assert s["test_accuracy"] >= 0.95 and s["seconds"] < 60   # measured ~1.5 s
+    acc = [summary["test_accuracy"] for _, summary in digits_seeds]
+    assert sum(acc) / len(acc) >= 0.97       # mean of 5 seeds: measured 0.976-0.978 on 3 CPU paths
 
 
 # 10. step activation ------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from . import spec as specmod
-from .spec import Spec, SpecError
+from .spec import Spec, SpecError, shorten
 from .train import DivergenceError, FitResult, Trainer
 from .train.compiled import eager
 
@@ -222,8 +222,7 @@ class Run:
                 meta = f.metadata() or {}
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
         except (SafetensorError, OSError) as e:
-            raise RunError(f"run {self.id!r}: {p.name} is damaged ({e}); delete it to train "
-                           f"the run again from its first epoch") from None
+            raise RunError.say("runs.damaged", run=repr(self.id), file=p.name, reason=e) from None
         if "state" not in meta:   # written by an older version: start over
             return None
         state = _unpack(json.loads(meta["state"]), tensors)
@@ -281,8 +280,8 @@ class RunStore:
         run = Run(self.root, run_id)
         if not run_id or "/" in run_id or ".." in run_id or not run.path("spec.toml").exists():
             known = [r["id"] for r in self.list()[:5]]
-            hint = f"; recent runs: {', '.join(known)}" if known else "; no runs yet"
-            raise RunError(f"unknown run {run_id!r} in {str(self.root)!r}{hint}")
+            hint = ("runs.recent", {"runs": ", ".join(known)}) if known else ("runs.none", {})
+            raise RunError.say("runs.unknown", run=shorten(run_id), root=repr(str(self.root)), hint=hint)
         return run
 
     def index(self, run: Run, spec: Spec, status: str, summary: dict | None = None,
@@ -387,11 +386,10 @@ def _resume(store: RunStore, run_id: str) -> tuple[Run, Trainer]:
     metrics.jsonl rewritten to hold exactly the epochs 1..checkpoint."""
     run = store.get(run_id)
     if run.summary().get("epochs") is not None:
-        raise RunError(f"run {run_id!r} is already complete; nothing to resume")
+        raise RunError.say("runs.complete", run=repr(run_id))
     owner, me = run.owner(), this_process()
     if owner is not None and alive(owner) and (owner["pid"], owner.get("start")) != (me["pid"], me["start"]):
-        raise RunError(f"run {run_id!r} is still being trained by process {owner['pid']} "
-                       f"on {owner.get('host')}; stop it first or wait for it to finish")
+        raise RunError.say("runs.busy", run=repr(run_id), pid=owner["pid"], host=owner.get("host"))
     for tmp in run.dir.glob(".*"):   # temporary files of writes cut short by a kill
         tmp.unlink(missing_ok=True)
     spec = run.spec

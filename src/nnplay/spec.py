@@ -106,17 +106,17 @@ def _check_point(i: int, row: list[float]) -> None:
     array is made from the labels: a label of 1e9 would otherwise size arrays by it)."""
     if len(row) != 3:
         raise ValueError(f"data.points[{i}]: each row must be [x1, x2, label]; received {len(row)} "
-                         f"value(s): {_short(row)}")
+                         f"value(s): {shorten(row)}")
     if max(abs(row[0]), abs(row[1])) > POINT_MAX:
         raise ValueError(f"data.points[{i}]: x1 and x2 must lie between -{POINT_MAX:g} and "
-                         f"{POINT_MAX:g}; received {_short(row[:2])}")
+                         f"{POINT_MAX:g}; received {shorten(row[:2])}")
     label = row[2]
     if label != int(label) or not 0 <= label < MAX_CLASSES:
         raise ValueError(f"data.points[{i}]: the label must be a whole number from 0 to "
                          f"{MAX_CLASSES - 1} (at most {MAX_CLASSES} classes); received {label:g}")
 
 
-def _short(v: Any, most: int = 80) -> str:
+def shorten(v: Any, most: int = 80) -> str:
     """``repr(v)``, cut in the middle to ``most`` characters: a message stays one readable
     line and keeps both ends (a path keeps its file name)."""
     text = repr(v)
@@ -339,7 +339,7 @@ def _problems(err: ValidationError) -> list[dict]:
         elif "allowed" not in p["msg"]:
             p["allowed"] = _allowed(Spec, loc)
         if e["type"] not in ("missing", "extra_forbidden") and not isinstance(e.get("input"), dict):
-            p["got"] = _short(e.get("input"))
+            p["got"] = shorten(e.get("input"))
         out.append(p)
     return out
 
@@ -372,13 +372,13 @@ def _part(p: int | str) -> str:
     if isinstance(p, int):
         return f"[{p}]"
     return f".{p}" if p.replace("_", "").replace("-", "").isalnum() and p.isascii() \
-        else f"[{_short(p, 40)}]"
+        else f"[{shorten(p, 40)}]"
 
 
 def from_dict(d: dict) -> Spec:
     if not isinstance(d, dict):
         raise SpecError(f"a spec must be a table of sections (name, data, model, train); "
-                        f"received {_short(d)}")
+                        f"received {shorten(d)}")
     _check_depth(d)
     try:
         return Spec.model_validate(d)
@@ -427,12 +427,12 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
         p = Path(path)
         try:
             if not p.is_file():
-                raise SpecError(f"spec file not found: {_short(str(p))}")
+                raise SpecError.say("spec.file_missing", path=shorten(str(p)))
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
             raise SpecError.say("spec.not_utf8", path=str(p), byte=e.start, reason=e.reason) from None
         except OSError as e:   # a name too long, no permission
-            raise SpecError(f"{_short(str(p))}: cannot read the spec file ({e.strerror or e})") from None
+            raise SpecError.say("spec.file_unreadable", path=shorten(str(p)), reason=e.strerror or e) from None
         d = _parse(text, f"{p}: ")
     return from_dict(apply_overrides(d, overrides or []))
 

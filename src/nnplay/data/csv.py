@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spec import MAX_CLASSES
+from ..spec import MAX_CLASSES, SpecError, shorten
 
 
-class CSVError(ValueError):
-    pass
+class CSVError(SpecError):
+    """A CSV file the user can fix (named column and line)."""
 
 
 def load(path: str | Path, target: str, task: str = "auto", max_rows: int = 1_000_000):
@@ -88,6 +88,8 @@ def load(path: str | Path, target: str, task: str = "auto", max_rows: int = 1_00
         hint = " (or set data.task = 'regression')" if num is not None else ""
         raise CSVError(f"{path}: target {target!r} has {len(distinct)} distinct values; a class "
                        f"target has at most {MAX_CLASSES} classes: use another column{hint}")
+    if len(distinct) < 2:
+        raise CSVError.say("data.csv_one_class", path=path, target=repr(target))
     classes = sorted(distinct, key=lambda v: (float(v) if num is not None else 0, v))
     index = {c: i for i, c in enumerate(classes)}
     return X, np.array([index[v] for v in raw_y], dtype=np.int64), names, "classification", classes
@@ -104,9 +106,8 @@ def _numbers(cells: list[str]) -> list[float] | int:
     return out
 
 
-def _cell(text: str, most: int = 40) -> str:
-    text = repr(text)
-    return text if len(text) <= most else text[:most - 3] + "..."
+def _cell(text: str) -> str:
+    return shorten(text, 40)
 
 
 def to_points(X: np.ndarray, y: np.ndarray, half_width: float = 5.4) -> list[list[float]]:

@@ -21,8 +21,7 @@ def cross_validate(spec: Spec, folds: int, on_fold: Callable[[int, dict], None] 
         raise ValueError(f"--folds must be >= 2; received {folds}")
     data = load_data(spec.data)
     if folds > len(data.x_train) + len(data.x_val):
-        raise SpecError(f"--folds: must be at most {len(data.x_train) + len(data.x_val)}, the samples in "
-                        f"the train and validation splits; received {folds}")
+        raise SpecError.say("train.folds_max", most=len(data.x_train) + len(data.x_val), got=folds)
     x = torch.cat([data.x_train, data.x_val])
     y = torch.cat([data.y_train, data.y_val])
     classify = data.task != "regression"
