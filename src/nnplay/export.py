@@ -113,6 +113,10 @@ def export_onnx(run_or_trainer, path: str | Path, inputs: torch.Tensor | None = 
     device = next(model.parameters()).device
     example = torch.zeros((2, *trainer.data.input_shape), device=device)  # batch 2: not specialised
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:                  # a folder that is missing or read-only: OSError now, not two exporter failures
+        tmp.touch()
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from None
     was = model.training
     model.eval()
     failures = []

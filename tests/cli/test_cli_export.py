@@ -82,6 +82,7 @@ def bad(runs, tmp_path):
 @pytest.mark.parametrize("args, texts", [
     (("export", "no-such-run"), ["unknown run 'no-such-run'"]),
     (("export", "SPIRAL", "--format", "tflite"), ["--format", "'tflite'", "allowed: onnx"]),
+    (("export", "SPIRAL", "--out", "BAD/no/such/dir/m.onnx"), ["cannot read or write", "m.onnx"]),
     (("predict", "no-such-run", "BAD/cols.csv"), ["unknown run 'no-such-run'"]),
     (("predict", "SPIRAL", "BAD/cols.csv"), ["missing: x2", "unknown: y", "expected columns: x1, x2"]),
     (("predict", "SPIRAL", "BAD/num.csv"), ["column 'x2', line 2", "'abc'"]),
