@@ -1,7 +1,8 @@
 """The ``nnplay`` command: thin commands that parse, call the library and print.
 
 Each command family lives in its own module and registers on ``app``:
-train.py (train, runs, report), trust.py (attack, uncertainty, explain), serve.py.
+train.py (train, runs, report), trust.py (attack, uncertainty, explain), serve.py,
+export.py (export, predict).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 from ._app import LANG, app, fail
 
-for _mod in ("train", "trust", "serve"):
+for _mod in ("train", "trust", "serve", "export"):
     try:
         importlib.import_module(f"{__name__}.{_mod}")
     except ModuleNotFoundError as e:  # a family not written yet

@@ -38,6 +38,9 @@ class DataBundle:
     # 2-D sets only: raw points (before features), for drawing and boundary grids
     points: dict[str, np.ndarray] | None = None
     extent: float = toy2d.R
+    # (mean, std) the raw inputs were standardised with (csv features; images with scale =
+    # "standard"): the model's input is (raw - mean) / std. None: raw inputs go in as they are.
+    scale: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -201,13 +204,16 @@ def load_data(spec: DataSpec) -> DataBundle:
     X, y = _limit(X, y, spec.limit, spec.seed)
     stratify = not regression and np.bincount(y).min() >= 2
     (Xtr, ytr), (Xva, yva), (Xte, yte) = _split(X, y, spec, stratify, test)
+    scale = None
     if spec.name == "csv":  # standardise with the train part's statistics only
         sc = StandardScaler().fit(Xtr)
         Xtr, Xva, Xte = (sc.transform(a).astype(np.float32) if len(a) else a for a in (Xtr, Xva, Xte))
+        scale = (sc.mean_, sc.scale_)
     if spec.scale == "standard" and X.ndim == 4:
         mu, sd = Xtr.mean(0, keepdims=True), Xtr.std(0, keepdims=True)
         sd = np.where(sd > 1e-6, sd, 1.0)  # a pixel constant in train (e.g. always 0) stays finite
         Xtr, Xva, Xte = ((a - mu) / sd for a in (Xtr, Xva, Xte))
+        scale = (mu[0], sd[0])
     if points is None and X.ndim == 2 and (spec.name in toy2d.GENERATORS or spec.name == "points"):
         points = {"train": Xtr[:, :2], "val": Xva[:, :2], "test": Xte[:, :2]}
         Xtr, Xva, Xte = Xtr[:, 2:], Xva[:, 2:], Xte[:, 2:]
@@ -225,4 +231,4 @@ def load_data(spec: DataSpec) -> DataBundle:
 
     return DataBundle(t(Xtr), t(ytr, ydt), t(Xva), t(yva, ydt), t(Xte), t(yte, ydt), task, k,
                       names, class_names or [str(i) for i in range(k if not regression else 0)],
-                      points)
+                      points, scale=scale)

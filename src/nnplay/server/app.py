@@ -28,6 +28,7 @@ from .. import __version__
 from .. import spec as specmod
 from ..data import csv as csv_source
 from ..data import toy2d
+from ..export import export_onnx
 from ..i18n import messages
 from ..runs import RunStore, atomic_write
 from ..spec import SpecError
@@ -266,8 +267,9 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
 
     @app.get("/api/runs/{run_id}/{name}")
     def run_file(run_id: Annotated[str, PathParam(max_length=120)],
-                 name: Literal["spec.toml", "model.safetensors", "snippet.py"]):
-        """Download a saved run's spec, weights (safetensors) or a Python snippet."""
+                 name: Literal["spec.toml", "model.safetensors", "snippet.py", "model.onnx"]):
+        """Download a saved run's spec, weights (safetensors), a Python snippet or the network
+        as ONNX (exported on the first request, then kept in the run's folder)."""
         try:
             run = store.get(run_id)
         except SpecError as e:
@@ -276,6 +278,11 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
             return PlainTextResponse(SNIPPET.format(run_id=run.id), headers={
                 "Content-Disposition": f'attachment; filename="{run.id}.py"'})
         path = run.path(name)
+        if name == "model.onnx" and not path.exists() and run.path("model.safetensors").exists():
+            try:
+                export_onnx(run, path)
+            except SpecError as e:
+                return _error(500, str(e))
         if not path.exists():
             return _error(404, f"run {run.id!r} has no {name}")
         return FileResponse(path, filename=f"{run.id}-{name}")

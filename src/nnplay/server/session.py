@@ -300,7 +300,7 @@ class Session:
         self._send({"type": "saved", "run_id": run.id,
                     "summary": {k: v for k, v in summary.items() if isinstance(v, (int, float, str))},
                     "files": {f: f"/api/runs/{run.id}/{f}"
-                              for f in ("spec.toml", "model.safetensors", "snippet.py")}})
+                              for f in ("spec.toml", "model.safetensors", "snippet.py", "model.onnx")}})
 
     # --- frames ------------------------------------------------------------------------
     def _send_frame(self) -> None:

@@ -192,7 +192,7 @@ const app = {
     box.replaceChildren(
       el("span", {}, i18n.t("saved", { id: "" })), el("code", { "data-testid": "saved-run" }, m.run_id),
       link("spec.toml", "download.spec", "download-spec"), link("model.safetensors", "download.weights", "download-weights"),
-      link("snippet.py", "download.snippet", "download-snippet"),
+      link("snippet.py", "download.snippet", "download-snippet"), link("model.onnx", "download.onnx", "download-onnx"),
       el("button", { class: "mini close", onclick: () => { box.hidden = true; } }));
     box.querySelector(".close").innerHTML = icon("close");
     box.querySelectorAll(".dl").forEach((a) => a.insertAdjacentHTML("afterbegin", icon("download")));

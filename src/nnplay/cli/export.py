@@ -1,0 +1,87 @@
+"""nnplay export | predict."""
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..i18n import t
+from ._app import JsonOut, Lang, RunsDir, Threads, app, fail, guard, open_store, set_lang, set_threads
+
+
+@app.command()
+def export(
+    run_id: Annotated[str, typer.Argument(help="The run to export.")],
+    format_: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    out: Annotated[str | None, typer.Option("--out", help="Output file (default runs/<id>/model.onnx).")] = None,
+    json_out: JsonOut = False,
+    runs_dir: RunsDir = None,
+    threads: Threads = 1,
+    lang: Lang = "en",
+) -> None:
+    """Export a finished run's network to ONNX; checks ONNX Runtime against PyTorch on the test set."""
+    from ..export import FORMATS, export_onnx
+    from . import print_json
+
+    lang = set_lang(lang)
+    set_threads(threads)
+    if format_ not in FORMATS:
+        fail(t("cli.export.bad_format", lang, got=repr(format_), allowed=", ".join(FORMATS)))
+    store = open_store(runs_dir)
+    run = guard(lambda: store.get(run_id))
+    res = guard(lambda: export_onnx(run, out or run.path("model.onnx")))
+    sys.stderr.write(t("cli.export.done", lang, run_id=run.id, path=res["path"], exporter=res["exporter"],
+                       opset=res["opset"], seconds=res["seconds"], inputs=res["inputs"],
+                       diff=res["max_abs_diff"]) + "\n")
+    if json_out:
+        print_json(res)
+
+
+@app.command()
+def predict(
+    model: Annotated[str, typer.Argument(help="A run id, or a .onnx file written by nnplay export.")],
+    input_: Annotated[str, typer.Argument(metavar="INPUT", help=(
+        "A .csv (header row: the training columns, or x1,x2 for 2-D sets), a .npy array of raw "
+        "inputs, or a folder of images (.png, .jpg)."))],
+    out: Annotated[str | None, typer.Option("--out", help="Write the predictions to this CSV file.")] = None,
+    json_out: JsonOut = False,
+    runs_dir: RunsDir = None,
+    threads: Threads = 1,
+    lang: Lang = "en",
+) -> None:
+    """Predict with a run or an exported .onnx file: class and probabilities, or the value."""
+    from ..export import Predictor
+    from . import print_json
+
+    lang = set_lang(lang)
+    set_threads(threads)
+    store = None if model.lower().endswith(".onnx") else open_store(runs_dir)
+    pred = guard(lambda: Predictor.load(model, store))
+    labels, raw = guard(lambda: pred.read(input_))
+    rows = pred.rows(labels, pred.predict(raw))
+    if out:
+        guard(lambda: _write_csv(Path(out), rows, pred))
+        sys.stderr.write(t("cli.predict.wrote", lang, n=len(rows), path=out) + "\n")
+    if json_out:
+        print_json({"task": pred.task, "n": len(rows), "predictions": rows})
+    elif not out:
+        for r in rows:
+            if "value" in r:
+                sys.stdout.write(f"{r['input']}\t{r['value']:.6g}\n")
+            else:
+                sys.stdout.write(f"{r['input']}\t{r['class']}\t{r['probs'][r['class']]:.4f}\n")
+
+
+def _write_csv(path: Path, rows: list[dict], pred) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if pred.task == "regression":
+            w.writerow(["input", "value"])
+            w.writerows([r["input"], repr(r["value"])] for r in rows)
+        else:
+            w.writerow(["input", "class", *(f"p({n})" for n in pred.class_names)])
+            w.writerows([r["input"], r["class"], *(repr(r["probs"][n]) for n in pred.class_names)]
+                        for r in rows)
