@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .data.features import featurize
-from .spec import SpecError, _short
+from .spec import SpecError, shorten
 
 log = logging.getLogger("nnplay.export")
 TOLERANCE = 1e-4        # largest |ONNX Runtime - PyTorch| logit an export may show
@@ -183,15 +183,15 @@ class Predictor:
     def _from_onnx(cls, path: Path) -> "Predictor":
         from .train.losses import predict
         if not path.is_file():
-            raise ExportError.say("export.no_file", path=_short(str(path)))
+            raise ExportError.say("export.no_file", path=shorten(str(path)))
         try:
             session = _ort_session(path)
         except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types for bad files
-            raise ExportError.say("export.bad_onnx", path=_short(str(path)),
+            raise ExportError.say("export.bad_onnx", path=shorten(str(path)),
                                   reason=str(e).splitlines()[0][:200]) from None
         raw = session.get_modelmeta().custom_metadata_map.get(META)
         if raw is None:
-            raise ExportError.say("export.no_meta", path=_short(str(path)))
+            raise ExportError.say("export.no_meta", path=shorten(str(path)))
         meta = json.loads(raw)
         return cls._from_meta(meta, lambda x: predict(torch.from_numpy(_ort_logits(session, x)),
                                                       meta["task"]).numpy())
@@ -238,56 +238,56 @@ class Predictor:
         if path.is_dir():
             return self._read_images(path)
         if not path.is_file():
-            raise ExportError.say("export.no_file", path=_short(str(path)))
+            raise ExportError.say("export.no_file", path=shorten(str(path)))
         suffix = path.suffix.lower()
         if suffix == ".npy":
             return self._read_npy(path)
         if suffix == ".csv":
             return self._read_csv(path)
-        raise ExportError.say("export.bad_input_kind", path=_short(str(path)))
+        raise ExportError.say("export.bad_input_kind", path=shorten(str(path)))
 
     def _read_npy(self, path: Path) -> tuple[list[str], np.ndarray]:
         try:
             a = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:
-            raise ExportError.say("export.bad_npy", path=_short(str(path)), reason=str(e)[:200]) from None
+            raise ExportError.say("export.bad_npy", path=shorten(str(path)), reason=str(e)[:200]) from None
         want = self.raw_shape
         if self.kind == "image" and want[0] == 1 and a.shape[-2:] == want[1:] and a.ndim in (2, 3):
             a = a.reshape((-1, *want))               # (H, W) or (N, H, W) greyscale
         elif a.shape == want:
             a = a[None]
         if a.shape[1:] != want or a.dtype.kind not in "biuf":
-            raise ExportError.say("export.npy_shape", path=_short(str(path)), got=_dims(a.shape),
+            raise ExportError.say("export.npy_shape", path=shorten(str(path)), got=_dims(a.shape),
                                   dtype=str(a.dtype), want=_dims(("N", *want)))
         a = a.astype(np.float32)
         if not np.all(np.isfinite(a)):
-            raise ExportError.say("export.not_finite", path=_short(str(path)))
+            raise ExportError.say("export.not_finite", path=shorten(str(path)))
         return [str(i) for i in range(len(a))], a
 
     def _read_csv(self, path: Path) -> tuple[list[str], np.ndarray]:
         want = self.columns
         if self.kind == "image":
-            raise ExportError.say("export.image_csv", path=_short(str(path)))
+            raise ExportError.say("export.image_csv", path=shorten(str(path)))
         try:
             with path.open(newline="", encoding="utf-8-sig") as f:
                 rows = list(csv.reader(f))
         except (csv.Error, UnicodeDecodeError) as e:
-            raise ExportError.say("export.bad_csv", path=_short(str(path)), reason=str(e)[:200]) from None
+            raise ExportError.say("export.bad_csv", path=shorten(str(path)), reason=str(e)[:200]) from None
         rows = [(i, r) for i, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
         if len(rows) < 2:
-            raise ExportError.say("export.csv_empty", path=_short(str(path)), want=", ".join(want))
+            raise ExportError.say("export.csv_empty", path=shorten(str(path)), want=", ".join(want))
         header = [h.strip() for h in rows[0][1]]
         missing = [c for c in want if c not in header]
         extra = [c for c in header if c not in want and c != self.target]
         if missing or extra or len(set(header)) != len(header):
-            raise ExportError.say("export.csv_columns", path=_short(str(path)),
+            raise ExportError.say("export.csv_columns", path=shorten(str(path)),
                                   missing=", ".join(missing) or "-", extra=", ".join(extra) or "-",
                                   want=", ".join(want))
         idx = [header.index(c) for c in want]
         out = np.empty((len(rows) - 1, len(want)), np.float32)
         for n, (line, r) in enumerate(rows[1:]):
             if len(r) != len(header):
-                raise ExportError.say("export.csv_fields", path=_short(str(path)), line=line,
+                raise ExportError.say("export.csv_fields", path=shorten(str(path)), line=line,
                                       got=len(r), want=len(header))
             for k, j in enumerate(idx):
                 try:
@@ -295,17 +295,17 @@ class Predictor:
                 except ValueError:
                     out[n, k] = np.nan
                 if not np.isfinite(out[n, k]):
-                    raise ExportError.say("export.csv_number", path=_short(str(path)), line=line,
-                                          column=want[k], cell=_short(r[j], 40))
+                    raise ExportError.say("export.csv_number", path=shorten(str(path)), line=line,
+                                          column=want[k], cell=shorten(r[j], 40))
         return [str(line) for line, _ in rows[1:]], out
 
     def _read_images(self, folder: Path) -> tuple[list[str], np.ndarray]:
         from PIL import Image, UnidentifiedImageError
         if self.kind != "image":
-            raise ExportError.say("export.not_image_run", path=_short(str(folder)), want=", ".join(self.columns))
+            raise ExportError.say("export.not_image_run", path=shorten(str(folder)), want=", ".join(self.columns))
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
-            raise ExportError.say("export.no_images", path=_short(str(folder)))
+            raise ExportError.say("export.no_images", path=shorten(str(folder)))
         c, h, w = self.input_shape
         out = np.empty((len(files), c, h, w), np.float32)
         for n, p in enumerate(files):
@@ -314,7 +314,7 @@ class Predictor:
                     im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.BOX)
                     a = np.asarray(im, np.float32) / 255.0
             except (UnidentifiedImageError, OSError) as e:
-                raise ExportError.say("export.bad_image", path=_short(str(p)), reason=str(e)[:200]) from None
+                raise ExportError.say("export.bad_image", path=shorten(str(p)), reason=str(e)[:200]) from None
             out[n] = a[None] if c == 1 else a.transpose(2, 0, 1)
         return [p.name for p in files], out
 

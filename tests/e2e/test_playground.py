@@ -275,7 +275,7 @@ def test_save_run_and_find_it_in_nnplay_runs(page, server):
     row = next(r for r in runs if r["id"] == run_id)
     assert row["status"] == "done" and row["epochs"] == 3
     for testid, name in (("download-spec", "spec.toml"), ("download-weights", "model.safetensors"),
-                         ("download-snippet", "snippet.py")):
+                         ("download-snippet", "snippet.py"), ("download-onnx", "model.onnx")):
         href = page.get_by_test_id(testid).get_attribute("href")
         assert href == f"/api/runs/{run_id}/{name}"
         body = urllib.request.urlopen(server["url"] + href.lstrip("/")).read()
