@@ -94,7 +94,7 @@ def parse_space(base: Spec, grid: list[str], sample: list[str]) -> list[Param]:
             if not sep or not key or not text:
                 raise SpecError.say("sweep.bad_item", flag=flag, item=shorten(item))
             if key in (p.key for p in params):
-                raise SpecError.say("sweep.twice", key=key)
+                raise SpecError.say("sweep.twice", field=key)
             if key == "name":
                 raise SpecError.say("sweep.name_key")
             if flag == "--grid":
@@ -139,7 +139,7 @@ def _candidates(p: Param) -> list:
     if p.kind == "int":
         return [int(p.low), int(p.high)]
     mid = math.sqrt(p.low * p.high) if p.kind == "loguniform" else (p.low + p.high) / 2
-    return [float(p.low), float(mid), float(p.high)]
+    return [float(p.low), float(p.high), float(mid)]   # the ends first: the message names them
 
 
 def metrics_for(task: str, has_val: bool, folds: int) -> list[str]:
