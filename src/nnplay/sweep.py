@@ -1,14 +1,17 @@
 """Hyper-parameter sweeps on Optuna, local backend: a search space over spec fields, one
 training run per trial, the study kept in SQLite in the runs folder so a killed sweep resumes.
 
-- ``--grid key=[...]`` alone: ``GridSampler`` (trials default to the grid's size);
+- ``--grid key=[...]`` alone: every point of the grid is enqueued, in order (trials default to
+  the grid's size);
   any ``--sample key=dist(...)``: seeded ``TPESampler`` (grid keys become choices).
 - Every candidate value (grid values, choices, range ends and middle) is validated through the
   spec before any trial runs, so a bad key or value is a ``SpecError`` naming it.
 - Trial ``n`` is a normal run named ``<sweep>-t<n>`` (user attr ``run_id``); with ``folds`` a
   trial is the mean over k folds (``cross_validate``) and makes no run (user attr ``folds``).
-- Resume: ``--trials`` is the study's total. Trials left RUNNING by a dead process (or FAILED)
-  are marked failed and re-enqueued with their parameters, once; finished ones never re-run.
+- Resume: ``--trials`` is the study's total. Trials left RUNNING by a dead process are marked
+  failed; a grid enqueues each point that has no finished trial (every point is enqueued, so a
+  kill at any instant loses none), TPE re-enqueues a failed trial's parameters once. Finished
+  trials never re-run. A resumed TPE's sampler is seeded by ``train.seed`` + the trials so far.
 """
 from __future__ import annotations
 
@@ -233,8 +236,10 @@ def open_study(sweep: Sweep):
                                          engine_kwargs={"connect_args": {"timeout": 30}})
     seed = sweep.spec.train.seed % 2**32
     if sweep.is_grid:
-        sampler = optuna.samplers.GridSampler({p.key: [p.encode(v) for v in p.values] for p in sweep.params},
-                                              seed=seed)
+        # every grid point is enqueued (see _recover), so the sampler never draws. Not
+        # GridSampler: it counts a killed trial's point as visited, and its after_trial raises
+        # KeyError('grid_id') on enqueued trials (optuna 5.0.0)
+        sampler = optuna.samplers.RandomSampler(seed=seed)
     else:
         # offset by the trials already stored: a resumed TPE does not replay its first draws
         try:
@@ -252,25 +257,43 @@ def open_study(sweep: Sweep):
     return study
 
 
-def _recover(study) -> None:
-    """Re-enqueue trials a dead process left RUNNING, and failed ones, each once."""
+def _recover(study, sweep: Sweep) -> int:
+    """Mark trials a dead process left RUNNING as failed and queue what is missing: for a grid,
+    every point without a finished or queued trial (GridSampler itself would count a killed
+    trial's point as visited, and lose it when the kill came before its parameters were drawn);
+    otherwise each failed trial's parameters, once. -> the trials still to run."""
+    import itertools
+
     from optuna.trial import TrialState
 
     from .runs import alive
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = t.user_attrs.get("owner")
+        if owner is not None and alive(owner):
+            raise SpecError.say("sweep.busy", name=study.study_name, pid=owner.get("pid"))
+        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+    trials = study.get_trials(deepcopy=False)
+    finished = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    if sweep.is_grid:
+        keys = [p.key for p in sweep.params]
+        taken = {tuple(t.params.get(k) for k in keys) for t in trials
+                 if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING)}
+        taken |= {tuple(t.system_attrs.get("fixed_params", {}).get(k) for k in keys)
+                  for t in trials if t.state == TrialState.WAITING}
+        points = itertools.islice(itertools.product(*[[p.encode(v) for v in p.values] for p in sweep.params]),
+                                  sweep.trials)
+        for point in points:
+            if point not in taken:
+                study.enqueue_trial(dict(zip(keys, point)), skip_if_exists=False)
+        return sum(t.state == TrialState.WAITING for t in study.get_trials(deepcopy=False))
     retried = set(study.user_attrs.get("retried", []))
-    for t in study.get_trials(deepcopy=False):
-        if t.state == TrialState.RUNNING:
-            owner = t.user_attrs.get("owner")
-            if owner is not None and alive(owner):
-                raise SpecError.say("sweep.busy", name=study.study_name, pid=owner.get("pid"))
-            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-        elif t.state != TrialState.FAIL:
-            continue
-        if t.number not in retried:
+    for t in trials:
+        if t.state == TrialState.FAIL and t.number not in retried:
             retried.add(t.number)
             study.set_user_attr("retried", sorted(retried))
-            if t.params:
+            if t.params and finished < sweep.trials:
                 study.enqueue_trial(t.params, skip_if_exists=False)
+    return sweep.trials - finished
 
 
 def run(sweep: Sweep, store, on_trial: Callable[[dict], None] | None = None) -> dict:
@@ -282,8 +305,7 @@ def run(sweep: Sweep, store, on_trial: Callable[[dict], None] | None = None) -> 
     from .train import DivergenceError
 
     study = open_study(sweep)
-    _recover(study)
-    finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    missing = _recover(study, sweep)
 
     def objective(trial) -> float:
         trial.set_user_attr("owner", this_process())
@@ -314,10 +336,9 @@ def run(sweep: Sweep, store, on_trial: Callable[[dict], None] | None = None) -> 
             raise TrialPruned(str(e)) from None
         if on_trial is not None:
             on_trial({"number": trial.number, "params": params_of(sweep, trial.params), "value": value,
-                      "run_id": trial.user_attrs.get("run_id"), "todo": sweep.trials - len(finished)})
+                      "run_id": trial.user_attrs.get("run_id")})
         return value
 
-    missing = sweep.trials - len(finished)
     if missing > 0:
         study.optimize(objective, n_trials=missing, catch=())
     return result(sweep, study)
