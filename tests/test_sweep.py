@@ -146,3 +146,23 @@ def test_trials_are_checked(tmp_path):
         sw.prepare(tiny(), tmp_path, GRID, [], trials=5)
     assert sw.prepare(tiny(), tmp_path, GRID, [], trials=2).trials == 2
     assert math.prod([2, 2]) == sw.prepare(tiny(), tmp_path, GRID, []).trials
+
+
+def test_a_trial_left_running_by_a_dead_process_is_rerun_with_its_params_and_a_live_one_refused(tmp_path):
+    from nnplay.runs import this_process
+    store = RunStore(tmp_path)
+    sample = ["train.lr=loguniform(0.001, 0.1)"]
+    plan = sw.prepare(tiny(), store.root, [], sample, trials=2)
+    study = sw.open_study(plan)
+    trial = study.ask()                                   # as a killed process leaves it
+    lr = trial.suggest_float("train.lr", 0.001, 0.1, log=True)
+    trial.set_user_attr("owner", {**this_process(), "start": "-1"})   # a process that is gone
+    res = sw.run(plan, store)
+    assert [r["params"]["train.lr"] for r in res["trials"]][0] == lr
+    assert len(res["trials"]) == 2 and len(run_dirs(tmp_path)) == 2
+    states = [t.state.name for t in sw.open_study(plan).trials]
+    assert states == ["FAIL", "COMPLETE", "COMPLETE"]
+    plan = sw.prepare(tiny(), store.root, [], sample, trials=3)
+    sw.open_study(plan).ask().set_user_attr("owner", this_process())   # still running: this process
+    with pytest.raises(SpecError, match="is running in process"):
+        sw.run(plan, store)
