@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, Threads, app, guard, open_store, set_lang, set_threads
+from ._app import JsonOut, Lang, RunsDir, Threads, app, fail, guard, open_store, set_lang, set_threads
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -57,7 +57,10 @@ def sweep(
         err.print("  " + t("cli.sweep.trial", lang, number=row["number"], params=_show(row["params"]),
                            metric=plan.metric, value=row["value"]) + (f"  ({row['run_id']})" if row["run_id"] else ""))
 
-    res = guard(lambda: sw.run(plan, store, on_trial))
+    try:
+        res = guard(lambda: sw.run(plan, store, on_trial))
+    except KeyboardInterrupt:
+        fail(t("cli.sweep.interrupted", lang, name=plan.name))
     plots = guard(lambda: sw.plot(plan))
 
     table = Table(title=t("cli.sweep.title", lang, name=plan.name, metric=plan.metric,
