@@ -2,8 +2,8 @@
 training run per trial, the study kept in SQLite in the runs folder so a killed sweep resumes.
 
 - ``--grid key=[...]`` alone: every point of the grid is enqueued, in order (trials default to
-  the grid's size);
-  any ``--sample key=dist(...)``: seeded ``TPESampler`` (grid keys become choices).
+  the grid's size). Any ``--sample key=dist(...)``: a ``TPESampler`` seeded from ``train.seed``
+  (grid keys become choices).
 - Every candidate value (grid values, choices, range ends and middle) is validated through the
   spec before any trial runs, so a bad key or value is a ``SpecError`` naming it.
 - Trial ``n`` is a normal run named ``<sweep>-t<n>`` (user attr ``run_id``); with ``folds`` a
