@@ -376,8 +376,9 @@ def plot(sweep: Sweep) -> dict[str, str]:
     done = study.get_trials(states=(TrialState.COMPLETE,))
     sweep.plot_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, str] = {}
+    importance = optuna.importance.FanovaImportanceEvaluator(seed=sweep.spec.train.seed % 2**32)
     plots = {"history": vis.plot_optimization_history, "parallel": vis.plot_parallel_coordinate,
-             "importance": vis.plot_param_importances}
+             "importance": lambda s: vis.plot_param_importances(s, evaluator=importance)}
     for what, fn in plots.items():
         if what == "importance" and (len(sweep.params) < 2 or len(done) < 4):
             out[what] = "skipped"     # needs >= 2 params and a few trials
