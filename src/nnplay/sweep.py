@@ -299,7 +299,6 @@ def _recover(study, sweep: Sweep) -> int:
 def run(sweep: Sweep, store, on_trial: Callable[[dict], None] | None = None) -> dict:
     """Run the sweep's missing trials -> {name, metric, direction, trials, best}."""
     from optuna import TrialPruned
-    from optuna.trial import TrialState
 
     from .runs import this_process, train_run
     from .train import DivergenceError
