@@ -126,6 +126,18 @@ def shorten(v: Any, most: int = 80) -> str:
     return text[:most - 3 - half] + "..." + text[-half:]
 
 
+# A field marked LIVE changes while a network trains (Trainer.update / update_model, between
+# epochs); a change to any other field rebuilds data and network. The mark is the one source:
+# the Trainer, the playground's server and the JSON schema ("live": true) read it.
+LIVE = Field(json_schema_extra={"live": True})
+
+
+def live_fields(section: type[BaseModel]) -> frozenset[str]:
+    """The names of ``section``'s fields marked LIVE."""
+    return frozenset(n for n, f in section.model_fields.items()
+                     if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("live"))
+
+
 class LayerSpec(_Strict):
     """One layer of an explicit stack (``model.layers``)."""
     type: LayerType
@@ -163,9 +175,9 @@ class ModelSpec(_Strict):
     layernorm: bool = False
     alpha: Annotated[float, Field(ge=0, le=1)] = 0.01  # leaky_relu slope
     layers: list[LayerSpec] | None = None
-    regularization: Regularization = "none"
-    reg_rate: Annotated[float, Field(ge=0, le=10)] = 0.0
-    label_smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    regularization: Annotated[Regularization, LIVE] = "none"
+    reg_rate: Annotated[float, Field(ge=0, le=10), LIVE] = 0.0
+    label_smoothing: Annotated[float, Field(ge=0, lt=1), LIVE] = 0.0
 
     _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
@@ -194,23 +206,23 @@ class AdversarialSpec(_Strict):
 
 class TrainSpec(_Strict):
     """How the weights are fitted."""
-    optimizer: Optimizer = "adam"
-    lr: Annotated[float, Field(gt=0, le=10)] = 0.01
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9    # momentum/nesterov
-    weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0  # 0 = none for every optimizer (adamw too)
-    batch_size: Annotated[int, Field(ge=1, le=65_536)] = 32
-    epochs: Annotated[int, Field(ge=1, le=100_000)] = 100
+    optimizer: Annotated[Optimizer, LIVE] = "adam"
+    lr: Annotated[float, Field(gt=0, le=10), LIVE] = 0.01
+    momentum: Annotated[float, Field(ge=0, lt=1), LIVE] = 0.9    # momentum/nesterov
+    weight_decay: Annotated[float, Field(ge=0, le=1), LIVE] = 0.0  # 0 = none for every optimizer (adamw too)
+    batch_size: Annotated[int, Field(ge=1, le=65_536), LIVE] = 32
+    epochs: Annotated[int, Field(ge=1, le=100_000), LIVE] = 100
     seed: Annotated[int, Field(ge=0, le=TRAIN_SEED_MAX)] = 0
-    schedule: Schedule = "none"
-    step_size: Annotated[int, Field(ge=1)] = 30       # step schedule: epochs per decay
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1  # step schedule: decay factor
-    early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    schedule: Annotated[Schedule, LIVE] = "none"
+    step_size: Annotated[int, Field(ge=1), LIVE] = 30       # step schedule: epochs per decay
+    gamma: Annotated[float, Field(gt=0, le=1), LIVE] = 0.1  # step schedule: decay factor
+    early_stopping: Annotated[EarlyStopping, LIVE] = Field(default_factory=EarlyStopping)
     class_weights: Literal["none", "balanced"] = "none"
     device: Literal["auto", "cpu", "cuda"] = "cpu"
     amp: bool = True                 # mixed precision, used only on CUDA
-    compile: bool = False            # compiled step (train/compiled.py), built in the background
-    probe_every: Annotated[int, Field(ge=0)] = 1      # epochs between probes; 0 = off
-    checkpoint_every: Annotated[int, Field(ge=1)] = 10  # epochs between resumable checkpoints
+    compile: Annotated[bool, LIVE] = False            # compiled step (train/compiled.py), built in the background
+    probe_every: Annotated[int, Field(ge=0), LIVE] = 1      # epochs between probes; 0 = off
+    checkpoint_every: Annotated[int, Field(ge=1), LIVE] = 10  # epochs between resumable checkpoints
     adversarial: AdversarialSpec = Field(default_factory=AdversarialSpec)
 
 

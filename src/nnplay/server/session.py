@@ -34,11 +34,10 @@ from .protocol import (FrameRequest, MessageError, Pause, Play, Reset, Save, Spe
 
 log = logging.getLogger("nnplay.server")
 
-# Fields a running session changes in place (Trainer.update / update_model); any
-# other change rebuilds data and model from the spec (a reset).
-LIVE_TRAIN = {"optimizer", "lr", "momentum", "weight_decay", "batch_size", "schedule", "step_size",
-              "gamma", "epochs", "early_stopping", "probe_every", "checkpoint_every"}
-LIVE_MODEL = {"regularization", "reg_rate", "label_smoothing"}
+# Fields a running session changes in place (Trainer.update / update_model): the spec marks
+# them (spec.LIVE); any other change rebuilds data and model from the spec (a reset).
+LIVE_TRAIN = specmod.live_fields(specmod.TrainSpec)
+LIVE_MODEL = specmod.live_fields(specmod.ModelSpec)
 MAX_HISTORY = 20_000      # epoch records kept; older ones are thinned to every other
 SHOWN_IMAGES = 40         # test images sent to the page's picker
 SHOWN_MISTAKES = 24       # misclassified test images per frame

@@ -22,7 +22,7 @@ from .. import probes
 from ..data import DataBundle, load_data
 from ..model import build_model
 from ..model.regularize import penalty
-from ..spec import DataSpec, Spec, TrainSpec
+from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, live_fields
 from .compiled import TRACING, CompiledStep, eager, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .optimizers import make_optimizer
@@ -188,7 +188,7 @@ class Trainer:
 
     def update_model(self, **model_fields) -> None:
         """Change the loss-side model settings live (regularisation, label smoothing)."""
-        allowed = {"regularization", "reg_rate", "label_smoothing"}
+        allowed = live_fields(ModelSpec)   # the spec marks what may change live
         bad = set(model_fields) - allowed
         if bad:
             raise ValueError(f"cannot change {sorted(bad)} while training; allowed: {sorted(allowed)}")
