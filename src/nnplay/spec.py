@@ -412,6 +412,21 @@ def parse_value(text: str) -> Any:
     return value
 
 
+def set_field(d: dict, key: str, value: Any, where: str) -> None:
+    """Set the dotted ``key`` (``train.early_stopping.patience``) of spec dict ``d`` to
+    ``value`` in place, making missing sections; errors start with ``where``."""
+    parts = [p.strip() for p in key.strip().split(".")]
+    if not all(parts):
+        raise SpecError(f"{where}: a key is section names and a field joined by "
+                        f"single dots (e.g. train.early_stopping.patience=3)")
+    node = d
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise SpecError(f"{where}: {p!r} is not a section")
+    node[parts[-1]] = value
+
+
 def apply_overrides(d: dict, overrides: list[str]) -> dict:
     """Apply ``key.path=value`` overrides in order to a spec dict (copied)."""
     d = json.loads(json.dumps(d))
@@ -419,16 +434,7 @@ def apply_overrides(d: dict, overrides: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise SpecError(f"--set expects key=value (e.g. train.lr=0.1); received: {item!r}")
-        parts = [p.strip() for p in key.strip().split(".")]
-        if not all(parts):
-            raise SpecError(f"--set {key.strip()}: a key is section names and a field joined by "
-                            f"single dots (e.g. train.early_stopping.patience=3)")
-        node = d
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise SpecError(f"--set {key}: {p!r} is not a section")
-        node[parts[-1]] = parse_value(value.strip())
+        set_field(d, key, parse_value(value.strip()), f"--set {key.strip()}")
     return d
 
 

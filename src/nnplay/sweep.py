@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .spec import Spec, SpecError, from_dict, shorten
+from .spec import Spec, SpecError, from_dict, set_field, shorten
 
 DISTS = ("loguniform", "uniform", "int", "choice")
 MAXIMISE = ("accuracy", "f1", "precision", "recall")
@@ -68,15 +68,9 @@ class Param:
 
 
 def _set(base: dict, key: str, value: Any) -> dict:
-    """A copy of spec dict ``base`` with dotted ``key`` set to ``value``."""
+    """A copy of spec dict ``base`` with dotted ``key`` set to ``value`` (``spec.set_field``)."""
     d = json.loads(json.dumps(base))
-    node = d
-    parts = key.split(".")
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise SpecError(f"{key}: {p!r} is not a section")
-    node[parts[-1]] = value
+    set_field(d, key, value, key)
     return d
 
 
