@@ -462,8 +462,7 @@ class Trainer:
         if self.scheduler is not None and st.get("scheduler"):
             self.scheduler.load_state_dict(st["scheduler"])
         self.generator.set_state(st["generator"])
-        if "dropout_generator" in st:   # older checkpoints have the global RNG's state instead
-            self.dropout_generator.set_state(st["dropout_generator"])
+        self.dropout_generator.set_state(st["dropout_generator"])
         self.best = {"value": st.get("best_value"), "epoch": int(st.get("best_epoch") or 0),
                      "state": st.get("best_state")}
         self.history = list(history)
