@@ -25,7 +25,7 @@ setup: $(VENV)/.installed
 lock:
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(PIP) install -q pip-tools
-	$(VENV)/bin/pip-compile -q --extra dev --all-build-deps --generate-hashes --allow-unsafe \
+	$(VENV)/bin/pip-compile -q --extra dev --extra scale --all-build-deps --generate-hashes --allow-unsafe \
 	  --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 	d=$$(mktemp -d) && $(PIP) download -q --no-deps -d $$d $(NODEPS) && \
 	  { echo "# $(NODEPS), installed with --no-deps (see the Makefile); written by make lock"; \
