@@ -12,7 +12,7 @@ import pytest
 from nnplay import spec as specmod
 from nnplay import sweep as sw
 from nnplay.runs import RunStore
-from nnplay.spec import SpecError
+from nnplay.spec import SpecError, UserError
 
 TINY = ['data.name="spiral"', "data.samples=100", "train.epochs=4", "train.probe_every=0",
         "model.hidden=[4]", 'name="tiny"']
@@ -132,7 +132,7 @@ def test_a_changed_space_under_the_same_name_is_refused(tmp_path):
     ([], [], ["nothing to search"]),
 ])
 def test_a_bad_space_is_refused_before_any_trial(tmp_path, grid, sample, words):
-    with pytest.raises(SpecError) as e:
+    with pytest.raises(UserError) as e:
         sw.prepare(tiny(), tmp_path, grid, sample, trials=2)
     for w in words:
         assert w in str(e.value), (w, str(e.value))

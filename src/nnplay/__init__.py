@@ -2,7 +2,7 @@
 
 spec -> data -> model -> train (+ probes) -> runs -> report / trust; server and web on top.
 """
-from .spec import Spec, SpecError, load as load_spec
+from .spec import Spec, SpecError, UserError, load as load_spec
 
 __version__ = "0.1.0"
-__all__ = ["Spec", "SpecError", "load_spec", "__version__"]
+__all__ = ["Spec", "SpecError", "UserError", "load_spec", "__version__"]

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .data.features import featurize
-from .spec import SpecError, shorten
+from .spec import UserError, shorten
 
 log = logging.getLogger("nnplay.export")
 TOLERANCE = 1e-4        # largest |ONNX Runtime - PyTorch| logit an export may show
@@ -33,7 +33,7 @@ META = "nnplay"         # metadata_props key holding the JSON below
 CHUNK = 4096            # inputs per forward pass in the check and in predict
 
 
-class ExportError(SpecError):
+class ExportError(UserError):
     """An export or prediction the user can fix (exit code 2 in the CLI)."""
 
 

@@ -50,7 +50,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from . import spec as specmod
-from .spec import Spec, SpecError, shorten
+from .spec import Spec, SpecError, UserError, shorten
 from .train import DivergenceError, FitResult, Trainer
 from .train.compiled import eager
 
@@ -59,7 +59,7 @@ CHECKPOINT_SECONDS = 2.0   # never more training than this (plus one epoch) with
 CHECKPOINT_SHARE = 0.05    # otherwise checkpoint once its cost is at most this share of training
 
 
-class RunError(SpecError):
+class RunError(UserError):
     """A run that does not exist or cannot be resumed (exit code 2 in the CLI)."""
 
 
@@ -322,7 +322,7 @@ class RunStore:
             try:
                 self.index(run, run.spec, status, summary if status == "done" else None,
                            created=run.path("spec.toml").stat().st_mtime)
-            except (SpecError, OSError):   # a spec this version cannot read: leave it be
+            except (UserError, OSError):   # a spec this version cannot read: leave it be
                 continue
 
 

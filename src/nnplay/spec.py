@@ -244,8 +244,9 @@ class Spec(_Strict):
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
 
-class SpecError(ValueError):
-    """A spec the user can fix: the message names the field and allowed values.
+class UserError(ValueError):
+    """Something the user can fix (a spec, a run id, a file, a message): the message names the
+    field and the allowed values. The CLI exits 2 with it; the server answers an error frame.
 
     Raised from validation it also holds ``problems`` ({where, kind, ctx, got, allowed}),
     which ``render`` words in English or Korean (the CLI's ``--lang``)."""
@@ -256,7 +257,7 @@ class SpecError(ValueError):
         self.words: tuple[str, dict] | None = None
 
     @classmethod
-    def say(cls, key: str, **kw) -> "SpecError":
+    def say(cls, key: str, **kw) -> "UserError":
         """An error worded by the i18n message ``key``; a ``kw`` value that is a (key, kw)
         pair is worded in the same language."""
         e = cls(_words(key, kw, "en"))
@@ -267,6 +268,10 @@ class SpecError(ValueError):
         if self.words is not None:
             return _words(*self.words, lang)
         return _render(self.problems, lang) if self.problems else str(self)
+
+
+class SpecError(UserError):
+    """A spec field the user can fix (one kind of ``UserError``)."""
 
 
 def _words(key: str, kw: dict, lang: str) -> str:

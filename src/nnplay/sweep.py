@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .spec import Spec, SpecError, from_dict, set_field, shorten
+from .spec import Spec, SpecError, UserError, from_dict, set_field, shorten
 
 DISTS = ("loguniform", "uniform", "int", "choice")
 MAXIMISE = ("accuracy", "f1", "precision", "recall")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class SweepError(SpecError):
+class SweepError(UserError):
     """A bad ``--grid``/``--sample`` item: ``prefix: <the spec's own message>``, in either language."""
 
     def __init__(self, prefix: str, inner: SpecError):
@@ -104,7 +104,7 @@ def parse_space(base: Spec, grid: list[str], sample: list[str]) -> list[Param]:
             for v in _candidates(p):
                 try:
                     from_dict(_set(base.to_dict(), key, v))
-                except SpecError as e:
+                except UserError as e:
                     raise SweepError(f"{flag} {key}={shorten(v, 40)}", e) from None
             params.append(p)
     if not params:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nnplay.data import load_data
-from nnplay.spec import DataSpec, SpecError
+from nnplay.spec import DataSpec, UserError
 
 
 def write_csv(path, header, rows):
@@ -75,34 +75,34 @@ def test_task_regression_forced_on_integer_target(tmp_path):
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(SpecError, match="data.path: file not found") as e:
+    with pytest.raises(UserError, match="data.path: file not found") as e:
         load_data(DataSpec(name="csv", path=str(tmp_path / "missing.csv"), target="y"))
     assert "missing.csv" in str(e.value)
 
 
 def test_missing_target_column_lists_columns(flowers):
     path, _ = flowers
-    with pytest.raises(SpecError, match="data.target") as e:
+    with pytest.raises(UserError, match="data.target") as e:
         load_data(DataSpec(name="csv", path=str(path), target="colour"))
     assert "'colour'" in str(e.value) and "length, weight, species" in str(e.value)
 
 
 def test_non_numeric_feature_column_is_named(tmp_path):
     p = write_csv(tmp_path / "d.csv", ["a", "city", "y"], [[1, "Seoul", 0], [2, "Busan", 1]] * 10)
-    with pytest.raises(SpecError, match="column 'city' is not numeric"):
+    with pytest.raises(UserError, match="column 'city' is not numeric"):
         load_data(DataSpec(name="csv", path=str(p), target="y"))
 
 
 def test_ragged_row_names_the_line(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("a,b,y\n1,2,0\n3,1\n")
-    with pytest.raises(SpecError, match="line 3"):
+    with pytest.raises(UserError, match="line 3"):
         load_data(DataSpec(name="csv", path=str(p), target="y"))
 
 
 def test_string_target_cannot_be_regressed(flowers):
     path, _ = flowers
-    with pytest.raises(SpecError, match="not numeric"):
+    with pytest.raises(UserError, match="not numeric"):
         load_data(DataSpec(name="csv", path=str(path), target="species", task="regression"))
 
 
@@ -112,7 +112,7 @@ def test_non_finite_feature_names_column_and_line(tmp_path, cell):
     rows = [[1, 2, 0], [3, 4, 1]] * 10
     rows[5] = [1, cell, 1]
     p = write_csv(tmp_path / "d.csv", ["a", "b", "y"], rows)
-    with pytest.raises(SpecError) as e:
+    with pytest.raises(UserError) as e:
         load_data(DataSpec(name="csv", path=str(p), target="y"))
     assert f"column 'b', line 7: '{cell}' is not a finite number" in str(e.value)
 
@@ -121,7 +121,7 @@ def test_non_finite_regression_target_names_the_line(tmp_path):
     rows = [[i, i * 0.5 + 0.1] for i in range(30)]
     rows[3][1] = "inf"
     p = write_csv(tmp_path / "r.csv", ["x", "y"], rows)
-    with pytest.raises(SpecError, match="target 'y', line 5: 'inf' is not a finite number"):
+    with pytest.raises(UserError, match="target 'y', line 5: 'inf' is not a finite number"):
         load_data(DataSpec(name="csv", path=str(p), target="y", task="regression"))
 
 
@@ -129,13 +129,13 @@ def test_non_finite_regression_target_names_the_line(tmp_path):
 def test_more_than_ten_classes_is_an_error(tmp_path, task):
     rows = [[i, f"c{i % 12}"] for i in range(48)]
     p = write_csv(tmp_path / "d.csv", ["x", "y"], rows)
-    with pytest.raises(SpecError, match="target 'y' has 12 distinct values; a class target has at most 10"):
+    with pytest.raises(UserError, match="target 'y' has 12 distinct values; a class target has at most 10"):
         load_data(DataSpec(name="csv", path=str(p), target="y", task=task))
 
 
 def test_float_or_huge_labels_forced_to_classification(tmp_path):
     p = write_csv(tmp_path / "f.csv", ["x", "y"], [[i, i * 0.37] for i in range(40)])
-    with pytest.raises(SpecError, match="40 distinct values.*data.task = 'regression'"):
+    with pytest.raises(UserError, match="40 distinct values.*data.task = 'regression'"):
         load_data(DataSpec(name="csv", path=str(p), target="y", task="classification"))
     huge = write_csv(tmp_path / "h.csv", ["x", "y"], [[i, [0, 1e9][i % 2]] for i in range(40)])
     b = load_data(DataSpec(name="csv", path=str(huge), target="y", task="classification"))
@@ -151,7 +151,7 @@ def test_integer_target_with_many_values_is_regression_in_auto(tmp_path):
 def test_empty_csv(tmp_path, text):
     p = tmp_path / "e.csv"
     p.write_text(text)
-    with pytest.raises(SpecError, match="needs a header row and at least one data row"):
+    with pytest.raises(UserError, match="needs a header row and at least one data row"):
         load_data(DataSpec(name="csv", path=str(p), target="y"))
 
 
@@ -161,11 +161,11 @@ def test_byte_order_mark_and_non_utf8(tmp_path):
     assert load_data(DataSpec(name="csv", path=str(p), target="x", task="regression")).task == "regression"
     bad = tmp_path / "latin.csv"
     bad.write_bytes("x,y\n\xe9,1\n".encode("latin-1"))
-    with pytest.raises(SpecError, match="not a readable UTF-8 CSV"):
+    with pytest.raises(UserError, match="not a readable UTF-8 CSV"):
         load_data(DataSpec(name="csv", path=str(bad), target="y"))
 
 
 def test_a_text_cell_names_its_line(tmp_path):
     p = write_csv(tmp_path / "d.csv", ["a", "y"], [[1, 0], [2, 1], ["two", 0]] * 5)
-    with pytest.raises(SpecError, match="column 'a' is not numeric .*line 4: 'two'"):
+    with pytest.raises(UserError, match="column 'a' is not numeric .*line 4: 'two'"):
         load_data(DataSpec(name="csv", path=str(p), target="y"))

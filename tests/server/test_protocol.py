@@ -11,7 +11,7 @@ from nnplay.server import Limits
 from nnplay.server.limits import LimitError
 from nnplay.server.protocol import (MAGIC, TYPES, MessageError, Play, SpecMsg, View, dumps, pack_frame,
                                     parse, unpack_frame)
-from nnplay.spec import SpecError
+from nnplay.spec import UserError
 
 LIMITS = Limits()
 
@@ -43,7 +43,7 @@ def test_malformed_messages_name_what_is_wrong(text, words):
         parse(text, LIMITS)
     for w in words:
         assert w in str(e.value)
-    assert isinstance(e.value, SpecError)   # the CLI / server treat it as a user error
+    assert isinstance(e.value, UserError)   # the CLI / server treat it as a user error
 
 
 def test_binary_and_oversized_messages_are_refused():

@@ -22,10 +22,10 @@ for _mod in ("train", "trust", "serve", "export", "sweep"):
 
 def main() -> None:
     """Entry point: user errors exit with code 2 and one paragraph, no traceback."""
-    from ..spec import SpecError
+    from ..spec import UserError
     try:
         app(standalone_mode=True)
-    except SpecError as e:
+    except UserError as e:
         fail(e.render(LANG["value"]))
 
 

@@ -45,12 +45,12 @@ def fail(message: str) -> NoReturn:
 
 
 def guard(fn):
-    """Run ``fn``; user errors (SpecError, ValueError from validation) exit 2 with one line;
+    """Run ``fn``; user errors (``UserError``) exit 2 with one line;
     so does running out of memory (a spec asking for more than this machine has)."""
-    from ..spec import SpecError
+    from ..spec import UserError
     try:
         return fn()
-    except SpecError as e:
+    except UserError as e:
         fail(e.render(LANG["value"]))
     except MemoryError:
         fail(t("cli.out_of_memory", LANG["value"]))

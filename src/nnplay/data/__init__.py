@@ -188,7 +188,7 @@ def load_data(spec: DataSpec) -> DataBundle:
         test = parts.get("test")
         names = ["pixels"]
     elif spec.name == "csv":
-        try:   # a CSVError is a SpecError: it goes up as it is
+        try:   # a CSVError is a UserError: it goes up as it is
             X, y, names, task, class_names = csv_source.load(spec.path, spec.target, spec.task)
         except OSError as e:
             raise _unreadable(spec.path, e) from None

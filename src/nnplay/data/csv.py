@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spec import MAX_CLASSES, SpecError, shorten
+from ..spec import MAX_CLASSES, UserError, shorten
 
 
-class CSVError(SpecError):
+class CSVError(UserError):
     """A CSV file the user can fix (named column and line)."""
 
 

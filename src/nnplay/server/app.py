@@ -31,7 +31,7 @@ from ..data import toy2d
 from ..export import export_onnx
 from ..i18n import messages
 from ..runs import RunStore, atomic_write
-from ..spec import SpecError
+from ..spec import UserError
 from .limits import LimitError, Limits
 from .protocol import parse
 from .session import Session
@@ -251,7 +251,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
                 data = {"name": "points", "points": csv_source.to_points(X, y)}
             else:
                 data = {"name": "csv", "path": str(path), "target": target}
-        except SpecError as e:   # the CSV loader's and the spec's
+        except UserError as e:   # the CSV loader's and the spec's
             if new:
                 path.unlink(missing_ok=True)   # nothing can use a refused file
             return _error(400, str(e))
@@ -272,7 +272,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
         as ONNX (exported on the first request, then kept in the run's folder)."""
         try:
             run = store.get(run_id)
-        except SpecError as e:
+        except UserError as e:
             return _error(404, str(e))
         if name == "snippet.py":
             return PlainTextResponse(SNIPPET.format(run_id=run.id), headers={
@@ -281,7 +281,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
         if name == "model.onnx" and not path.exists() and run.path("model.safetensors").exists():
             try:
                 export_onnx(run, path)
-            except SpecError as e:
+            except UserError as e:
                 return _error(500, str(e))
         if not path.exists():
             return _error(404, f"run {run.id!r} has no {name}")
@@ -325,7 +325,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
                     break
                 try:
                     session.post(parse(event.get("text"), limits))
-                except SpecError as e:
+                except UserError as e:
                     code = "limit" if isinstance(e, LimitError) else "message"
                     emit(json.dumps({"type": "error", "code": code, "message": str(e)}))
                 if outbox.qsize() > MAX_OUTBOX:

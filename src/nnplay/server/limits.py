@@ -1,7 +1,7 @@
 """Caps that keep one playground server safe for everyone on it.
 
 Each check names the field, the value received and the allowed range, and
-raises ``LimitError`` (a ``SpecError``: the page shows it, the CLI exits 2).
+raises ``LimitError`` (a ``UserError``: the page shows it, the CLI exits 2).
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..spec import Spec, SpecError
+from ..spec import Spec, UserError
 
 
-class LimitError(SpecError):
+class LimitError(UserError):
     """A message or spec over one of the server's caps."""
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ..spec import SpecError
+from ..spec import UserError
 from ..trust import attacks, explain
 from .limits import LimitError, Limits
 
@@ -88,7 +88,7 @@ _adapter: TypeAdapter = TypeAdapter(ClientMessage)
 TYPES = ("spec", "play", "pause", "step", "reset", "frame", "view", "save", "trust")
 
 
-class MessageError(SpecError):
+class MessageError(UserError):
     """A malformed client message: the reply is an error frame, the socket stays open."""
 
 

@@ -23,7 +23,7 @@ from .. import spec as specmod
 from ..data import DataBundle, load_data
 from ..data.features import FEATURES, featurize
 from ..runs import RunStore, finish
-from ..spec import Spec, SpecError
+from ..spec import Spec, UserError
 from ..train import DivergenceError, FitResult, Trainer
 from ..train.loop import Cancelled
 from ..train.compiled import TRACING
@@ -156,7 +156,7 @@ class Session:
             self.dirty = True
             self._error("diverged", str(e))
             self._send({"type": "state", "running": False})
-        except SpecError as e:   # worded in both languages: the page shows its own
+        except UserError as e:   # worded in both languages: the page shows its own
             self._error("spec", str(e), ko=e.render("ko"))
         except Exception as e:  # noqa: BLE001 - a session must not take the server down
             log.exception("session error")

@@ -12,10 +12,10 @@ import math
 import torch
 from torch import nn
 
-from ..spec import SpecError
+from ..spec import UserError
 
 
-class TrustError(SpecError):
+class TrustError(UserError):
     """A request the user can fix (the CLI exits with code 2): names the field and what is allowed."""
 
 
