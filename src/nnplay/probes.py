@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .model import CHUNK, eval_mode
 from .model.activations import RELU_LIKE
 
 PARAM_LAYERS = (nn.Linear, nn.Conv2d)
@@ -50,13 +51,11 @@ def weight_stats(model: nn.Module, zero_tol: float = 1e-3) -> dict[str, dict[str
 @torch.no_grad()
 def activations(model: nn.Sequential, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """Output of every child for input batch ``x`` (eval mode, no gradients)."""
-    was = model.training
-    model.eval()
     outs = {}
-    for name, layer in model.named_children():
-        x = layer(x)
-        outs[name] = x
-    model.train(was)
+    with eval_mode(model):
+        for name, layer in model.named_children():
+            x = layer(x)
+            outs[name] = x
     return outs
 
 
@@ -96,10 +95,8 @@ def boundary_grid(model: nn.Module, data, resolution: int = 50) -> np.ndarray:
     from .train.losses import predict
 
     x = data.featurize(plane(data.extent, resolution)).to(next(model.parameters()).device)
-    was = model.training
-    model.eval()
-    p = predict(model(x), data.task)
-    model.train(was)
+    with eval_mode(model):
+        p = predict(model(x), data.task)
     if data.task == "binary":
         p = p[:, 1]
     return p.reshape(resolution, resolution, *p.shape[1:]).float().cpu().numpy()
@@ -183,11 +180,9 @@ def confusion(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str,
     from .train.losses import predict
 
     dev = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    pred = torch.cat([predict(model(x[i:i + 4096].to(dev)).float(), task).argmax(1).cpu()
-                      for i in range(0, len(x), 4096)]).numpy()
-    model.train(was)
+    with eval_mode(model):
+        pred = torch.cat([predict(model(x[i:i + CHUNK].to(dev)).float(), task).argmax(1).cpu()
+                          for i in range(0, len(x), CHUNK)]).numpy()
     true = y.cpu().numpy()
     cm = confusion_matrix(true, pred, labels=list(range(num_classes)))
     return cm, pred, np.flatnonzero(pred != true)

@@ -19,7 +19,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import TrustError, as_classifier, check_choice, check_eps, check_labels, logits
+from ..model import eval_mode
+from .base import (
+    TrustError,
+    as_classifier,
+    check_choice,
+    check_eps,
+    check_labels,
+    logits,
+)
 
 METHODS = ("fgsm", "pgd")
 NORMS = ("linf", "l2")
@@ -152,14 +160,10 @@ def attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = 0.1,
         if int(tgt.min()) < 0 or int(tgt.max()) >= k:
             raise TrustError(f"target: must be a class between 0 and {k - 1}; received: {target!r}")
     labels, sign = (y, 1.0) if tgt is None else (tgt, -1.0)
-    was = clf.training
-    clf.eval()
-    try:
+    with eval_mode(clf):
         xa = perturb(lambda z: sign * F.cross_entropy(clf(z), labels, reduction="sum"), x, eps,
                      steps, step_size, norm, random_start, bounds,
                      torch.Generator().manual_seed(seed))
-    finally:
-        clf.train(was)
     return AttackResult(xa, y, clean.argmax(1), logits(clf, xa).argmax(1), norm_of(xa - x, norm),
                         method, float(eps), norm, tgt,
                         {"steps": steps, "step_size": float(step_size), "random_start": random_start})
@@ -193,13 +197,9 @@ def adversarial_trainer(model: nn.Module, loss_fn: Callable, adv, bounds: tuple[
         k = round(adv.mix * len(xb))
         if k == 0 or adv.eps == 0:
             return xb
-        was = model.training
-        model.eval()
-        try:
+        with eval_mode(model):
             xa = perturb(lambda z: loss_fn(model(z).float(), yb[:k]), xb[:k], adv.eps, steps,
                          step_size, "linf", adv.method == "pgd", bounds, generator)
-        finally:
-            model.train(was)
         return torch.cat([xa, xb[k:]])
 
     return adversary

@@ -12,6 +12,7 @@ import math
 import torch
 from torch import nn
 
+from ..model import CHUNK, eval_mode
 from ..spec import UserError
 
 
@@ -66,12 +67,7 @@ def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
 
 
 @torch.no_grad()
-def logits(model: nn.Module, x: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+def logits(model: nn.Module, x: torch.Tensor, batch: int = CHUNK) -> torch.Tensor:
     """K-class logits of ``x`` (N, K) in eval mode, in chunks; the model's mode is restored."""
-    clf = as_classifier(model)
-    was = clf.training
-    clf.eval()
-    try:
+    with eval_mode(as_classifier(model)) as clf:
         return torch.cat([clf(x[i:i + batch]).float() for i in range(0, len(x), batch)])
-    finally:
-        clf.train(was)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..model import eval_mode
 from .base import TrustError, as_classifier, check_choice, logits
 
 METHODS = ("saliency", "integrated-gradients", "occlusion", "gradcam", "lime")
@@ -72,16 +73,14 @@ def explain(model: nn.Module, x: torch.Tensor, method: str = "integrated-gradien
 
     check_choice("method", method, METHODS)
     clf = as_classifier(model)
-    was = clf.training
-    clf.eval()
-    pred = logits(clf, x).argmax(1)
-    k = logits(clf, x[:1]).shape[1]
-    tgt = pred if target is None else \
-        torch.as_tensor(target, dtype=torch.long, device=x.device).expand(len(x)).clone()
-    if int(tgt.min()) < 0 or int(tgt.max()) >= k:
-        raise TrustError(f"target: must be a class between 0 and {k - 1}; received: {target!r}")
-    gap = None
-    try:
+    with eval_mode(clf):
+        pred = logits(clf, x).argmax(1)
+        k = logits(clf, x[:1]).shape[1]
+        tgt = pred if target is None else \
+            torch.as_tensor(target, dtype=torch.long, device=x.device).expand(len(x)).clone()
+        if int(tgt.min()) < 0 or int(tgt.max()) >= k:
+            raise TrustError(f"target: must be a class between 0 and {k - 1}; received: {target!r}")
+        gap = None
         if method == "saliency":
             a = ca.Saliency(clf).attribute(x.detach().clone().requires_grad_(True), target=tgt, abs=True)
         elif method == "integrated-gradients":
@@ -108,8 +107,6 @@ def explain(model: nn.Module, x: torch.Tensor, method: str = "integrated-gradien
                 a = torch.cat([lime.attribute(x[i:i + 1], target=tgt[i:i + 1], baselines=baseline,
                                               feature_mask=mask, n_samples=samples,
                                               perturbations_per_eval=samples) for i in range(len(x))])
-    finally:
-        clf.train(was)
     return Explanation(a.detach(), method, tgt, pred, None if gap is None else gap.detach())
 
 

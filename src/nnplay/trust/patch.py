@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..model import eval_mode
 from .attacks import AttackResult, norm_of
 from .base import TrustError, as_classifier, check_labels, logits
 
@@ -39,13 +40,11 @@ def learn_patch(model: nn.Module, x: torch.Tensor, target: int, size: int,
     """A (C, size, size) patch in ``bounds`` that pushes images ``x`` towards class ``target``."""
     lo, hi = bounds
     clf = as_classifier(model)
-    was = clf.training
-    clf.eval()
     gen = torch.Generator().manual_seed(seed)
     c, h, w = x.shape[1:]
     raw = torch.zeros(c, size, size, device=x.device, requires_grad=True)   # patch = lo + (hi-lo) * sigmoid(raw)
     opt = torch.optim.Adam([raw], lr=lr)
-    try:
+    with eval_mode(clf):
         for _ in range(steps):
             idx = torch.randint(0, len(x), (min(batch, len(x)),), generator=gen).to(x.device)
             rows, cols = _places(len(idx), h, w, size, gen)
@@ -54,8 +53,6 @@ def learn_patch(model: nn.Module, x: torch.Tensor, target: int, size: int,
             opt.zero_grad()
             loss.backward()
             opt.step()
-    finally:
-        clf.train(was)
     return (lo + (hi - lo) * torch.sigmoid(raw)).detach()
 
 

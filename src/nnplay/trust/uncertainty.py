@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..model import eval_mode
 from ..model.layers import dropout
 from .base import TrustError, as_classifier, check_choice, logits
 
@@ -75,20 +76,18 @@ def mc_dropout(model: nn.Module, x: torch.Tensor, passes: int = 50, seed: int = 
     if passes < 2:
         raise TrustError(f"passes: must be an integer >= 2; received: {passes!r}")
     clf = as_classifier(model)
-    was = clf.training
-    clf.eval()
     drops = [m for m in clf.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
     gen = torch.Generator(x.device).manual_seed(seed)   # seeded masks, the global RNG untouched
-    for m in drops:
-        m.train()
-        if isinstance(m, nn.Dropout):   # nnplay's and PyTorch's: masks from gen for this call
-            m.forward = functools.partial(dropout, p=m.p, generator=gen)
-    try:
-        out = torch.stack([clf(x).float() for _ in range(passes)])
-    finally:
+    with eval_mode(clf):
         for m in drops:
-            m.__dict__.pop("forward", None)
-        clf.train(was)
+            m.train()
+            if isinstance(m, nn.Dropout):   # nnplay's and PyTorch's: masks from gen for this call
+                m.forward = functools.partial(dropout, p=m.p, generator=gen)
+        try:
+            out = torch.stack([clf(x).float() for _ in range(passes)])
+        finally:
+            for m in drops:
+                m.__dict__.pop("forward", None)
     return Predictive(out)
 
 
