@@ -230,7 +230,7 @@ class Session:
         data = None
         if live is None and self.trainer is not None and new_points_only(self.trainer.spec, spec):
             data = load_data(spec.data)
-            if self.trainer.fits(data):   # a point of a new class needs another output layer
+            if self.trainer.accepts(data):   # a point of a new class needs another output layer
                 self.trainer.set_data(spec.data, data)   # the same network goes on learning
                 self.trainer.spec = self.trainer.spec.model_copy(update={"name": spec.name})
                 self.dirty = True

@@ -108,7 +108,7 @@ class Trainer:
         self.loss_fn.weight = class_weights(d.y_train, d.num_classes).to(self.device) if balanced else None
         _check_batch_norm(self.model, len(d.x_train), self.spec.train.batch_size)
 
-    def fits(self, data: DataBundle) -> bool:
+    def accepts(self, data: DataBundle) -> bool:
         """Whether this network takes ``data`` (same inputs, task and outputs)."""
         old = self.data
         return (data.input_shape, data.task, data.out_dim) == (old.input_shape, old.task, old.out_dim)
@@ -118,7 +118,7 @@ class Trainer:
         adds on the canvas): weights, optimiser state, epoch and history stay. ``data``:
         ``spec`` already loaded."""
         new, old = data if data is not None else load_data(spec), self.data
-        if not self.fits(new):
+        if not self.accepts(new):
             raise ValueError(f"the network takes {old.input_shape} -> {old.out_dim} ({old.task}); "
                              f"the new data needs {new.input_shape} -> {new.out_dim} ({new.task})")
         self.spec = self.spec.model_copy(update={"data": spec})
