@@ -206,6 +206,14 @@ class Predictor:
         return cls(meta["task"], meta["class_names"], meta["kind"], meta["feature_names"], shape,
                    scale, meta.get("target"), forward)
 
+    @classmethod
+    def from_meta(cls, meta: dict) -> "Predictor":
+        """Only the input side (``columns``, ``prepare``) of an exported file's metadata: the
+        playground's Predict view runs the network itself, in the page (onnxruntime-web)."""
+        def absent(x):
+            raise ExportError("predict: this predictor has no network (from_meta)")
+        return cls._from_meta(meta, absent)
+
     @property
     def columns(self) -> list[str]:
         """The CSV columns a prediction needs."""

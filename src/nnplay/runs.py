@@ -465,3 +465,34 @@ def load_trained(run: Run, device: str = "cpu") -> Trainer:
     trainer.history = run.metrics()
     trainer.epoch = len(trainer.history)
     return trainer
+
+
+# --- the playground's "Runs" view (read-only) ---------------------------------------
+def model_label(spec: Spec) -> str:
+    """The network in a few words for a table: "MLP 16-16 tanh" or a layer stack such as
+    "conv2d16 maxpool2d dense64" (flatten, dropout and activation layers left out)."""
+    m = spec.model
+    if m.layers is None:
+        return f"MLP {'-'.join(map(str, m.hidden)) or '(none)'} {m.activation}"
+    keep = [f"{layer.type}{layer.filters or layer.units or ''}" for layer in m.layers
+            if layer.type not in ("flatten", "dropout", "activation")]
+    return " ".join(keep)
+
+
+def overview(store: RunStore) -> list[dict]:
+    """``store.list()`` plus each run's network (``model``: ``model_label``) and epoch count
+    from its spec when the index has none yet (a running or interrupted run)."""
+    rows = store.list()
+    for row in rows:
+        try:
+            row["model"] = model_label(Run(store.root, row["id"]).spec)
+        except (SpecError, OSError):          # a spec this version cannot read
+            row["model"] = None
+    return rows
+
+
+def curves(run: Run) -> list[dict]:
+    """The run's per-epoch numbers (losses, metrics, lr, seconds): metrics.jsonl without the
+    nested probe records, for overlaying runs' curves."""
+    return [{k: v for k, v in rec.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            for rec in run.metrics()]

@@ -391,3 +391,32 @@ def plot(sweep: Sweep) -> dict[str, str]:
         plt.close(fig)
         out[what] = str(path)
     return out
+
+
+def stored(root: str | Path) -> list[dict]:
+    """Every sweep kept in ``root/sweeps/`` (newest first): {name, metric, direction, space,
+    trials (finished), best {number, params, value, run_id} or None}. Read-only; [] without
+    Optuna (the optional ``scale`` extra)."""
+    try:
+        optuna = _quiet_optuna()
+    except ImportError:
+        return []
+    from optuna.trial import TrialState
+    out = []
+    files = sorted((Path(root) / "sweeps").glob("*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in files:
+        storage = optuna.storages.RDBStorage(f"sqlite:///{path}",
+                                             engine_kwargs={"connect_args": {"timeout": 30}})
+        for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+            study = optuna.load_study(study_name=summary.study_name, storage=storage)
+            config = study.user_attrs.get("config", {})
+            done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            best = None
+            if done:
+                b = study.best_trial
+                best = {"number": b.number, "params": b.params, "value": b.value,
+                        "run_id": b.user_attrs.get("run_id")}
+            out.append({"name": summary.study_name, "metric": config.get("metric"),
+                        "direction": study.direction.name.lower(), "space": config.get("space", {}),
+                        "trials": len(done), "best": best})
+    return out

@@ -32,6 +32,7 @@ from ..export import export_onnx
 from ..i18n import messages
 from ..runs import RunStore, atomic_write
 from ..spec import UserError
+from . import dashboard, predict
 from .limits import LimitError, Limits
 from .protocol import parse
 from .session import Session
@@ -340,5 +341,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
             finally:
                 sessions.discard(session)
 
+    app.include_router(dashboard.router(store))   # the "Runs" view (read-only)
+    app.include_router(predict.router())          # the "Predict" view: onnxruntime-web, inputs
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
     return app
