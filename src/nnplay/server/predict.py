@@ -11,6 +11,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,14 +66,18 @@ def router() -> APIRouter:
         one raw input's shape) and ``inputs`` turned into its inputs (flat float32 values)."""
         try:
             p = Predictor.from_meta(body.meta)
-        except (KeyError, TypeError, ValueError, SpecError) as e:
+            for shape in (p.raw_shape, p.input_shape):
+                if not all(type(d) is int and d >= 1 for d in shape) or math.prod(shape) > MAX_VALUES:
+                    raise ValueError(f"shape {shape}")
+            if p.prepare(np.zeros((1, *p.raw_shape), np.float32)).shape[1:] != tuple(p.input_shape):
+                raise ValueError("the prepared inputs do not have the input shape")
+        except (KeyError, TypeError, ValueError, IndexError, SpecError) as e:
             return _error(400, f"meta: not the metadata of a network exported by nnplay ({type(e).__name__}: "
                                f"{str(e)[:120]})")
         size = math.prod(p.raw_shape)
         if len(body.inputs) % size or not all(math.isfinite(v) for v in body.inputs):
             return _error(400, f"inputs: {len(body.inputs)} numbers; need finite numbers, a multiple of "
                                f"{size} (one input: {p.raw_shape}, columns: {', '.join(p.columns)})")
-        import numpy as np
         raw = np.asarray(body.inputs, np.float32).reshape((-1, *p.raw_shape))
         x = p.prepare(raw) if len(raw) else raw
         return JSONResponse({"kind": p.kind, "task": p.task, "class_names": p.class_names,
