@@ -10,6 +10,8 @@ import { Network } from "./network.js";
 import { DataPanel, OutputPanel } from "./view2d.js";
 import { ImagePanel, ImageView } from "./viewimage.js";
 import { TrustView } from "./viewtrust.js";
+import { RunsView } from "./viewruns.js";
+import { PredictView } from "./viewpredict.js";
 import { HyperBar, NetOptions } from "./hyper.js";
 import { button, toggle } from "./widgets.js";
 
@@ -151,6 +153,49 @@ const app = {
     this.hello = m;
     this.buildStatic(m.options);
     if (this.boot && "b" in this.boot.extra) this.setCompare(true);
+    const view = this.boot?.extra.view;
+    if (view === "runs" || view === "predict") {
+      this.pageView(view).restore(this.boot.extra);
+      this.setPage(view);
+    }
+  },
+
+  // --- the Runs and Predict views: pages over the training views (the session goes on) ----
+  pageView(page) { return page === "runs" ? this.runsView : this.predictView; },
+
+  setPage(page) {
+    this.page = page;
+    if (page) this.renderPage();
+    else this.render();
+    this.writeURL();
+  },
+
+  renderPage() {
+    const page = this.page;
+    for (const v of ["2d", "image", "trust"]) $(`#view-${v}`).hidden = true;
+    $("#view-runs").hidden = page !== "runs";
+    $("#view-predict").hidden = page !== "predict";
+    document.body.dataset.page = page;
+    document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("selected", b.dataset.testid === `${page}-tab`));
+    this.pageView(page).open();
+  },
+
+  // back from a page to the training views: true when the session's mode was asked for
+  leavePage(mode) {
+    if (!this.page) return false;
+    this.page = null;
+    delete document.body.dataset.page;
+    $("#view-runs").hidden = $("#view-predict").hidden = true;
+    if (this.mode !== mode) return false;
+    this.trustOn = false;
+    this.render();
+    this.writeURL();
+    return true;
+  },
+
+  openPredict(runId) {
+    this.predictView.want = runId;
+    this.setPage("predict");
   },
 
   onReady(lab) {
@@ -187,6 +232,7 @@ const app = {
   },
 
   onSaved(lab, m) {
+    this.predictView?.onSaved(m);
     const box = $('[data-testid="saved"]');
     const link = (f, key, testid) => el("a", { href: m.files[f], download: "", "data-testid": testid, class: "dl" }, i18n.t(key));
     box.replaceChildren(
@@ -218,6 +264,8 @@ const app = {
     this.imagePanel = new ImagePanel($("#image-panel"), this, options);
     this.imageView = new ImageView($("#image-center"), $("#image-outputs"), this);
     this.trustView = new TrustView($("#view-trust"), this);
+    this.runsView = new RunsView($("#view-runs"), this);
+    this.predictView = new PredictView($("#view-predict"), this);
     this.editTabs = el("div", { class: "edit-tabs" });
     $("#net-head").append(
       el("div", { class: "layers-head" },
@@ -244,6 +292,7 @@ const app = {
 
   render() {
     const lab = this.lab;
+    if (this.page) { this.renderPage(); return; }
     if (!lab?.info) return;
     const mode = lab.info.mode;
     this.mode = mode;
@@ -319,6 +368,10 @@ const app = {
     const a = this.labs[0]?.spec;
     if (!a || !this.hello) return;
     const extra = this.labs[1]?.spec ? { "~b": url.encode(this.labs[1].spec, a) || "same" } : {};
+    if (this.page) {   // the view and its own state: ~view=runs&~runs=id,id&~sort=-created
+      extra["~view"] = this.page;
+      for (const [k, v] of Object.entries(this.pageView(this.page).state())) if (v) extra[`~${k}`] = v;
+    }
     const hash = url.encode(a, this.hello.presets["2d"], extra);
     history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
   },
@@ -364,9 +417,12 @@ async function main() {
   $('[data-testid="reset"]').addEventListener("click", each((l) => l.send({ type: "reset" })));
   $('[data-testid="save"]').addEventListener("click", () => app.lab.send({ type: "save" }));
   $('[data-testid="lang"]').addEventListener("click", () => app.switchLang());
-  $('[data-testid="mode-2d"]').addEventListener("click", () => app.setMode("2d"));
-  $('[data-testid="mode-image"]').addEventListener("click", () => (app.mode === "image" ? app.setTrust(false) : app.setMode("image")));
-  $('[data-testid="trust-tab"]').addEventListener("click", () => app.setTrust(true));
+  $('[data-testid="mode-2d"]').addEventListener("click", () => app.leavePage("2d") || app.setMode("2d"));
+  $('[data-testid="mode-image"]').addEventListener("click", () => app.leavePage("image") ||
+    (app.mode === "image" ? app.setTrust(false) : app.setMode("image")));
+  $('[data-testid="trust-tab"]').addEventListener("click", () => { app.leavePage("image"); app.setTrust(true); });
+  $('[data-testid="runs-tab"]').addEventListener("click", () => app.setPage("runs"));
+  $('[data-testid="predict-tab"]').addEventListener("click", () => app.setPage("predict"));
   $('[data-testid="compare"]').addEventListener("click", () => app.setCompare(app.labs.length < 2));
   document.addEventListener("mouseover", (e) => {
     const h = e.target.closest?.("[data-help]");
