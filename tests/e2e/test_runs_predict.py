@@ -77,7 +77,7 @@ def check_against_python(pg, onnx_path) -> dict:
 
 
 def wait_ready(pg):
-    pg.wait_for_function("() => document.querySelector('[data-testid=predict-status]').dataset.key === 'predict.ready'",
+    pg.wait_for_function("() => document.querySelector('[data-testid=predict-status]')?.dataset.key === 'predict.ready'",
                          timeout=WAIT)
 
 
@@ -102,7 +102,7 @@ def test_digits_cnn_drawn_in_the_page_equals_onnx_runtime(page, runs, shot):
     assert shown == got["info"]["class_names"][int(got["probs"][0].argmax())]
     shot(page, "predict-digits")
     page.get_by_test_id("lang").click()
-    page.wait_for_function("() => document.querySelector('[data-testid=predict-tab]').textContent === '예측'", timeout=WAIT)
+    page.wait_for_function("() => document.querySelector('[data-testid=predict-tab]')?.textContent === '예측'", timeout=WAIT)
     shot(page, "predict-digits-ko")
     page.get_by_test_id("lang").click()
 
@@ -162,7 +162,7 @@ def test_runs_table_sorts_overlays_curves_opens_reports_and_keeps_its_url(page, 
     assert f"{[r for r in api['runs'] if r['id'] == runs['cnn'].id][0]['test_metric']:.4g}"[:5] in row.inner_text()
     for key in ("mlp", "small"):
         page.get_by_test_id(f"runs-pick-{runs[key].id}").check()
-    page.wait_for_function("() => document.querySelector('[data-testid=runs-chart-loss]').dataset.lines === '4'",
+    page.wait_for_function("() => document.querySelector('[data-testid=runs-chart-loss]')?.dataset.lines === '4'",
                            timeout=WAIT)                       # 2 runs x (train, validation)
     assert page.get_by_test_id("runs-chart-metric").get_attribute("data-lines") == "4"
     legend = page.get_by_test_id("runs-legend").locator(".item")
@@ -180,11 +180,11 @@ def test_runs_table_sorts_overlays_curves_opens_reports_and_keeps_its_url(page, 
     shot(page, "runs-view")
     url = page.url
     page.reload()                                              # the URL brings the view back
-    page.wait_for_function("() => document.querySelector('[data-testid=runs-chart-loss]').dataset.lines === '4'",
+    page.wait_for_function("() => document.querySelector('[data-testid=runs-chart-loss]')?.dataset.lines === '4'",
                            timeout=WAIT)
     assert page.get_by_test_id(f"runs-pick-{runs['small'].id}").is_checked() and page.url == url
     page.get_by_test_id("lang").click()
-    page.wait_for_function("() => document.querySelector('[data-testid=runs-sort-status]').textContent.startsWith('상태')",
+    page.wait_for_function("() => document.querySelector('[data-testid=runs-sort-status]')?.textContent.startsWith('상태')",
                            timeout=WAIT)
     assert "에포크별 손실" in page.get_by_test_id("runs-compare").inner_text()
     assert page.get_by_test_id(f"runs-report-{runs['mlp'].id}").get_attribute("href").endswith("/report/ko/index.html")
@@ -201,7 +201,7 @@ def test_missing_onnxruntime_web_is_said_in_the_page(browser, tmp_path, monkeypa
         ctx = browser.new_context(viewport=VIEW)
         pg = ctx.new_page()
         pg.goto(f"{url}#~view=predict&~run={runs['mlp'].id}")
-        pg.wait_for_function("() => document.querySelector('[data-testid=predict-status]').dataset.key === 'predict.noOrt'",
+        pg.wait_for_function("() => document.querySelector('[data-testid=predict-status]')?.dataset.key === 'predict.noOrt'",
                              timeout=WAIT)
         banner = pg.get_by_test_id("error").inner_text()
         assert "make setup" in banner and "npm ci" in banner

@@ -292,10 +292,10 @@ const app = {
 
   render() {
     const lab = this.lab;
-    if (this.page) { this.renderPage(); return; }
-    if (!lab?.info) return;
+    if (!lab?.info) { if (this.page) this.renderPage(); return; }
     const mode = lab.info.mode;
     this.mode = mode;
+    if (this.page) { this.renderPage(); return; }
     const trust = mode === "image" && this.trustOn;
     $("#view-2d").hidden = mode === "image";
     $("#view-image").hidden = mode !== "image" || trust;
@@ -344,6 +344,7 @@ const app = {
         engine.textContent = i18n.t(engine.dataset.i18n);
       }
     }
+    if (this.page) return;   // the training views are hidden: drawn again when the page is left
     if (lab.info?.mode === "image") {
       if (lab === this.lab && this.trustOn && !lab.frame.header.running) this.trustView.refresh();
       if (lab === this.lab) this.imageView.draw();
