@@ -103,6 +103,10 @@ def test_digits_cnn_drawn_in_the_page_equals_onnx_runtime(page, runs, shot):
     shot(page, "predict-digits")
     page.get_by_test_id("lang").click()
     page.wait_for_function("() => document.querySelector('[data-testid=predict-tab]')?.textContent === '예측'", timeout=WAIT)
+    assert "확률" in page.get_by_test_id("predict-output").inner_text()            # every text follows
+    assert page.get_by_test_id("predict-clear").inner_text() == "지우기"
+    assert "스레드 1개" in page.get_by_test_id("predict-runtime").inner_text()
+    assert page.get_by_test_id("predict-class").inner_text() == shown                # the same answer
     shot(page, "predict-digits-ko")
     page.get_by_test_id("lang").click()
 

@@ -67,6 +67,7 @@ export class PredictView {
     this.meta = null; this.info = null; this.session = null; this.source = null;
     this.last = null;
     this.want = null;          // a run id from the URL, loaded when the view opens
+    this.texts = [];           // [element, i18n key, vars] of the text built here: relabelled on open
     this.status = el("p", { class: "hint small", "data-testid": "predict-status" }, t("predict.none"));
     this.model = el("div", { class: "predict-model", "data-testid": "predict-model" });
     this.runtime = el("p", { class: "hint small", "data-testid": "predict-runtime" });
@@ -91,10 +92,25 @@ export class PredictView {
 
   open() {
     if (this.want) { const id = this.want; this.want = null; this.loadRun(id); return; }
-    this.renderModel();
+    this.relabel();
   }
 
-  setStatus(key, vars) { this.status.textContent = t(key, vars); this.status.dataset.key = key; }
+  // the language may have changed: every text this view wrote, again
+  relabel() {
+    this.texts = this.texts.filter(([e]) => e.isConnected);
+    for (const [e, key, vars] of this.texts) e.textContent = t(key, vars);
+    this.status.textContent = t(this.status.dataset.key || "predict.none");
+    this.renderModel();
+    if (this.last) this.renderOutput(this.labels);
+  }
+
+  text(tag, attrs, key, vars = {}) {
+    const e = el(tag, attrs, t(key, vars));
+    this.texts.push([e, key, vars]);
+    return e;
+  }
+
+  setStatus(key) { this.status.textContent = t(key); this.status.dataset.key = key; }
 
   fail(key, message) {
     this.setStatus(key);
@@ -139,12 +155,12 @@ export class PredictView {
     } catch (e) { this.fail("predict.badModel", String(e.message || e)); return; }
     this.ort = ort;
     Object.assign(this, { meta, info, source, last: null });
-    this.runtime.textContent = t("predict.runtime", { version: ort.env.versions?.web ?? "" });
+    this.runtime.replaceChildren(this.text("span", {}, "predict.runtime", { version: ort.env.versions?.web ?? "" }));
     this.setStatus("predict.ready");
     this.app.hideError();
     this.renderModel();
     this.buildInput();
-    this.output.replaceChildren(el("p", { class: "hint" }, t(info.kind === "image" ? "predict.drawHint" : "predict.rowHint")));
+    this.output.replaceChildren(this.text("p", { class: "hint" }, info.kind === "image" ? "predict.drawHint" : "predict.rowHint"));
     this.app.writeURL();
   }
 
@@ -164,6 +180,7 @@ export class PredictView {
     const out = await this.session.run({ [this.session.inputNames[0]]: x });
     const logits = Array.from(out[this.session.outputNames[0]].data);
     this.last = { raw: Array.from(raw), inputs: body.inputs, logits, rows: n, probs: outputs(logits, n, this.info.task) };
+    this.labels = labels;
     this.renderOutput(labels);
   }
 
@@ -219,10 +236,10 @@ export class PredictView {
     pad.addEventListener("pointerup", up);
     pad.addEventListener("pointercancel", up);
     this.input.replaceChildren(
-      el("p", { class: "hint small" }, t("predict.drawHint")), pad,
+      this.text("p", { class: "hint small" }, "predict.drawHint"), pad,
       el("div", { class: "predict-pad-row" },
-        el("button", { class: "ghost", "data-testid": "predict-clear", onclick: () => { clear(); this.last = null; this.output.replaceChildren(); } }, t("predict.clear")),
-        el("figure", {}, preview, el("figcaption", {}, t("predict.preview", { h, w })))));
+        this.text("button", { class: "ghost", "data-testid": "predict-clear", onclick: () => { clear(); this.last = null; this.output.replaceChildren(); } }, "predict.clear"),
+        el("figure", {}, preview, this.text("figcaption", {}, "predict.preview", { h, w }))));
   }
 
   // one row typed in the order of the columns, or a CSV file with those columns in its header
@@ -238,9 +255,9 @@ export class PredictView {
     const csv = el("input", { type: "file", accept: ".csv,text/csv", "data-testid": "predict-csv",
       onchange: async (e) => { const f = e.target.files[0]; if (f) this.fromCsv(await f.text()); e.target.value = ""; } });
     this.input.replaceChildren(
-      el("label", { class: "field" }, el("span", { class: "label" }, t("predict.columns", { columns: cols.join(", ") })), box),
-      el("button", { class: "ghost", "data-testid": "predict-run", onclick: go }, t("predict.run")),
-      el("label", { class: "field" }, el("span", { class: "label" }, t("predict.csv")), csv));
+      el("label", { class: "field" }, this.text("span", { class: "label" }, "predict.columns", { columns: cols.join(", ") }), box),
+      this.text("button", { class: "ghost", "data-testid": "predict-run", onclick: go }, "predict.run"),
+      el("label", { class: "field" }, this.text("span", { class: "label" }, "predict.csv"), csv));
   }
 
   fromCsv(text) {
