@@ -73,6 +73,9 @@ def check_against_python(pg, onnx_path) -> dict:
     p = Predictor.load(str(onnx_path)).predict(raw)
     page_p = np.asarray(last["probs"], np.float32)
     assert np.abs(page_p.reshape(p.shape) - p).max() <= TOL
+    print(f"FIGURE {onnx_path.name} rows={last['rows']} logits max|page - python|={np.abs(got - want).max():.2e} "
+          f"probs {np.abs(page_p.reshape(p.shape) - p).max():.2e}; forward {last['ms']:.2f} ms, "
+          f"load {pg.evaluate('nnplay.predictView.loadMs'):.0f} ms")
     return {"last": last, "info": info, "probs": p, "diff": float(np.abs(got - want).max())}
 
 

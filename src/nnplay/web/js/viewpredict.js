@@ -150,8 +150,10 @@ export class PredictView {
       this.fail("predict.noOrt", why);
       return;
     }
+    const t0 = performance.now();
     try {
       this.session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+      this.loadMs = performance.now() - t0;    // runtime (first time: wasm compiled) and network
     } catch (e) { this.fail("predict.badModel", String(e.message || e)); return; }
     this.ort = ort;
     Object.assign(this, { meta, info, source, last: null });
@@ -177,9 +179,11 @@ export class PredictView {
     const body = await this.prepare(this.meta, raw);
     if (!body) return;
     const x = new this.ort.Tensor("float32", Float32Array.from(body.inputs), [n, ...body.input_shape]);
+    const t0 = performance.now();
     const out = await this.session.run({ [this.session.inputNames[0]]: x });
+    const ms = performance.now() - t0;     // the network's forward pass in the page
     const logits = Array.from(out[this.session.outputNames[0]].data);
-    this.last = { raw: Array.from(raw), inputs: body.inputs, logits, rows: n, probs: outputs(logits, n, this.info.task) };
+    this.last = { raw: Array.from(raw), inputs: body.inputs, logits, rows: n, ms, probs: outputs(logits, n, this.info.task) };
     this.labels = labels;
     this.renderOutput(labels);
   }
