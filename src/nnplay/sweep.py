@@ -405,9 +405,14 @@ def stored(root: str | Path) -> list[dict]:
     out = []
     files = sorted((Path(root) / "sweeps").glob("*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in files:
-        storage = optuna.storages.RDBStorage(f"sqlite:///{path}",
-                                             engine_kwargs={"connect_args": {"timeout": 30}})
-        for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        try:
+            storage = optuna.storages.RDBStorage(f"sqlite:///{path}",
+                                                 engine_kwargs={"connect_args": {"timeout": 30}})
+            summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+        except Exception as e:  # noqa: BLE001 - not an Optuna study (SQLAlchemy's or Optuna's errors)
+            warnings.warn(f"sweeps: skipped {path.name}: {type(e).__name__}: {str(e)[:120]}", stacklevel=2)
+            continue
+        for summary in summaries:
             study = optuna.load_study(study_name=summary.study_name, storage=storage)
             config = study.user_attrs.get("config", {})
             done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

@@ -108,6 +108,10 @@ def test_sweeps_are_listed_with_their_best_trial(client):
     assert s["best"]["run_id"] == result["best"]["run_id"]       # the sweep module's own best
     assert s["best"]["value"] == pytest.approx(result["best"]["value"])
     assert s["best"]["run_id"] in {r["id"] for r in got["runs"]}
+    (store.root / "sweeps" / "junk.sqlite").write_bytes(b"not a database" * 10)   # skipped, not a 500
+    with pytest.warns(UserWarning, match="junk.sqlite"):
+        again = client.get("/api/dashboard/runs")
+    assert again.status_code == 200 and [s["name"] for s in again.json()["sweeps"]] == ["sw"]
 
 
 def test_model_label_of_a_cnn_names_its_layers():
