@@ -486,7 +486,7 @@ def overview(store: RunStore) -> list[dict]:
     for row in rows:
         try:
             row["model"] = model_label(Run(store.root, row["id"]).spec)
-        except (SpecError, OSError):          # a spec this version cannot read
+        except (UserError, OSError):          # a spec this version cannot read
             row["model"] = None
     return rows
 

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from ..i18n import LANGS
 from ..runs import RunError, RunStore, curves, overview
-from ..spec import SpecError
+from ..spec import UserError
 
 RUN_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$"          # RunStore.create's ids: date-time-name-hex
 REPORT_FILE = r"^(index\.html|[a-z_]{1,40}\.png)$"     # report.write_report's page and plots
@@ -44,7 +44,7 @@ def router(store: RunStore) -> APIRouter:
         """``{"id", "epochs": [{epoch, train_loss, test_loss, ...}]}`` (``runs.curves``)."""
         try:
             run = store.get(run_id)
-        except SpecError as e:
+        except UserError as e:
             return _error(404, str(e))
         return {"id": run.id, "epochs": curves(run)}
 
@@ -59,7 +59,7 @@ def router(store: RunStore) -> APIRouter:
             return _error(404, f"lang: {lang[:8]!r} is not one of: {', '.join(LANGS)}")
         try:
             run = store.get(run_id)
-        except SpecError as e:
+        except UserError as e:
             return _error(404, str(e))
         folder = run.dir / "report" / lang
         page, weights = folder / "index.html", run.path("model.safetensors")

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..export import Predictor
-from ..spec import SpecError
+from ..spec import UserError
 
 # the wasm-only build of onnxruntime-web and what it loads (numThreads = 1: no worker script)
 ORT_FILES = {"ort.wasm.min.mjs": "text/javascript", "ort-wasm-simd-threaded.mjs": "text/javascript",
@@ -71,7 +71,7 @@ def router() -> APIRouter:
                     raise ValueError(f"shape {shape}")
             if p.prepare(np.zeros((1, *p.raw_shape), np.float32)).shape[1:] != tuple(p.input_shape):
                 raise ValueError("the prepared inputs do not have the input shape")
-        except (KeyError, TypeError, ValueError, IndexError, SpecError) as e:
+        except (KeyError, TypeError, ValueError, IndexError, UserError) as e:
             return _error(400, f"meta: not the metadata of a network exported by nnplay ({type(e).__name__}: "
                                f"{str(e)[:120]})")
         size = math.prod(p.raw_shape)
