@@ -19,7 +19,14 @@ $(VENV)/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
 	@! $(PIP) check | grep -v -e '^torchattacks ' -e '^No broken requirements'
 	touch $@
 
-setup: $(VENV)/.installed
+# onnxruntime-web for the playground's Predict view: exactly package-lock.json into node_modules/
+# (git-ignored; nnplay serve hands out its .mjs/.wasm at /ort/, never from a CDN).
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q npm; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
 
 # Refresh the lock files from pyproject.toml (newest versions the requirements allow).
 lock:
@@ -55,4 +62,4 @@ bench: setup
 	$(PY) benchmarks/train_loop.py
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs node_modules
