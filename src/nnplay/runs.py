@@ -276,6 +276,22 @@ class RunStore:
         self.index(run, spec, status="running")
         return run
 
+    def adopt(self, run_id: str, files: dict[str, bytes]) -> Run:
+        """File a finished run trained elsewhere (a Ray worker's own store): its folder's
+        ``files``, written under a temporary name and renamed, and indexed as done."""
+        run = Run(self.root, run_id)
+        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{run_id}."))
+        try:
+            summary = {**json.loads(files["summary.json"]), "run_dir": str(run.dir)}
+            for name, data in {**files, "summary.json": json.dumps(summary, indent=2).encode()}.items():
+                (tmp / name).write_bytes(data)
+            tmp.rename(run.dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.index(run, run.spec, "done", summary)
+        return run
+
     def get(self, run_id: str) -> Run:
         run = Run(self.root, run_id)
         if not run_id or "/" in run_id or ".." in run_id or not run.path("spec.toml").exists():
