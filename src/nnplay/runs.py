@@ -430,8 +430,10 @@ def _patience_ran_out(trainer: Trainer) -> bool:
 
 
 def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dict], None] | None = None,
-              resume: str | None = None, trainer: Trainer | None = None) -> tuple[Run, dict]:
-    """Train ``spec`` into a new run (or continue run ``resume``); returns (run, summary)."""
+              resume: str | None = None, trainer: Trainer | None = None,
+              prepare: Callable[[Run, Trainer], None] | None = None) -> tuple[Run, dict]:
+    """Train ``spec`` into a new run (or continue run ``resume``); returns (run, summary).
+    ``prepare(run, trainer)`` runs before training (train/distributed.py joins the processes)."""
     store = store or RunStore()
     if resume:
         run, trainer = _resume(store, resume)
@@ -439,6 +441,8 @@ def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dic
     else:
         trainer = trainer or Trainer(spec)
         run = store.create(spec)
+    if prepare is not None:
+        prepare(run, trainer)
     every = spec.train.checkpoint_every
     stopped = resume is not None and _patience_ran_out(trainer)   # killed after early stopping
     if stopped:
