@@ -26,6 +26,7 @@ from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, live_fields
 from .compiled import TRACING, CompiledStep, eager, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .optimizers import make_optimizer
+from .precision import use_amp
 from .schedules import make_schedule
 
 PROBE_BATCH = 256  # samples used for activation statistics
@@ -105,7 +106,7 @@ class Trainer:
         self.epoch = 0
         self.history: list[dict] = []
         self.best: dict = {"value": None, "epoch": 0, "state": None}
-        self.amp = self.device.type == "cuda" and spec.train.amp
+        self.amp = use_amp(spec.train.amp, self.model, self.x["train"][:spec.train.batch_size], self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.adversary: Callable | None = None
         self.compiled: CompiledStep | None = None   # see _fast_step
