@@ -125,7 +125,8 @@ def _parallel(spec, store, nproc: int, resume, backend: str, address, on_epoch, 
     """Several processes (train/distributed.py) -> (run, summary) as train_run gives them."""
     from ..train import distributed
     if backend == "ray":
-        run_id, summary = distributed.train_ray(spec, store.root, nproc, resume, address)
+        run_id, summary = distributed.train_ray(spec, store.root, nproc, resume, address, on_epoch,
+                                                on_run=lambda i: started.update(run=i))
     else:
         run_id, summary = distributed.train_local(spec, store.root, nproc, resume, on_epoch,
                                                   on_run=lambda i: started.update(run=i))

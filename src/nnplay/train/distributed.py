@@ -197,20 +197,22 @@ def _ray_loop(config: dict) -> None:
     torch.set_num_threads(config["threads"])
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    told: list = []
-    summary = train_rank(rank, world, from_dict(config["spec"]), config["root"], config["resume"], told.append)
+    events = config["events"]
+    try:
+        summary = train_rank(rank, world, from_dict(config["spec"]), config["root"], config["resume"], events.put)
+    except (SpecError, DivergenceError) as e:
+        events.put(("error", *_words(e)))
+        raise
     if rank == 0:
-        run_id = next(r[1] for r in told if r[0] == "run")
-        ray.train.report({"run_id": run_id, "summary_json": __import__("json").dumps(summary)})
-    else:
-        ray.train.report({})
+        events.put(("done", summary))
 
 
-def train_ray(spec: Spec, root: str, nproc: int, resume: str | None = None,
-              address: str | None = None) -> tuple[str, dict]:
-    """The same training on Ray Train (``TorchTrainer``, ``nproc`` workers). The run store at
-    ``root`` must be reachable from the workers (the local machine, or a shared folder)."""
-    import json
+def train_ray(spec: Spec, root: str, nproc: int, resume: str | None = None, address: str | None = None,
+              on_epoch: Callable[[dict], None] | None = None,
+              on_run: Callable[[str], None] | None = None) -> tuple[str, dict]:
+    """The same training on Ray Train (``TorchTrainer``, ``nproc`` workers); process 0 tells
+    the driver through a Ray queue. The run store at ``root`` must be reachable from the
+    workers (this machine's Ray, or a folder every node shares)."""
     import tempfile
 
     from ..cluster import need, ray_session
@@ -218,21 +220,38 @@ def train_ray(spec: Spec, root: str, nproc: int, resume: str | None = None,
         need("ray.train")
         from ray.train import RunConfig, ScalingConfig
         from ray.train.torch import TorchTrainer
+        from ray.util.queue import Queue
         use_gpu = spec.train.device == "cuda" or (spec.train.device == "auto" and
                                                   ray.cluster_resources().get("GPU", 0) > 0)
+        events = Queue(actor_options={"num_cpus": 0})
+        got: dict = {"run": resume, "done": None, "error": None}
+
+        def drain() -> None:
+            while not events.empty():
+                what, *rest = events.get()
+                if what == "epoch" and on_epoch is not None:
+                    on_epoch(rest[0])
+                elif what == "run":
+                    got["run"] = rest[0]
+                    if on_run is not None:
+                        on_run(rest[0])
+                else:
+                    got[what] = rest if what == "error" else rest[0]
+
         with tempfile.TemporaryDirectory() as tmp:
             trainer = TorchTrainer(
                 _ray_loop,
                 train_loop_config={"spec": spec.to_dict(), "root": os.path.abspath(root), "resume": resume,
-                                   "threads": torch.get_num_threads()},
+                                   "threads": torch.get_num_threads(), "events": events},
                 scaling_config=ScalingConfig(num_workers=nproc, use_gpu=use_gpu),
                 run_config=RunConfig(storage_path=tmp, name="nnplay"))
             try:
-                result = trainer.fit()
-            except Exception as e:   # TrainingFailedError: the worker's error is its cause
-                cause = e.__cause__ or e
-                if isinstance(cause, (SpecError, DivergenceError)):
-                    raise cause from None
+                trainer.fit()
+            except Exception as e:   # TrainingFailedError and kin; a worker's typed error came by the queue
+                drain()
+                if got["error"]:
+                    _raise(*got["error"])
                 raise SpecError.say("dist.worker_failed", rank="?", nproc=nproc,
-                                    reason=str(cause).strip().splitlines()[-1][:300]) from None
-    return result.metrics["run_id"], json.loads(result.metrics["summary_json"])
+                                    reason=str(e).strip().splitlines()[-1][:300]) from None
+            drain()
+    return got["run"], got["done"]

@@ -1,5 +1,6 @@
-"""nnplay sweep --backend ray: the same trials as the local backend, on a real local Ray head
-(127.0.0.1, 2 CPUs, no dashboard) shared by this module; a killed Ray sweep resumes."""
+"""Everything on Ray, on one real local Ray head (127.0.0.1, 2 CPUs, no dashboard) shared by
+this module: nnplay sweep --backend ray gives the local backend's trials, and a killed Ray
+sweep resumes; nnplay train --nproc 2 --backend ray (Ray Train) gives one process's result."""
 from __future__ import annotations
 
 import json
@@ -20,6 +21,7 @@ from nnplay import sweep as sw
 from nnplay.runs import RunStore
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sweep_spiral.toml"
+SPIRAL = Path(__file__).resolve().parents[1] / "examples" / "spiral.toml"
 GRID = ["--grid", "train.lr=[0.003, 0.03]", "--grid", "model.hidden=[[8], [16, 16]]"]
 
 
@@ -92,3 +94,16 @@ def test_a_killed_ray_sweep_resumes(ray_head, tmp_path):
     assert {n: json.dumps(ids[n]) for n in before} == before          # finished trials kept their runs
     done = [x for x in RunStore(runs).list() if x["status"] == "done"]
     assert sorted(x["id"] for x in done) == sorted(ids.values())      # one finished run per trial
+
+
+def test_ray_train_gives_the_one_process_result(ray_head, tmp_path):
+    from nnplay.train import Trainer
+    over = ["train.epochs=20"]
+    want = Trainer(specmod.load(SPIRAL, over)).fit().summary
+    r = cli("train", str(SPIRAL), "--set", over[0], "--nproc", "2", "--backend", "ray", "--json",
+            "--runs-dir", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert abs(got["test_loss"] - want["test_loss"]) < 1e-4
+    assert [x["status"] for x in RunStore(tmp_path).list()] == ["done"]
+    assert len((Path(got["run_dir"]) / "metrics.jsonl").read_text().splitlines()) == 20
