@@ -1,5 +1,6 @@
-"""Hyper-parameter sweeps on Optuna, local backend: a search space over spec fields, one
-training run per trial, the study kept in SQLite in the runs folder so a killed sweep resumes.
+"""Hyper-parameter sweeps on Optuna: a search space over spec fields, one training run per
+trial, the study kept in SQLite in the runs folder so a killed sweep resumes. Trials run in
+this process, or (``backend="ray"``) as Ray tasks that the same study drives (``run_on_ray``).
 
 - ``--grid key=[...]`` alone: every point of the grid is enqueued, in order (trials default to
   the grid's size). Any ``--sample key=dist(...)``: a ``TPESampler`` seeded from ``train.seed``

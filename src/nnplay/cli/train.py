@@ -81,13 +81,14 @@ def train(
         err.print(t("cli.train.start", lang, name=spec.name, data=spec.data.name, params=params,
                     device=trainer.device))
     parallel = nproc > 1 or backend == "ray"
-    if parallel:
+    if parallel:   # the processes build their own Trainers; this one told the sizes
+        from ..data import load_data
         from ..train.distributed import check
-        n_train = len(trainer.data.x_train) if trainer is not None else \
-            guard(lambda: len(__import__("nnplay.data", fromlist=["load_data"]).load_data(spec.data).x_train))
-        guard(lambda: check(spec, n_train, nproc))
-        err.print(t("cli.train.nproc", lang, nproc=nproc, backend=backend,
-                    dist="nccl" if str(trainer.device if trainer else spec.train.device).startswith("cuda") else "gloo",
+        from ..train.loop import resolve_device
+        data = trainer.data if trainer is not None else guard(lambda: load_data(spec.data))
+        guard(lambda: check(spec, len(data.x_train), nproc, local=backend == "local"))
+        cuda = guard(lambda: resolve_device(spec.train.device)).type == "cuda"
+        err.print(t("cli.train.nproc", lang, nproc=nproc, backend=backend, dist="nccl" if cuda else "gloo",
                     batch_size=spec.train.batch_size))
     with _progress(spec.train.epochs, lang, quiet or not sys.stderr.isatty() and json_out) as bar:
         task = bar.add_task("", total=spec.train.epochs)

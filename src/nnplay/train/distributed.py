@@ -51,8 +51,13 @@ class Share:
         return t
 
 
-def check(spec: Spec, n_train: int, nproc: int) -> None:
-    """Every process needs a sample of every batch (the last one included)."""
+def check(spec: Spec, n_train: int, nproc: int, local: bool = True) -> None:
+    """Every process needs a sample of every batch (the last one included); NCCL on this
+    machine (``local``) needs a CUDA device per process."""
+    from .loop import resolve_device
+    if local and nproc > 1 and resolve_device(spec.train.device).type == "cuda" \
+            and nproc > torch.cuda.device_count():
+        raise SpecError.say("dist.gpus", nproc=nproc, count=torch.cuda.device_count())
     if nproc < 1:
         raise SpecError.say("cli.bad_nproc", got=nproc)
     b = spec.train.batch_size
