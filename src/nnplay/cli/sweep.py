@@ -39,7 +39,7 @@ def sweep(
     threads: Threads = 1,
     lang: Lang = "en",
 ) -> None:
-    """Search spec fields: a grid (GridSampler) or distributions (seeded TPE); kept in runs/sweeps/."""
+    """Search spec fields: a grid or distributions (seeded TPE); kept in runs/sweeps/; --backend ray runs the trials on Ray."""
     from .. import spec as specmod
     from .. import sweep as sw
     from . import print_json

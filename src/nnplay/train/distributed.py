@@ -118,12 +118,36 @@ def _words(e: BaseException) -> tuple:
     return (kind, str(e), getattr(e, "words", None))
 
 
-def _raise(kind: str, message: str, words) -> None:
-    if kind == "diverged":
-        raise DivergenceError(message)
-    if words is not None:
-        raise SpecError.say(words[0], **words[1])
-    raise SpecError(message)
+class Told:
+    """What process 0 tells its launcher through a queue (multiprocessing's or Ray's):
+    ("run", id), ("epoch", record)s, then ("done", summary); any process: ("error", ...)."""
+
+    def __init__(self, run: str | None, on_epoch: Callable[[dict], None] | None,
+                 on_run: Callable[[str], None] | None):
+        self.run, self.done, self.error = run, None, None
+        self.on_epoch, self.on_run = on_epoch, on_run
+
+    def take(self, queue) -> None:
+        while not queue.empty():
+            what, *rest = queue.get()
+            if what == "epoch" and self.on_epoch is not None:
+                self.on_epoch(rest[0])
+            elif what == "run":
+                self.run = rest[0]
+                if self.on_run is not None:
+                    self.on_run(rest[0])
+            elif what == "done":
+                self.done = rest[0]
+            elif what == "error":
+                self.error = rest
+
+    def raise_error(self) -> None:
+        """A worker's SpecError or DivergenceError, raised again here (in its language)."""
+        if self.error is not None:
+            kind, message, words = self.error
+            if kind == "diverged":
+                raise DivergenceError(message)
+            raise SpecError.say(words[0], **words[1]) if words is not None else SpecError(message)
 
 
 def _process(rank: int, world: int, spec_d: dict, root: str, resume: str | None, port: int,
@@ -158,42 +182,27 @@ def train_local(spec: Spec, root: str, nproc: int, resume: str | None = None,
     procs = mp.start_processes(_process, args=(nproc, spec.to_dict(), str(root), resume, free_port(),
                                                torch.get_num_threads(), events),
                                nprocs=nproc, join=False, start_method="spawn")
-    got: dict = {"run": resume, "done": None, "error": None}
-
-    def drain() -> None:
-        while not events.empty():
-            what, *rest = events.get()
-            if what == "epoch" and on_epoch is not None:
-                on_epoch(rest[0])
-            elif what == "run":
-                got["run"] = rest[0]
-                if on_run is not None:
-                    on_run(rest[0])
-            elif what in ("done", "error"):
-                got[what] = rest if what == "error" else rest[0]
-
+    told = Told(resume, on_epoch, on_run)
     try:
         while not procs.join(timeout=0.2):
-            drain()
+            told.take(events)
     except mp.ProcessExitedException as e:   # the others are stopped by now
-        drain()
-        if got["error"]:
-            _raise(*got["error"])
+        told.take(events)
+        told.raise_error()
         how = f"signal {e.signal_name}" if e.signal_name else f"exit code {e.exit_code}"
         raise SpecError.say("dist.worker_died", rank=e.error_index, nproc=nproc, how=how,
-                            run_id=got["run"] or "?") from None
+                            run_id=told.run or "?") from None
     except mp.ProcessRaisedException as e:
-        drain()
-        if got["error"]:
-            _raise(*got["error"])
+        told.take(events)
+        told.raise_error()
         reason = str(e).strip().splitlines()[-1]
         raise SpecError.say("dist.worker_failed", rank=e.error_index, nproc=nproc, reason=reason) from None
     finally:
         for p in procs.processes:   # Ctrl-C or an error here: none is left behind
             if p.is_alive():
                 p.terminate()
-    drain()
-    return got["run"], got["done"]
+    told.take(events)
+    return told.run, told.done
 
 
 def _ray_loop(config: dict) -> None:
@@ -229,19 +238,7 @@ def train_ray(spec: Spec, root: str, nproc: int, resume: str | None = None, addr
         use_gpu = spec.train.device == "cuda" or (spec.train.device == "auto" and
                                                   ray.cluster_resources().get("GPU", 0) > 0)
         events = Queue(actor_options={"num_cpus": 0})
-        got: dict = {"run": resume, "done": None, "error": None}
-
-        def drain() -> None:
-            while not events.empty():
-                what, *rest = events.get()
-                if what == "epoch" and on_epoch is not None:
-                    on_epoch(rest[0])
-                elif what == "run":
-                    got["run"] = rest[0]
-                    if on_run is not None:
-                        on_run(rest[0])
-                else:
-                    got[what] = rest if what == "error" else rest[0]
+        told = Told(resume, on_epoch, on_run)
 
         with tempfile.TemporaryDirectory() as tmp:
             trainer = TorchTrainer(
@@ -253,10 +250,9 @@ def train_ray(spec: Spec, root: str, nproc: int, resume: str | None = None, addr
             try:
                 trainer.fit()
             except Exception as e:   # TrainingFailedError and kin; a worker's typed error came by the queue
-                drain()
-                if got["error"]:
-                    _raise(*got["error"])
+                told.take(events)
+                told.raise_error()
                 raise SpecError.say("dist.worker_failed", rank="?", nproc=nproc,
                                     reason=str(e).strip().splitlines()[-1][:300]) from None
-            drain()
-    return got["run"], got["done"]
+            told.take(events)
+    return told.run, told.done
