@@ -23,7 +23,10 @@ SPIRAL = str(Path(__file__).resolve().parents[2] / "examples" / "spiral.toml")
 
 @pytest.fixture(scope="module")
 def one_process():
-    """examples/spiral.toml in one process: its summary."""
+    """examples/spiral.toml in one process: its summary (one thread: module fixtures run
+    before conftest's per-test setting)."""
+    import torch
+    torch.set_num_threads(1)
     return Trainer(load(SPIRAL)).fit().summary
 
 
