@@ -276,6 +276,22 @@ class RunStore:
         self.index(run, spec, status="running")
         return run
 
+    def adopt(self, run_id: str, files: dict[str, bytes]) -> Run:
+        """File a finished run trained elsewhere (a Ray worker's own store): its folder's
+        ``files``, written under a temporary name and renamed, and indexed as done."""
+        run = Run(self.root, run_id)
+        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{run_id}."))
+        try:
+            summary = {**json.loads(files["summary.json"]), "run_dir": str(run.dir)}
+            for name, data in {**files, "summary.json": json.dumps(summary, indent=2).encode()}.items():
+                (tmp / name).write_bytes(data)
+            tmp.rename(run.dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.index(run, run.spec, "done", summary)
+        return run
+
     def get(self, run_id: str) -> Run:
         run = Run(self.root, run_id)
         if not run_id or "/" in run_id or ".." in run_id or not run.path("spec.toml").exists():
@@ -414,8 +430,10 @@ def _patience_ran_out(trainer: Trainer) -> bool:
 
 
 def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dict], None] | None = None,
-              resume: str | None = None, trainer: Trainer | None = None) -> tuple[Run, dict]:
-    """Train ``spec`` into a new run (or continue run ``resume``); returns (run, summary)."""
+              resume: str | None = None, trainer: Trainer | None = None,
+              prepare: Callable[[Run, Trainer], None] | None = None) -> tuple[Run, dict]:
+    """Train ``spec`` into a new run (or continue run ``resume``); returns (run, summary).
+    ``prepare(run, trainer)`` runs before training (train/distributed.py joins the processes)."""
     store = store or RunStore()
     if resume:
         run, trainer = _resume(store, resume)
@@ -423,6 +441,8 @@ def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dic
     else:
         trainer = trainer or Trainer(spec)
         run = store.create(spec)
+    if prepare is not None:
+        prepare(run, trainer)
     every = spec.train.checkpoint_every
     stopped = resume is not None and _patience_ran_out(trainer)   # killed after early stopping
     if stopped:

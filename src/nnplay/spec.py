@@ -219,7 +219,7 @@ class TrainSpec(_Strict):
     early_stopping: Annotated[EarlyStopping, LIVE] = Field(default_factory=EarlyStopping)
     class_weights: Literal["none", "balanced"] = "none"
     device: Literal["auto", "cpu", "cuda"] = "cpu"
-    amp: bool = True                 # mixed precision, used only on CUDA
+    amp: Literal["auto", True, False] = "auto"   # mixed precision on CUDA; auto: where it pays (train/precision.py)
     compile: Annotated[bool, LIVE] = False            # compiled step (train/compiled.py), built in the background
     probe_every: Annotated[int, Field(ge=0), LIVE] = 1      # epochs between probes; 0 = off
     checkpoint_every: Annotated[int, Field(ge=1), LIVE] = 10  # epochs between resumable checkpoints

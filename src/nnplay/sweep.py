@@ -1,5 +1,6 @@
-"""Hyper-parameter sweeps on Optuna, local backend: a search space over spec fields, one
-training run per trial, the study kept in SQLite in the runs folder so a killed sweep resumes.
+"""Hyper-parameter sweeps on Optuna: a search space over spec fields, one training run per
+trial, the study kept in SQLite in the runs folder so a killed sweep resumes. Trials run in
+this process, or (``backend="ray"``) as Ray tasks that the same study drives (``run_on_ray``).
 
 - ``--grid key=[...]`` alone: every point of the grid is enqueued, in order (trials default to
   the grid's size). Any ``--sample key=dist(...)``: a ``TPESampler`` seeded from ``train.seed``
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .cluster import need
 from .spec import Spec, SpecError, UserError, from_dict, set_field, shorten
 
 DISTS = ("loguniform", "uniform", "int", "choice")
@@ -187,6 +189,7 @@ def prepare(spec: Spec, root: Path, grid: list[str], sample: list[str], trials: 
     """Check everything a sweep needs before it runs a single trial."""
     from .data import load_data
 
+    need("optuna")
     name = name or spec.name
     if not NAME.match(name):
         raise SpecError.say("sweep.bad_name", name=shorten(name))
@@ -216,7 +219,7 @@ def prepare(spec: Spec, root: Path, grid: list[str], sample: list[str], trials: 
 
 
 def _quiet_optuna():
-    import optuna
+    optuna = need("optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     return optuna
@@ -290,51 +293,138 @@ def _recover(study, sweep: Sweep) -> int:
     return sweep.trials - finished
 
 
-def run(sweep: Sweep, store, on_trial: Callable[[dict], None] | None = None) -> dict:
-    """Run the sweep's missing trials -> {name, metric, direction, trials, best}."""
+def _suggest(sweep: Sweep, trial) -> Spec:
+    """The trial's spec: the base spec with the trial's suggested values, named <sweep>-t<n>."""
+    d = sweep.spec.to_dict()
+    for p in sweep.params:
+        if p.kind == "grid" or p.kind == "choice":
+            v = p.decode(trial.suggest_categorical(p.key, [p.encode(x) for x in p.values]))
+        elif p.kind == "int":
+            v = trial.suggest_int(p.key, int(p.low), int(p.high))
+        else:
+            v = trial.suggest_float(p.key, p.low, p.high, log=p.kind == "loguniform")
+        d = _set(d, p.key, v)
+    d["name"] = f"{sweep.name}-t{trial.number}"
+    return from_dict(d)
+
+
+def score(spec: Spec, metric: str, folds: int, store) -> tuple[float, dict]:
+    """Train one trial -> (value, user attrs: run_id, or the per-fold values). The same
+    function on either backend, so a trial's value depends only on its spec."""
+    from .runs import train_run
+    if folds:
+        from .train.folds import cross_validate
+        values = [row[metric] for row in cross_validate(spec, folds)["per_fold"]]
+        return float(sum(values) / len(values)), {"folds": values}
+    run_, summary = train_run(spec, store)
+    return float(summary[metric]), {"run_id": run_.id}
+
+
+def run(sweep: Sweep, store, on_trial: Callable[[dict], None] | None = None,
+        backend: str = "local", address: str | None = None) -> dict:
+    """Run the sweep's missing trials -> {name, metric, direction, trials, best}.
+    ``backend="ray"``: the trials run as Ray tasks (``run_on_ray``), the same study driving them."""
     from optuna import TrialPruned
 
-    from .runs import this_process, train_run
+    from .runs import this_process
     from .train import DivergenceError
 
     study = open_study(sweep)
     missing = _recover(study, sweep)
 
+    def report(trial, value: float, attrs: dict) -> None:
+        if on_trial is not None:
+            on_trial({"number": trial.number, "params": params_of(sweep, trial.params), "value": value,
+                      "run_id": attrs.get("run_id")})
+
     def objective(trial) -> float:
         trial.set_user_attr("owner", this_process())
-        d = sweep.spec.to_dict()
-        for p in sweep.params:
-            if p.kind == "grid" or p.kind == "choice":
-                v = p.decode(trial.suggest_categorical(p.key, [p.encode(x) for x in p.values]))
-            elif p.kind == "int":
-                v = trial.suggest_int(p.key, int(p.low), int(p.high))
-            else:
-                v = trial.suggest_float(p.key, p.low, p.high, log=p.kind == "loguniform")
-            d = _set(d, p.key, v)
-        d["name"] = f"{sweep.name}-t{trial.number}"
-        spec = from_dict(d)
         try:
-            if sweep.folds:
-                from .train.folds import cross_validate
-                res = cross_validate(spec, sweep.folds)
-                values = [row[sweep.metric] for row in res["per_fold"]]
-                trial.set_user_attr("folds", values)
-                value = float(sum(values) / len(values))
-            else:
-                run_, summary = train_run(spec, store)
-                trial.set_user_attr("run_id", run_.id)
-                value = float(summary[sweep.metric])
+            value, attrs = score(_suggest(sweep, trial), sweep.metric, sweep.folds, store)
         except DivergenceError as e:
             trial.set_user_attr("error", str(e))
             raise TrialPruned(str(e)) from None
-        if on_trial is not None:
-            on_trial({"number": trial.number, "params": params_of(sweep, trial.params), "value": value,
-                      "run_id": trial.user_attrs.get("run_id")})
+        for k, v in attrs.items():
+            trial.set_user_attr(k, v)
+        report(trial, value, attrs)
         return value
 
-    if missing > 0:
+    if missing > 0 and backend == "ray":
+        from .cluster import ray_session
+        with ray_session(address) as ray:
+            run_on_ray(ray, sweep, study, missing, store, report)
+    elif missing > 0:
         study.optimize(objective, n_trials=missing, catch=())
     return result(sweep, study)
+
+
+def _remote_trial(spec: dict, metric: str, folds: int, threads: int) -> dict:
+    """A trial in a Ray worker: trained into a store of its own, whose run folder is sent back
+    (the driver files it in its store), so no file system need be shared with the cluster."""
+    import tempfile
+
+    import torch
+
+    from .runs import RunStore
+    from .train import DivergenceError
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            value, attrs = score(from_dict(spec), metric, folds, RunStore(tmp))
+        except DivergenceError as e:
+            return {"diverged": str(e)}
+        run_id = attrs.get("run_id")
+        files = {} if run_id is None else \
+            {f.name: f.read_bytes() for f in (Path(tmp) / run_id).iterdir() if f.is_file() and not f.name.startswith(".")}
+        return {"value": value, "attrs": attrs, "files": files}
+
+
+def run_on_ray(ray, sweep: Sweep, study, missing: int, store, report: Callable) -> None:
+    """Ray tasks driven by the same Optuna study (ask and tell): as many trials at once as
+    the cluster has CPUs. A grid's points are asked in the local backend's order, and a
+    trial's value depends only on its spec, so the values are the local backend's; a TPE's
+    proposals depend on how many trials run at once (the sampler sees fewer results)."""
+    import torch
+    from optuna.trial import TrialState
+
+    from .runs import this_process
+    task = ray.remote(num_cpus=1, max_retries=0)(_remote_trial)
+    slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    threads = torch.get_num_threads()
+    pending: dict = {}
+    asked = 0
+    try:
+        while asked < missing or pending:
+            while asked < missing and len(pending) < slots:
+                trial = study.ask()
+                trial.set_user_attr("owner", this_process())
+                spec = _suggest(sweep, trial)
+                pending[task.remote(spec.to_dict(), sweep.metric, sweep.folds, threads)] = trial
+                asked += 1
+            [ref], _ = ray.wait(list(pending), num_returns=1)
+            trial = pending.pop(ref)
+            try:
+                out = ray.get(ref)
+            except ray.exceptions.RayError as e:
+                study.tell(trial, state=TrialState.FAIL)
+                cause = getattr(e, "cause", None)
+                if isinstance(cause, UserError):
+                    raise cause from None
+                raise SpecError.say("scale.trial_failed", number=trial.number,
+                                    reason=shorten(str(cause or e).strip().splitlines()[-1], 300)) from None
+            if "diverged" in out:
+                trial.set_user_attr("error", out["diverged"])
+                study.tell(trial, state=TrialState.PRUNED)
+                continue
+            if out["files"]:
+                store.adopt(out["attrs"]["run_id"], out["files"])
+            for k, v in out["attrs"].items():
+                trial.set_user_attr(k, v)
+            study.tell(trial, out["value"])
+            report(trial, out["value"], out["attrs"])
+    finally:
+        for ref in pending:          # a failure or Ctrl-C: the trials still running stop; the
+            ray.cancel(ref, force=True)   # next run marks them failed and asks them again
 
 
 def params_of(sweep: Sweep, raw: dict) -> dict:

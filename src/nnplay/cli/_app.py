@@ -18,8 +18,20 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print a JSON summary as t
 Threads = Annotated[int, typer.Option("--threads", envvar="NNPLAY_THREADS", help=(
     "torch CPU threads. 1 (the default, as in the tests and the playground) is fastest for "
     "small networks, and the same spec and seed then give the same numbers everywhere."))]
+Backend = Annotated[str, typer.Option("--backend", help=(
+    "Where it runs: local (this process) or ray (a Ray cluster; pip install nnplay[scale])."))]
+Address = Annotated[str | None, typer.Option("--address", help=(
+    "Ray cluster to join (host:port or ray://host:port); default: start a local Ray and stop it after."))]
 
 LANG = {"value": default_lang()}
+
+
+def check_backend(backend: str, address: str | None) -> None:
+    """--backend is local or ray; --address goes with ray only."""
+    if backend not in ("local", "ray"):
+        fail(t("cli.bad_backend", LANG["value"], got=shorten(backend)))
+    if address is not None and backend != "ray":
+        fail(t("cli.address_needs_ray", LANG["value"]))
 
 
 def set_lang(lang: str) -> str:

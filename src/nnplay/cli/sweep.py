@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, Threads, app, fail, guard, open_store, set_lang, set_threads
+from ._app import (Address, Backend, JsonOut, Lang, RunsDir, Threads, app, check_backend, fail, guard,
+                   open_store, set_lang, set_threads)
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -31,18 +32,21 @@ def sweep(
     folds: Annotated[int, typer.Option("--folds", help="Score each trial by K-fold cross-validation (no run).")] = 0,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override the base spec: key=value, repeatable.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Sweep (study) name; default: the spec's name.")] = None,
+    backend: Backend = "local",
+    address: Address = None,
     json_out: JsonOut = False,
     runs_dir: RunsDir = None,
     threads: Threads = 1,
     lang: Lang = "en",
 ) -> None:
-    """Search spec fields: a grid (GridSampler) or distributions (seeded TPE); kept in runs/sweeps/."""
+    """Search spec fields: a grid or distributions (seeded TPE); kept in runs/sweeps/; --backend ray runs the trials on Ray."""
     from .. import spec as specmod
     from .. import sweep as sw
     from . import print_json
 
     lang = set_lang(lang)
     set_threads(threads)
+    check_backend(backend, address)
     store = open_store(runs_dir)
     base = guard(lambda: specmod.load(spec_file, list(set_ or [])))
     plan = guard(lambda: sw.prepare(base, store.root, list(grid or []), list(sample or []), trials,
@@ -58,7 +62,7 @@ def sweep(
                            metric=plan.metric, value=row["value"]) + (f"  ({row['run_id']})" if row["run_id"] else ""))
 
     try:
-        res = guard(lambda: sw.run(plan, store, on_trial))
+        res = guard(lambda: sw.run(plan, store, on_trial, backend, address))
     except KeyboardInterrupt:
         fail(t("cli.sweep.interrupted", lang, name=plan.name))
     plots = guard(lambda: sw.plot(plan))

@@ -10,8 +10,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..i18n import t
-from ._app import (JsonOut, Lang, RunsDir, Threads, app, fail, guard, open_store, set_lang,
-                   set_threads)
+from ._app import (Address, Backend, JsonOut, Lang, RunsDir, Threads, app, check_backend, fail, guard,
+                   open_store, set_lang, set_threads)
 
 err = Console(stderr=True)
 
@@ -29,6 +29,11 @@ def train(
     resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run by its id.")] = None,
     folds: Annotated[int, typer.Option("--folds", help="N-fold cross-validation instead of one run.")] = 0,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or auto (overrides train.device).")] = None,
+    nproc: Annotated[int, typer.Option("--nproc", help=(
+        "Processes that train together (PyTorch DDP: gloo on CPU, NCCL on CUDA), each on its share of "
+        "every batch of train.batch_size."))] = 1,
+    backend: Backend = "local",
+    address: Address = None,
     json_out: JsonOut = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     runs_dir: RunsDir = None,
@@ -43,6 +48,11 @@ def train(
 
     lang = set_lang(lang)
     set_threads(threads)
+    check_backend(backend, address)
+    if nproc < 1:
+        fail(t("cli.bad_nproc", lang, got=nproc))
+    if folds and (nproc > 1 or backend != "local"):
+        fail(t("dist.not_supported", lang, nproc=nproc, what="--folds"))
     overrides = list(set_ or []) + ([f'train.device="{device}"'] if device else [])
     store = open_store(runs_dir)
     if resume:
@@ -70,6 +80,16 @@ def train(
         params = sum(p.numel() for p in trainer.model.parameters())
         err.print(t("cli.train.start", lang, name=spec.name, data=spec.data.name, params=params,
                     device=trainer.device))
+    parallel = nproc > 1 or backend == "ray"
+    if parallel:   # the processes build their own Trainers; this one told the sizes
+        from ..data import load_data
+        from ..train.distributed import check
+        from ..train.loop import resolve_device
+        data = trainer.data if trainer is not None else guard(lambda: load_data(spec.data))
+        guard(lambda: check(spec, len(data.x_train), nproc, local=backend == "local"))
+        cuda = guard(lambda: resolve_device(spec.train.device)).type == "cuda"
+        err.print(t("cli.train.nproc", lang, nproc=nproc, backend=backend, dist="nccl" if cuda else "gloo",
+                    batch_size=spec.train.batch_size))
     with _progress(spec.train.epochs, lang, quiet or not sys.stderr.isatty() and json_out) as bar:
         task = bar.add_task("", total=spec.train.epochs)
 
@@ -77,14 +97,19 @@ def train(
             shown = {k: rec[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in rec}
             bar.update(task, completed=rec["epoch"],
                        description="  ".join(f"{k} {v:.4f}" for k, v in shown.items()))
+        started = {"run": resume}
         try:
-            run, summary = guard(lambda: train_run(spec, store, on_epoch=on_epoch, resume=resume,
-                                                      trainer=trainer))
+            if parallel:
+                run, summary = guard(lambda: _parallel(spec, store, nproc, resume, backend, address,
+                                                       on_epoch, started))
+            else:
+                run, summary = guard(lambda: train_run(spec, store, on_epoch=on_epoch, resume=resume,
+                                                          trainer=trainer))
         except DivergenceError as e:
             fail(f"{t('cli.train.diverged', lang)}: {e}")
         except KeyboardInterrupt:
             runs = store.list()
-            fail(t("cli.train.interrupted", lang, run_id=resume or (runs[0]["id"] if runs else "?")))
+            fail(t("cli.train.interrupted", lang, run_id=started["run"] or (runs[0]["id"] if runs else "?")))
     keys = ["train_loss", "test_loss", "test_accuracy", "test_mse", "epochs", "seconds"]
     table = Table(show_header=False, box=None)
     for k in keys:
@@ -95,6 +120,18 @@ def train(
     err.print(t("cli.train.done", lang, run_id=run.id, seconds=summary["seconds"]))
     if json_out:
         print_json(summary)
+
+
+def _parallel(spec, store, nproc: int, resume, backend: str, address, on_epoch, started: dict):
+    """Several processes (train/distributed.py) -> (run, summary) as train_run gives them."""
+    from ..train import distributed
+    if backend == "ray":
+        run_id, summary = distributed.train_ray(spec, store.root, nproc, resume, address, on_epoch,
+                                                on_run=lambda i: started.update(run=i))
+    else:
+        run_id, summary = distributed.train_local(spec, store.root, nproc, resume, on_epoch,
+                                                  on_run=lambda i: started.update(run=i))
+    return store.get(run_id), summary
 
 
 @app.command()

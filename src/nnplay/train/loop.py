@@ -26,6 +26,7 @@ from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, live_fields
 from .compiled import TRACING, CompiledStep, eager, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .optimizers import make_optimizer
+from .precision import use_amp
 from .schedules import make_schedule
 
 PROBE_BATCH = 256  # samples used for activation statistics
@@ -66,9 +67,25 @@ class Cancelled(RuntimeError):
     """``Trainer.cancel`` was set: the epoch stopped between two batches (its owner is closing)."""
 
 
+class OneProcess:
+    """Every batch whole in this process; train/distributed.py's ``Share`` splits each global
+    batch among several processes instead."""
+    module = None                       # the network's data-parallel wrapper, if any
+
+    def part(self, idx: torch.Tensor) -> torch.Tensor:
+        return idx
+
+    def weight(self, k: int, batch: int) -> float:
+        return 1.0
+
+    def sum(self, t: torch.Tensor) -> torch.Tensor:
+        return t
+
+
 class Trainer:
     """Owns the model, optimiser, schedule and data for one experiment."""
     cancel: threading.Event | None = None   # set it to end ``train_epoch`` at the next batch
+    share = OneProcess()                    # which part of each batch this process trains on
 
     def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
         self.spec = spec
@@ -89,7 +106,7 @@ class Trainer:
         self.epoch = 0
         self.history: list[dict] = []
         self.best: dict = {"value": None, "epoch": 0, "state": None}
-        self.amp = self.device.type == "cuda" and spec.train.amp
+        self.amp = use_amp(spec.train.amp, self.model, self.x["train"][:spec.train.batch_size], self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.adversary: Callable | None = None
         self.compiled: CompiledStep | None = None   # see _fast_step
@@ -211,7 +228,7 @@ class Trainer:
         l1 = m.reg_rate if m.regularization == "l1" else 0.0
         l2 = m.reg_rate if m.regularization == "l2" else 0.0
         order = torch.randperm(n, generator=self.generator).to(self.device)
-        losses, outs = [], []   # per batch; summed once after the epoch (fewer tiny ops per step)
+        losses, outs, parts = [], [], []   # per batch; summed once after the epoch (fewer tiny ops per step)
         self.epoch += 1
         probe = (t.probe_every > 0 and self.epoch % t.probe_every == 0) if probe is None else probe
         grads: dict[str, float] = {}
@@ -219,7 +236,9 @@ class Trainer:
         for i in range(self.steps_per_epoch):
             if self.cancel is not None and self.cancel.is_set():
                 raise Cancelled(f"epoch {self.epoch} cancelled")
-            idx = order[i * t.batch_size:(i + 1) * t.batch_size]
+            whole = order[i * t.batch_size:(i + 1) * t.batch_size]
+            idx = self.share.part(whole)
+            parts.append(idx)
             xb, yb = x[idx], y[idx]
             if self.adversary is not None:
                 xb = self.adversary(xb, yb)
@@ -229,7 +248,8 @@ class Trainer:
                 if want_grads:
                     grads = probes.grad_norms(model)
             else:
-                loss, out, g = self._eager_step(forward, xb, yb, want_grads)
+                loss, out, g = self._eager_step(forward, xb, yb, want_grads,
+                                                self.share.weight(len(idx), len(whole)))
                 grads = g if g is not None else grads
             if self.per_batch and self.scheduler.last_epoch < self.scheduler.total_steps - 1:
                 self.scheduler.step()   # one-cycle: hold the final lr instead of stepping past it
@@ -238,9 +258,8 @@ class Trainer:
                 outs.append(out.detach())
         if self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
-        sizes = torch.full((len(losses),), float(t.batch_size), device=self.device)
-        sizes[-1] = n - t.batch_size * (len(losses) - 1)   # the last batch may be smaller
-        train_loss = float(torch.stack(losses) @ sizes) / n
+        sizes = torch.tensor([float(len(p)) for p in parts], device=self.device)   # the last may be smaller
+        train_loss = float(self.share.sum(torch.stack(losses) @ sizes)) / n
         if not math.isfinite(train_loss):
             raise DivergenceError(
                 f"training diverged at epoch {self.epoch}: the loss became {train_loss} "
@@ -249,7 +268,7 @@ class Trainer:
         rec = {"epoch": self.epoch, "train_loss": train_loss,
                "lr": self.optimizer.param_groups[0]["lr"]}
         if task != "regression":
-            rec["train_accuracy"] = int(correct(torch.cat(outs), y[order], task)) / n
+            rec["train_accuracy"] = int(self.share.sum(correct(torch.cat(outs), y[torch.cat(parts)], task))) / n
         else:
             rec["train_mse"] = train_loss
         val, act_stats = self._validate(probe)
@@ -270,9 +289,11 @@ class Trainer:
             return "eager"
         return "compiled" if c.ready.is_set() else "compiling"
 
-    def _eager_step(self, forward, xb: torch.Tensor, yb: torch.Tensor, want_grads: bool):
+    def _eager_step(self, forward, xb: torch.Tensor, yb: torch.Tensor, want_grads: bool,
+                    weight: float = 1.0):
         """forward, loss (+ L1/L2), backward, optimiser step; (loss, output, gradient norms
-        taken before the step when ``want_grads``)."""
+        taken before the step when ``want_grads``). ``weight``: the loss's factor when
+        ``xb`` is one process's share of a global batch (train/distributed.py)."""
         m, opt = self.spec.model, self.optimizer
         grads = None
         if self.amp:   # forward in mixed precision, loss in float32
@@ -283,7 +304,8 @@ class Trainer:
             out = forward(xb)
             loss = self.loss_fn(out, yb)
         reg = penalty(self.model, m.regularization, m.reg_rate)
-        objective = loss if reg is None else loss + reg
+        objective = loss if weight == 1 else loss * weight
+        objective = objective if reg is None else objective + reg
         opt.zero_grad(set_to_none=True)
         if self.amp:   # mixed precision: scale the loss so fp16 gradients do not underflow
             self.scaler.scale(objective).backward()
@@ -315,7 +337,8 @@ class Trainer:
         (batch norm, mixed precision, adversarial training). Building starts after
         COMPILE_AFTER seconds of training: short runs never pay the seconds it takes."""
         t = self.spec.train
-        if not t.compile or self.amp or self.adversary is not None or unsupported(self.model):
+        if not t.compile or self.amp or self.adversary is not None or unsupported(self.model) \
+                or self.share.module is not None:
             self.compiled = None
             return None
         c = self.compiled
@@ -332,6 +355,8 @@ class Trainer:
         ``nn.Module.__call__``'s hook dispatch (about 15% of a tiny MLP's step);
         plain ``model`` when any layer has hooks, so that they still run.
         """
+        if self.share.module is not None:   # data-parallel: DDP's forward syncs the gradients
+            return self.share.module
         layers = list(self.model.children())
         hooked = any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
                      or m._backward_pre_hooks for m in self.model.modules())

@@ -1,0 +1,44 @@
+"""``train.amp = "auto"``: mixed precision only where it speeds the step up.
+
+Autocast adds a cast kernel around each matmul and convolution; it pays only when those ops
+are large enough for half-precision tensor cores to save more time than the casts and the
+loss scaling cost. A small network's step is bound by kernel launches instead, and there a
+probe on an H100 measured mixed precision *doubling* the step time. The rule, decided once
+per Trainer and the same on every run of a spec (no timing noise in the numbers):
+
+    amp = device is CUDA and the forward pass of one batch costs >= AMP_MIN_FLOPS
+
+counted by PyTorch's own ``FlopCounterMode`` on the first training batch. On CPU "auto" is
+off (autocast on CPU is bfloat16 and slower for these networks). ``benchmarks/amp_auto.py``
+measures both ways on a GPU to check the threshold. Micikevicius et al. 2018, "Mixed
+Precision Training", https://arxiv.org/abs/1710.03740
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+AMP_MIN_FLOPS = 1e9   # forward FLOPs of one batch; below this, autocast's casts cost more
+
+
+def forward_flops(model: nn.Module, batch: torch.Tensor) -> int:
+    """FLOPs of one forward pass on ``batch`` (PyTorch's count: 2 per multiply-add)."""
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as count:
+            model(batch)
+    finally:
+        model.train(was)
+    return count.get_total_flops()
+
+
+def use_amp(setting, model: nn.Module, batch: torch.Tensor, device: torch.device) -> bool:
+    """Whether to train in mixed precision: ``train.amp`` true/false on CUDA as set, "auto"
+    by the rule above; never on CPU."""
+    if device.type != "cuda":
+        return False
+    if setting != "auto":
+        return bool(setting)
+    return forward_flops(model, batch) >= AMP_MIN_FLOPS
