@@ -20,7 +20,8 @@ from .i18n import t
 # --- vocabularies (the course's names) -------------------------------------
 Toy2D = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
 DataName = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss",
-                   "digits", "idx", "csv", "points"]
+                   "digits", "idx", "csv", "points", "series", "adding"]
+Series = Literal["sines", "sunspots", "co2", "nile", "elnino", "csv"]   # data.series sources
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 Activation = Literal["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu",
                      "crelu", "gelu", "softmax"]
@@ -79,6 +80,14 @@ class DataSpec(_Strict):
     resample: Literal["none", "smote"] = "none"   # class imbalance: oversample train set
     scale: Literal["unit", "standard"] = "unit"   # images: [0,1] or per-pixel standardised
     points: Annotated[list[list[float]], Field(max_length=200_000)] | None = None  # name="points": [[x1, x2, label], ...]
+    # sequences. series: generated "sines" (data.samples steps, data.noise), a series shipped in
+    # statsmodels, or "csv": the column data.target of the file data.path, top to bottom
+    series: Series = "sines"
+    window: Annotated[int, Field(ge=1, le=1000)] = 12     # series: past steps the model sees
+    horizon: Annotated[int, Field(ge=1, le=100)] = 1      # series: future steps it forecasts
+    period: Annotated[int, Field(ge=2, le=1000)] | None = None   # series: season length (seasonal naive); known sources set it
+    test_steps: Annotated[int, Field(ge=1, le=1_000_000)] | None = None  # series: the last steps are the test period (else train_ratio)
+    length: Annotated[int, Field(ge=2, le=1000)] = 50     # adding: time steps per sequence
 
     @model_validator(mode="before")
     @classmethod
@@ -96,6 +105,9 @@ class DataSpec(_Strict):
             raise ValueError(f"data.path is required when data.name = {self.name!r}")
         if self.name == "csv" and not self.target:
             raise ValueError("data.target (the target column's name) is required for csv data")
+        if self.name == "series" and self.series == "csv" and not (self.path and self.target):
+            raise ValueError("data.series = 'csv' needs data.path (the file) and data.target "
+                             "(the column to forecast)")
         if self.name == "points" and not self.points:
             raise ValueError("data.points must hold [x1, x2, label] rows when data.name = 'points'")
         for i, row in enumerate(self.points or []):
