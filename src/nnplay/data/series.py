@@ -95,18 +95,18 @@ def csv_column(path: str, column: str) -> np.ndarray:
     p = Path(path)
     try:
         with p.open(newline="", encoding="utf-8-sig") as f:
-            rows = [r for r in _csv.reader(f) if any(c.strip() for c in r)]
+            rows = [(i, r) for i, r in enumerate(_csv.reader(f), start=1) if any(c.strip() for c in r)]
     except (_csv.Error, UnicodeDecodeError) as e:
         raise SpecError.say("series.bad_csv", path=shorten(path), reason=e) from None
     if len(rows) < 2:
         raise SpecError.say("series.csv_empty", path=shorten(path))
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in rows[0][1]]
     if column not in header:
         raise SpecError.say("series.no_column", column=repr(column), path=shorten(path),
                             allowed=", ".join(header))
     j = header.index(column)
     out = []
-    for line, r in enumerate(rows[1:], start=2):
+    for line, r in rows[1:]:
         cell = r[j].strip() if j < len(r) else ""
         try:
             x = float(cell)
