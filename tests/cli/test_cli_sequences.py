@@ -137,3 +137,27 @@ def test_csv_series_errors_exit_2(series_csv, tmp_path):
                "숫자 시계열이 아닙니다")
     user_error(cli("train", "--runs-dir", str(tmp_path), *sets('data.name="series"', 'data.series="csv"')),
                "data.series = 'csv' needs data.path")
+
+
+def test_predict_a_series_in_its_own_units(tmp_path):
+    """nnplay predict on raw windows (data units) gives the run's test forecasts in data units,
+    from the run and from its .onnx file; a CSV is refused with the shape it needs."""
+    runs = tmp_path / "runs"
+    run, s = train_run(spec.load(None, ['data.name="series"', 'data.series="nile"', "data.window=6",
+                                        "data.horizon=2", "data.test_steps=20", "train.epochs=3",
+                                        'model.layers=[{type="gru", units=4}]']), RunStore(runs))
+    tr = load_trained(run)
+    f = tr.data.forecasts
+    raw = f.values[f.starts["test"][:, None] - 6 + np.arange(6)][:, :, None]    # (n, 6, 1) in m^3
+    np.save(tmp_path / "w.npy", raw)
+    want = f.unscale(tr.predict(tr.data.x_test).numpy())
+    assert cli("export", run.id, "--out", str(tmp_path / "m.onnx"), "--runs-dir", str(runs)).exit_code == 0
+    for source in (run.id, str(tmp_path / "m.onnx")):
+        r = cli("predict", source, str(tmp_path / "w.npy"), "--json", "--runs-dir", str(runs))
+        assert r.exit_code == 0, r.output
+        got = np.array([p["value"] for p in json.loads(r.stdout)["predictions"]])
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-2)
+    assert f.scores(got)["mae"] == pytest.approx(s["test_mae"], rel=1e-4)
+    (tmp_path / "w.csv").write_text("value\n1\n2\n")
+    user_error(cli("predict", run.id, str(tmp_path / "w.csv"), "--runs-dir", str(runs)),
+               "this network takes sequences: give a .npy array of shape (N, 6, 1)")
