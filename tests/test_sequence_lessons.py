@@ -51,6 +51,13 @@ def test_lstm_learns_the_adding_problem_a_plain_rnn_does_not(adding):
         assert s["test_loss"] == s["test_mse"]
 
 
+def test_a_gru_learns_the_adding_problem_too(store):
+    """Same spec with a GRU in place of the LSTM (one seed: measured test MSE 1e-4 to 3e-4 on seeds 0-2)."""
+    torch.set_num_threads(1)
+    _, s = train_run(spec.load(EXAMPLES / "adding_lstm.toml", ['model.layers=[{type="gru", units=16}]']), store)
+    assert s["test_mse"] < 0.05
+
+
 def test_gradient_over_time_fades_for_the_rnn_not_the_lstm(adding):
     """||dL/dx_t|| on the first 5 steps over the last 5: the trained LSTM carries the gradient
     back over 50 steps (measured 1.1-1.7), the tanh RNN loses it (measured < 1e-3)."""
