@@ -25,11 +25,7 @@ import numpy as np
 
 from ..spec import DataSpec, SpecError, shorten
 
-# statsmodels' data sets; PERIODS: the known season lengths (sunspots: the ~11-year Schwabe cycle)
-SHIPPED = {"sunspots": "yearly sunspot numbers 1700-2008",
-           "co2": "Mauna Loa CO2 (ppm), monthly means 1958-2001",
-           "nile": "yearly Nile flow at Aswan 1871-1970",
-           "elnino": "monthly Pacific sea-surface temperature 1950-2010"}
+# the known season lengths (sunspots: the ~11-year Schwabe cycle)
 PERIODS = {"sunspots": 11, "co2": 12, "elnino": 12, "sines": 20}
 SINE_PERIODS = (20, 5)   # the generated series' waves; their least common multiple is its period
 
@@ -74,7 +70,9 @@ def generate_sines(n: int, noise: float, seed: int) -> np.ndarray:
 
 
 def shipped(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(values, times) of a data set that ships inside statsmodels."""
+    """(values, times) of a data set that ships inside statsmodels: "sunspots" (yearly sunspot
+    numbers 1700-2008), "co2" (Mauna Loa CO2 in ppm, monthly means 1958-2001), "nile" (yearly
+    flow at Aswan 1871-1970), "elnino" (monthly Pacific sea-surface temperature 1950-2010)."""
     from statsmodels import api as sm
     if name == "sunspots":
         d = sm.datasets.sunspots.load_pandas().data
