@@ -45,13 +45,18 @@ def _trainer(run_or_trainer):
 def _meta(trainer, spec_text: str | None) -> dict:
     """What predict needs besides the weights, from the trainer's data bundle."""
     d = trainer.data
-    kind = "points" if d.is_2d else "image" if d.is_image else "features"
+    kind = "points" if d.is_2d else "image" if d.is_image else "sequence" if d.x_test.dim() == 3 else "features"
     scale = None if d.scale is None else {"mean": np.asarray(d.scale[0], np.float64).ravel().tolist(),
                                           "std": np.asarray(d.scale[1], np.float64).ravel().tolist()}
+    out_scale = None
+    if d.forecasts is not None:   # a series: windows and forecasts both in the train period's scale
+        f = d.forecasts
+        scale = {k: [v] * int(np.prod(d.input_shape)) for k, v in (("mean", f.mean), ("std", f.std))}
+        out_scale = [f.mean, f.std]
     return {"version": 1, "task": d.task, "class_names": list(d.class_names), "kind": kind,
             "feature_names": list(d.feature_names), "input_shape": list(d.input_shape),
             "target": trainer.spec.data.target if trainer.spec.data.name == "csv" else None,
-            "scale": scale, "name": trainer.spec.name, "spec": spec_text}
+            "scale": scale, "out_scale": out_scale, "name": trainer.spec.name, "spec": spec_text}
 
 
 def _torch_export(model, example, path: Path, dynamo: bool) -> None:
@@ -158,7 +163,9 @@ def export_onnx(run_or_trainer, path: str | Path, inputs: torch.Tensor | None = 
 class Predictor:
     """A network plus what turns the user's raw inputs into its inputs.
 
-    ``kind``: "points" (raw columns x1, x2, featurized as in training), "features" (a csv
+    ``kind``: "sequence" (time steps x features, a .npy array; a series' windows in its own
+    units, standardised and its forecasts turned back as in training: ``out_scale``),
+    "points" (raw columns x1, x2, featurized as in training), "features" (a csv
     run's columns, standardised with the training scaler) or "image" (C x H x W pixels in
     [0, 1], standardised when the run was)."""
     task: str
@@ -169,6 +176,7 @@ class Predictor:
     scale: tuple[np.ndarray, np.ndarray] | None
     target: str | None
     forward: Callable[[np.ndarray], np.ndarray]   # model inputs -> probabilities (N, K) / values (N,)
+    out_scale: tuple[float, float] | None = None    # series: values = output * std + mean
 
     @classmethod
     def load(cls, source: str, store=None) -> "Predictor":
@@ -203,8 +211,9 @@ class Predictor:
         raw = shape if meta["kind"] != "points" else (2,)
         if scale is not None:
             scale = tuple(np.asarray(scale[k], np.float64).reshape(raw) for k in ("mean", "std"))
+        out = meta.get("out_scale")
         return cls(meta["task"], meta["class_names"], meta["kind"], meta["feature_names"], shape,
-                   scale, meta.get("target"), forward)
+                   scale, meta.get("target"), forward, tuple(out) if out else None)
 
     @classmethod
     def from_meta(cls, meta: dict) -> "Predictor":
@@ -237,7 +246,8 @@ class Predictor:
         """Probabilities (N, K) for classification, values (N,) for regression."""
         x = self.prepare(raw)
         parts = [self.forward(x[i:i + CHUNK]) for i in range(0, len(x), CHUNK)]
-        return np.concatenate(parts) if parts else np.zeros((0,), np.float32)
+        out = np.concatenate(parts) if parts else np.zeros((0,), np.float32)
+        return out if self.out_scale is None else out * self.out_scale[1] + self.out_scale[0]
 
     # --- reading the user's inputs ----------------------------------------------------
     def read(self, path: str | Path) -> tuple[list[str], np.ndarray]:
@@ -276,6 +286,8 @@ class Predictor:
         want = self.columns
         if self.kind == "image":
             raise ExportError.say("export.image_csv", path=shorten(str(path)))
+        if self.kind == "sequence":
+            raise ExportError.say("export.sequence_csv", path=shorten(str(path)), want=_dims(("N", *self.raw_shape)))
         try:
             with path.open(newline="", encoding="utf-8-sig") as f:
                 rows = list(csv.reader(f))
@@ -329,7 +341,8 @@ class Predictor:
     def rows(self, labels: list[str], out: np.ndarray) -> list[dict]:
         """Predictions as JSON-ready rows: class name and probabilities, or the value."""
         if self.task == "regression":
-            return [{"input": s, "value": float(v)} for s, v in zip(labels, out)]
+            return [{"input": s, "value": float(v) if np.ndim(v) == 0 else [float(u) for u in v]}
+                    for s, v in zip(labels, out)]   # a series forecasting h > 1 steps: h values
         names = self.class_names
         return [{"input": s, "class": names[int(p.argmax())],
                  "probs": {n: float(q) for n, q in zip(names, p)}} for s, p in zip(labels, out)]

@@ -5,6 +5,7 @@
 - ``weight_stats``: per-layer weight L2 norm, L1 norm and near-zero share (sparsity)
 - ``boundary_grid`` / ``neuron_grids``: outputs over the 2-D input plane
 - ``filters`` / ``feature_maps``: what a CNN's conv layers learned and see
+- ``time_gradients`` / ``gates``: what a recurrent network carries over time steps
 """
 from __future__ import annotations
 
@@ -186,3 +187,89 @@ def confusion(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str,
     true = y.cpu().numpy()
     cm = confusion_matrix(true, pred, labels=list(range(num_classes)))
     return cm, pred, np.flatnonzero(pred != true)
+
+
+# --- sequences: gradients over time and gates ------------------------------------------------
+def time_gradients(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """||dL/dx_t|| for each time step t of inputs ``x`` (B, T, F), averaged over the batch: (T,).
+
+    The recurrent twin of the vanishing-gradient lesson: through a tanh RNN the gradient
+    reaching step t shrinks about geometrically with the steps between t and the output
+    (Bengio et al. 1994; Pascanu et al. 2013, https://arxiv.org/abs/1211.5063); an LSTM's
+    cell state, kept by its forget gate, carries it back (Hochreiter & Schmidhuber 1997).
+    """
+    dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    try:
+        x = x.to(dev).detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(loss_fn(model(x), y.to(dev)), x)
+    finally:
+        model.train(was)
+    return g.norm(dim=2).mean(0).float().cpu().numpy()                  # (T,)
+
+
+@torch.no_grad()
+def gates(model: nn.Sequential, x: torch.Tensor) -> dict | None:
+    """The first recurrent layer's gates over one sequence ``x`` (T, F), forward direction.
+
+    Recomputed step by step from the layer's weights with PyTorch's documented equations
+    (nn.LSTM / nn.GRU; W_i* act on the input, W_h* on the previous h):
+      LSTM: i, f, o = sigmoid(W_i* x_t + b_i* + W_h* h + b_h*), g = tanh(...);
+            c = f * c + i * g;  h = o * tanh(c)
+      GRU:  r, z = sigmoid(W_i* x_t + b_i* + W_h* h + b_h*);
+            n = tanh(W_in x_t + b_in + r * (W_hn h + b_hn));  h = (1 - z) * n + z * h
+      RNN:  h = tanh(W_ih x_t + b_ih + W_hh h + b_hh)   (no gates)
+    -> {"kind", "gates": {name: (T, H)}, "h": (T, H), "gap"}: ``gap`` is the largest
+    |h - the layer's own output|, the result's check on itself (about 1e-7). None: no
+    recurrent layer.
+    """
+    from .model.layers import Recurrent
+    dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    try:
+        z = x.to(dev)[None]                                   # (1, T, F)
+        for m in model.children():
+            if isinstance(m, Recurrent):
+                break
+            z = m(z)
+        else:
+            return None
+        layer = m.layers[0]
+        ref, _ = layer(z)                                     # PyTorch's h, (1, T, D*H)
+    finally:
+        model.train(was)
+    H, kind = layer.hidden_size, m.kind
+    w_ih, w_hh = layer.weight_ih_l0, layer.weight_hh_l0
+    b_ih, b_hh = layer.bias_ih_l0, layer.bias_hh_l0
+    h = z.new_zeros(H)
+    c = z.new_zeros(H)
+    names = {"lstm": ("input", "forget", "cell", "output"), "gru": ("reset", "update", "new"),
+             "rnn": ()}[kind]
+    rows: dict[str, list] = {n: [] for n in names}
+    hs = []
+    for xt in z[0]:
+        gi, gh = w_ih @ xt + b_ih, w_hh @ h + b_hh
+        if kind == "lstm":
+            i, f, g, o = (gi + gh).chunk(4)
+            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+            c = f * c + i * g
+            h = o * torch.tanh(c)
+            step = (i, f, g, o)
+        elif kind == "gru":
+            (ir, iz, i_n), (hr, hz, h_n) = gi.chunk(3), gh.chunk(3)
+            r, u = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
+            n = torch.tanh(i_n + r * h_n)
+            h = (1 - u) * n + u * h
+            step = (r, u, n)
+        else:
+            h = torch.tanh(gi + gh)
+            step = ()
+        for name, v in zip(names, step):
+            rows[name].append(v)
+        hs.append(h)
+    hs = torch.stack(hs)                                      # (T, H)
+    return {"kind": kind, "gates": {n: torch.stack(v).cpu().numpy() for n, v in rows.items()},
+            "h": hs.cpu().numpy(), "c": c.cpu().numpy() if kind == "lstm" else None,
+            "gap": float((hs - ref[0, :, :H]).abs().max())}

@@ -4,7 +4,8 @@ What the course makes visible after training, each plot only where it applies:
 loss and metric curves (overfitting: train vs validation), the decision boundary
 (2-D data), per-layer gradient norms (기울기 소실), activation statistics (dead
 ReLUs), weight norms (L1 sparsity), a CNN's first-layer filters and the feature
-maps of one test image, and the test confusion matrix.
+maps of one test image, and the test confusion matrix; for sequences the forecast
+against the truth and the baselines, the gradient over time steps and the gates.
 """
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from .runs import Run, atomic_write, load_trained
 from .spec import SpecError
 
 HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic", "UnDotum")
-SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse", "seconds")
+SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse",
+                "test_mae", "test_rmse", "seconds")
+SEQ_PROBE = 256   # test sequences the gradient-over-time curve averages over
 MAX_MAPS = 8      # feature-map channels shown per layer
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 figure{margin:2em 0} img{max-width:100%;border:1px solid #ddd} figcaption{color:#444} pre{background:#f6f6f6}
@@ -198,11 +201,93 @@ def plot_confusion(run: Run, trainer, L) -> Figure | None:
     return fig
 
 
+# --- 6. sequences: forecast vs truth, gradient over time, gates ----------------------------
+def plot_forecast(trainer, L) -> Figure | None:
+    """The test period: truth, the network's forecasts and each baseline's, one step ahead
+    (and, for a longer horizon, every horizon-th window's whole forecast)."""
+    data = trainer.data
+    f = data.forecasts
+    if f is None or len(data.x_test) == 0:
+        return None
+    pred = f.unscale(trainer.predict(data.x_test).numpy()).reshape(-1, f.horizon)
+    s = f.starts["test"]
+    before = max(0, s[0] - 3 * f.window)                 # some history for context
+    panels = 2 if f.horizon > 1 else 1
+    fig = Figure(figsize=(10, 4 * panels))
+    axes = np.atleast_1d(fig.subplots(panels, 1))
+    for ax in axes:
+        ax.plot(f.times[before:], f.values[before:], color="black", lw=1.5, label=L("report.fig.truth"))
+        ax.axvline(f.times[s[0]], color="grey", ls=":", lw=1)
+        ax.set(xlabel=L("report.fig.time"), ylabel=L("report.fig.series_value"))
+        ax.grid(alpha=0.3)
+    ax = axes[0]
+    ax.plot(f.times[s], pred[:, 0], color="C3", lw=2, marker="." if len(s) < 60 else None,
+            label=L("report.fig.network"))
+    for i, (name, p) in enumerate(f.baselines.items()):
+        ax.plot(f.times[s], p[:, 0], ls="--", lw=1, color=f"C{i}", label=L(f"baseline.{name}"))
+    ax.set_title(L("report.fig.forecast"))
+    ax.legend(fontsize=8)
+    if panels == 2:                                      # whole forecasts from every h-th origin
+        ax = axes[1]
+        for j in range(0, len(s), f.horizon):
+            ax.plot(f.times[s[j]:s[j] + f.horizon], pred[j], color="C3", lw=2,
+                    label=L("report.fig.network") if j == 0 else None)
+        ax.set_title(L("report.fig.forecast_h", h=f.horizon))
+        ax.legend(fontsize=8)
+    return fig
+
+
+def plot_time_gradients(trainer, L) -> Figure | None:
+    data = trainer.data
+    if data.x_test.dim() != 3 or len(data.x_test) == 0:
+        return None
+    g = probes.time_gradients(trainer.model, trainer.loss_fn, data.x_test[:SEQ_PROBE],
+                              data.y_test[:SEQ_PROBE])
+    fig = Figure(figsize=(7, 3.8))
+    ax = fig.subplots()
+    ax.plot(np.arange(1, len(g) + 1), g, marker="." if len(g) < 60 else None)
+    ax.set(xlabel=L("report.fig.step"), ylabel="||dL/dx_t||", yscale="log", title=L("report.fig.time_gradients"))
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def plot_gates(trainer, L, sample: int = 0) -> Figure | None:
+    """Heat maps (unit x time step) of the first recurrent layer's gates and state h over one
+    test sequence; adding problem: the two marked steps as dotted lines."""
+    data = trainer.data
+    if data.x_test.dim() != 3 or len(data.x_test) == 0:
+        return None
+    x = data.x_test[sample]
+    res = probes.gates(trainer.model, x)
+    if res is None:
+        return None
+    maps = {L(f"report.fig.gate.{n}"): v for n, v in res["gates"].items() if n not in ("cell", "new")}
+    maps[L("report.fig.gate.h")] = res["h"]
+    fig = Figure(figsize=(10, 1.8 * len(maps) + 0.8), layout="constrained")
+    axes = fig.subplots(len(maps), 1, squeeze=False)[:, 0]
+    marks = np.flatnonzero(x[:, 1].numpy() > 0) if data.feature_names == ["value", "marker"] else []
+    for ax, (name, m) in zip(axes, maps.items()):
+        gate = name != L("report.fig.gate.h")
+        im = ax.imshow(m.T, aspect="auto", interpolation="nearest", cmap="viridis" if gate else "RdBu_r",
+                       vmin=0 if gate else -1, vmax=1, extent=(0.5, len(m) + 0.5, m.shape[1] - 0.5, -0.5))
+        for t_ in marks:
+            ax.axvline(t_ + 1, color="white" if gate else "black", ls=":", lw=1)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+        ax.set_yticks([])
+        fig.colorbar(im, ax=ax, pad=0.01)
+    axes[-1].set_xlabel(L("report.fig.step"))
+    fig.suptitle(L("report.fig.gates", kind=res["kind"].upper(), i=sample))
+    return fig
+
+
 # --- the page ---------------------------------------------------------------------------
 def _html(run: Run, summary: dict, shown: list[str], lang: str) -> str:
     e = html.escape
     rows = "".join(f"<tr><th>{e(t('metric.' + k, lang))}</th><td>{v:.4g}</td></tr>"
                    for k in SUMMARY_KEYS if isinstance(v := summary.get(k), (int, float)))
+    rows += "".join(f"<tr><th>{e(t('baseline.' + name, lang))}: {e(t('metric.' + k, lang))}</th>"
+                    f"<td>{v:.4g}</td></tr>"
+                    for name, scores in summary.get("baselines", {}).items() for k, v in scores.items())
     caps = {name: e(t(f"report.cap.{name}", lang)) for name in shown}
     figs = "".join(f'<figure><img src="{n}.png" alt="{c}"><figcaption>{c}</figcaption></figure>\n' for n, c in caps.items())
     title = t("report.title", lang, name=run.spec.name, run_id=run.id)
@@ -236,6 +321,9 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
         "filters": lambda: plot_filters(model, L),
         "feature_maps": lambda: plot_feature_maps(trainer, sample, L),
         "confusion": lambda: plot_confusion(run, trainer, L),
+        "forecast": lambda: plot_forecast(trainer, L),
+        "time_gradients": lambda: plot_time_gradients(trainer, L),
+        "gates": lambda: plot_gates(trainer, L),
     }
     shown = []
     with rc_context({"font.family": fonts, "axes.unicode_minus": plot_lang == "en"}):

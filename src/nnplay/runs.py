@@ -303,7 +303,7 @@ class RunStore:
     def index(self, run: Run, spec: Spec, status: str, summary: dict | None = None,
               created: float | None = None) -> None:
         s = summary or {}
-        metric = "test_accuracy" if "test_accuracy" in s else "test_mse"
+        metric = next((k for k in ("test_accuracy", "test_mae") if k in s), "test_mse")
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created))
         row = (run.id, when, spec.name, spec.data.name, status, s.get("epochs"), s.get("seconds"), s.get("test_loss"), s.get(metric), metric)
         with closing(self._db()) as db, db:
@@ -384,6 +384,25 @@ def _classification_extras(trainer: Trainer) -> dict:
             "confusion_matrix": cm.tolist()}
 
 
+@eager
+def _sequence_extras(trainer: Trainer) -> dict:
+    """Series: test MAE/RMSE in the data's own units and each baseline's on the same windows;
+    adding problem: the MSE of always answering 1.0 (the target's mean)."""
+    d = trainer.data
+    if len(d.x_test) == 0:
+        return {}
+    if d.forecasts is not None:
+        f = d.forecasts
+        model = f.scores(f.unscale(trainer.predict(d.x_test).numpy()))
+        return {"test_mae": model["mae"], "test_rmse": model["rmse"],
+                "baselines": {name: {f"test_{k}": v for k, v in f.scores(pred).items()}
+                              for name, pred in f.baselines.items()}}
+    if trainer.spec.data.name == "adding":
+        from .data.adding import CONSTANT
+        return {"baselines": {"constant": {"test_mse": float(((d.y_test - CONSTANT) ** 2).mean())}}}
+    return {}
+
+
 def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
            spec: Spec | None = None) -> dict:
     """Write weights, summary and index entry for a trained run (``spec``: the run's, when it
@@ -391,6 +410,7 @@ def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
     run.save_model(trainer.model)
     summary = {"run_id": run.id, "run_dir": str(run.dir), **result.summary,
                "stopped_early": result.stopped_early, **_classification_extras(trainer),
+               **_sequence_extras(trainer),
                "versions": versions()}
     atomic_write(run.path("summary.json"), json.dumps(summary, indent=2))
     store.index(run, spec or trainer.spec, "done", summary)

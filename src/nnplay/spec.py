@@ -20,14 +20,17 @@ from .i18n import t
 # --- vocabularies (the course's names) -------------------------------------
 Toy2D = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
 DataName = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss",
-                   "digits", "idx", "csv", "points"]
+                   "digits", "idx", "csv", "points", "series", "adding"]
+Series = Literal["sines", "sunspots", "co2", "nile", "elnino", "csv"]   # data.series sources
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 Activation = Literal["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu",
                      "crelu", "gelu", "softmax"]
 Init = Literal["default", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform",
                "lecun_normal", "lecun_uniform", "zeros"]
 LayerType = Literal["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "dropout",
-                    "batchnorm", "layernorm", "activation"]
+                    "batchnorm", "layernorm", "activation",
+                    "rnn", "lstm", "gru", "conv1d"]
+RECURRENT = ("rnn", "lstm", "gru")    # layer types that carry a state over time steps
 Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
                     "radam", "adabound", "adabelief"]
 Schedule = Literal["none", "step", "cosine", "onecycle"]
@@ -77,6 +80,14 @@ class DataSpec(_Strict):
     resample: Literal["none", "smote"] = "none"   # class imbalance: oversample train set
     scale: Literal["unit", "standard"] = "unit"   # images: [0,1] or per-pixel standardised
     points: Annotated[list[list[float]], Field(max_length=200_000)] | None = None  # name="points": [[x1, x2, label], ...]
+    # sequences. series: generated "sines" (data.samples steps, data.noise), a series shipped in
+    # statsmodels, or "csv": the column data.target of the file data.path, top to bottom
+    series: Series = "sines"
+    window: Annotated[int, Field(ge=1, le=1000)] = 12     # series: past steps the model sees
+    horizon: Annotated[int, Field(ge=1, le=100)] = 1      # series: future steps it forecasts
+    period: Annotated[int, Field(ge=2, le=1000)] | None = None   # series: season length (seasonal naive); known sources set it
+    test_steps: Annotated[int, Field(ge=1, le=1_000_000)] | None = None  # series: the last steps are the test period (else train_ratio)
+    length: Annotated[int, Field(ge=2, le=1000)] = 50     # adding: time steps per sequence
 
     @model_validator(mode="before")
     @classmethod
@@ -94,6 +105,9 @@ class DataSpec(_Strict):
             raise ValueError(f"data.path is required when data.name = {self.name!r}")
         if self.name == "csv" and not self.target:
             raise ValueError("data.target (the target column's name) is required for csv data")
+        if self.name == "series" and self.series == "csv" and not (self.path and self.target):
+            raise ValueError("data.series = 'csv' needs data.path (the file) and data.target "
+                             "(the column to forecast)")
         if self.name == "points" and not self.points:
             raise ValueError("data.points must hold [x1, x2, label] rows when data.name = 'points'")
         for i, row in enumerate(self.points or []):
@@ -141,15 +155,20 @@ def live_fields(section: type[BaseModel]) -> frozenset[str]:
 class LayerSpec(_Strict):
     """One layer of an explicit stack (``model.layers``)."""
     type: LayerType
-    units: Annotated[int, Field(ge=1, le=4096)] | None = None       # dense
-    filters: Annotated[int, Field(ge=1, le=512)] | None = None      # conv2d
-    kernel: Annotated[int, Field(ge=1, le=11)] = 3                  # conv2d, pools (size)
-    stride: Annotated[int, Field(ge=1, le=8)] | None = None         # conv2d: 1; pools: kernel
-    padding: Literal["same", "valid"] = "same"                      # conv2d
+    units: Annotated[int, Field(ge=1, le=4096)] | None = None       # dense, rnn/lstm/gru
+    filters: Annotated[int, Field(ge=1, le=512)] | None = None      # conv2d, conv1d
+    kernel: Annotated[int, Field(ge=1, le=11)] = 3                  # conv2d/1d, pools (size)
+    stride: Annotated[int, Field(ge=1, le=8)] | None = None         # conv2d/1d: 1; pools: kernel
+    padding: Literal["same", "valid"] = "same"                      # conv2d/1d
     rate: Annotated[float, Field(ge=0, lt=1)] = 0.5                 # dropout
     activation: Activation | None = None                            # dense/conv2d/activation
     alpha: Annotated[float, Field(ge=0, le=1)] = 0.01               # leaky_relu slope
     init: Init | None = None
+    # rnn/lstm/gru (inputs: time steps x features)
+    return_sequences: bool = False    # every step's output (T x units), else the last one
+    bidirectional: bool = False       # a second pass backwards in time; outputs concatenated
+    num_layers: Annotated[int, Field(ge=1, le=8)] = 1               # stacked layers
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0              # between stacked layers
 
     _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
@@ -157,6 +176,10 @@ class LayerSpec(_Strict):
     def _check(self) -> "LayerSpec":
         if self.type == "dense" and self.units is None:
             raise ValueError("a dense layer needs 'units' (an integer >= 1)")
+        if self.type in RECURRENT and self.units is None:
+            raise ValueError(f"a {self.type} layer needs 'units' (an integer >= 1)")
+        if self.type == "conv1d" and self.filters is None:
+            raise ValueError("a conv1d layer needs 'filters' (an integer >= 1)")
         if self.type == "conv2d" and self.filters is None:
             raise ValueError("a conv2d layer needs 'filters' (an integer >= 1)")
         if self.type == "activation" and self.activation is None:

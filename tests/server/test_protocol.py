@@ -96,3 +96,14 @@ def test_non_finite_numbers_become_null():
     assert "NaN" not in text and "Infinity" not in text
     header, _ = unpack_frame(pack_frame({"grad_norm": {"dense1": float("nan")}}, {}))
     assert header["grad_norm"] == {"dense1": None}
+
+
+def test_a_series_csv_is_read_only_from_uploads(tmp_path):
+    """data.series = "csv" names a file like data.name = "csv": the playground reads uploads only
+    (its errors would otherwise show a header line and cells of any file on the server)."""
+    from nnplay.server.limits import check_spec
+    from nnplay.spec import from_dict
+    spec = from_dict({"data": {"name": "series", "series": "csv", "path": "/etc/passwd", "target": "x"}})
+    with pytest.raises(LimitError, match="data.path: the playground reads only files uploaded"):
+        check_spec(spec, LIMITS, tmp_path, {})
+    check_spec(from_dict({"data": {"name": "series", "series": "sunspots"}}), LIMITS, tmp_path, {})

@@ -70,7 +70,8 @@ def predict(
     elif not out:
         for r in rows:
             if "value" in r:
-                sys.stdout.write(f"{r['input']}\t{r['value']:.6g}\n")
+                values = r["value"] if isinstance(r["value"], list) else [r["value"]]
+                sys.stdout.write(f"{r['input']}\t" + " ".join(f"{v:.6g}" for v in values) + "\n")
             else:
                 sys.stdout.write(f"{r['input']}\t{r['class']}\t{r['probs'][r['class']]:.4f}\n")
 
@@ -80,7 +81,8 @@ def _write_csv(path: Path, rows: list[dict], pred) -> None:
         w = csv.writer(f)
         if pred.task == "regression":
             w.writerow(["input", "value"])
-            w.writerows([r["input"], repr(r["value"])] for r in rows)
+            w.writerows([r["input"], " ".join(map(repr, r["value"])) if isinstance(r["value"], list)
+                         else repr(r["value"])] for r in rows)
         else:
             w.writerow(["input", "class", *(f"p({n})" for n in pred.class_names)])
             w.writerows([r["input"], r["class"], *(repr(r["probs"][n]) for n in pred.class_names)]

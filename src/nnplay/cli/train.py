@@ -110,13 +110,16 @@ def train(
         except KeyboardInterrupt:
             runs = store.list()
             fail(t("cli.train.interrupted", lang, run_id=started["run"] or (runs[0]["id"] if runs else "?")))
-    keys = ["train_loss", "test_loss", "test_accuracy", "test_mse", "epochs", "seconds"]
+    keys = ["train_loss", "test_loss", "test_accuracy", "test_mse", "test_mae", "test_rmse", "epochs", "seconds"]
     table = Table(show_header=False, box=None)
     for k in keys:
         if summary.get(k) is not None:
             v = summary[k]
             table.add_row(t(f"metric.{k}", lang), f"{v:.4f}" if isinstance(v, float) else str(v))
     err.print(table)
+    for name, scores in summary.get("baselines", {}).items():   # sequences: the same test windows
+        err.print(t("cli.train.baseline", lang, name=t(f"baseline.{name}", lang),
+                    scores=", ".join(f"{t('metric.' + k, lang)} {v:.4f}" for k, v in scores.items())))
     err.print(t("cli.train.done", lang, run_id=run.id, seconds=summary["seconds"]))
     if json_out:
         print_json(summary)

@@ -15,9 +15,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from ..spec import DataSpec, SpecError, shorten
+from . import adding as adding_source
 from . import csv as csv_source
 from . import digits as digits_source
 from . import idx as idx_source
+from . import series as series_source
 from . import toy2d
 from .features import featurize
 
@@ -41,6 +43,8 @@ class DataBundle:
     # (mean, std) the raw inputs were standardised with (csv features; images with scale =
     # "standard"): the model's input is (raw - mean) / std. None: raw inputs go in as they are.
     scale: tuple[np.ndarray, np.ndarray] | None = None
+    # series only: the series, its windows' positions, train scaling and baselines (data/series.py)
+    forecasts: series_source.Forecasts | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -48,7 +52,9 @@ class DataBundle:
 
     @property
     def out_dim(self) -> int:
-        return self.num_classes if self.task == "multiclass" else 1
+        if self.task == "multiclass":
+            return self.num_classes
+        return self.y_train.shape[1] if self.y_train.dim() == 2 else 1   # series: the horizon
 
     @property
     def is_2d(self) -> bool:
@@ -151,8 +157,25 @@ def _unreadable(path: str, e: OSError) -> SpecError:
     return SpecError.say("data.unreadable", path=shorten(path), reason=e.strerror or e)
 
 
+def _sequences(spec: DataSpec) -> DataBundle:
+    """Series windows (split along time) or adding-problem sequences (split at random: each
+    sequence is drawn on its own); inputs (n, time steps, features), regression targets."""
+    def t(a):
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)
+    if spec.name == "series":
+        parts, info = series_source.load(spec)
+        return DataBundle(*(t(a) for s in ("train", "val", "test") for a in parts[s]), "regression", 1,
+                          ["value"], forecasts=info)
+    check_splits(spec.samples, 1, spec, source=("data.src_samples", {"n": spec.samples}))
+    X, y = adding_source.generate(spec.samples, spec.length, spec.seed)
+    (Xtr, ytr), (Xva, yva), (Xte, yte) = _split(X, y, spec, False)
+    return DataBundle(t(Xtr), t(ytr), t(Xva), t(yva), t(Xte), t(yte), "regression", 1, ["value", "marker"])
+
+
 def load_data(spec: DataSpec) -> DataBundle:
     """Build the bundle that ``spec`` describes. Raises ``SpecError`` on bad paths or files."""
+    if spec.name in ("series", "adding"):
+        return _sequences(spec)
     points = None
     names = list(spec.features)
     class_names: list[str] = []

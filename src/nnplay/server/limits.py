@@ -76,7 +76,7 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
     if d.name == "idx" and d.limit is None:
         raise LimitError(f"data.limit: required for IDX sets in the playground; allowed: "
                          f"1..{limits.image_samples}")
-    if d.name == "csv":
+    if d.name == "csv" or (d.name == "series" and d.series == "csv"):   # never any file of the server's
         path = Path(d.path or "").resolve()
         if path.parent != uploads.resolve():
             raise LimitError("data.path: the playground reads only files uploaded to it "

@@ -1,5 +1,8 @@
 """N-fold cross-validation: train on N-1 folds of the train+validation pool, validate
 on the held-out fold, N times; report the mean and spread of the validation metric.
+A time series is never shuffled: its folds are scikit-learn's ``TimeSeriesSplit`` (train on
+the windows before each validation block only, ``horizon - 1`` windows left out between,
+so that no training target lies inside the validation block).
 """
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 import torch
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
 from ..data import load_data
 from ..spec import Spec, SpecError
@@ -25,13 +28,16 @@ def cross_validate(spec: Spec, folds: int, on_fold: Callable[[int, dict], None] 
     x = torch.cat([data.x_train, data.x_val])
     y = torch.cat([data.y_train, data.y_val])
     classify = data.task != "regression"
-    splitter = (StratifiedKFold if classify else KFold)(folds, shuffle=True, random_state=spec.data.seed)
+    if data.forecasts is not None:
+        splitter = TimeSeriesSplit(folds, gap=data.forecasts.horizon - 1)
+    else:
+        splitter = (StratifiedKFold if classify else KFold)(folds, shuffle=True, random_state=spec.data.seed)
     metric = "val_accuracy" if classify else "val_mse"
     per_fold = []
     for i, (tr, va) in enumerate(splitter.split(np.zeros(len(y)), y.numpy() if classify else None)):
         tr, va = torch.from_numpy(tr), torch.from_numpy(va)
         fold = dataclasses.replace(data, x_train=x[tr], y_train=y[tr], x_val=x[va], y_val=y[va],
-                                   points=None)
+                                   points=None, forecasts=None)
         trainer = Trainer(spec, data=fold)
         result = trainer.fit()
         val = trainer.evaluate("val")
