@@ -20,14 +20,14 @@ from .i18n import t
 # --- vocabularies (the course's names) -------------------------------------
 Toy2D = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
 DataName = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss",
-                   "digits", "idx", "csv", "points"]
+                   "digits", "idx", "csv", "points", "text"]
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 Activation = Literal["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu",
                      "crelu", "gelu", "softmax"]
 Init = Literal["default", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform",
                "lecun_normal", "lecun_uniform", "zeros"]
 LayerType = Literal["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "dropout",
-                    "batchnorm", "layernorm", "activation"]
+                    "batchnorm", "layernorm", "activation", "embedding", "ngram_bag"]
 Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
                     "radam", "adabound", "adabelief"]
 Schedule = Literal["none", "step", "cosine", "onecycle"]
@@ -77,6 +77,11 @@ class DataSpec(_Strict):
     resample: Literal["none", "smote"] = "none"   # class imbalance: oversample train set
     scale: Literal["unit", "standard"] = "unit"   # images: [0,1] or per-pixel standardised
     points: Annotated[list[list[float]], Field(max_length=200_000)] | None = None  # name="points": [[x1, x2, label], ...]
+    # text: a character model on data.path (a UTF-8 file) or, without a path, on Korean text
+    # shipped in konlpy's wheel; csv with data.text: text classification (data.target: labels)
+    corpus: Literal["constitution", "bills"] = "constitution"   # text: which shipped text
+    text: str | None = None        # csv: name of the text column (text classification)
+    window: Annotated[int, Field(ge=1, le=1024)] = 32   # text: characters read before the next one; csv text: characters kept per text
 
     @model_validator(mode="before")
     @classmethod
@@ -150,11 +155,17 @@ class LayerSpec(_Strict):
     activation: Activation | None = None                            # dense/conv2d/activation
     alpha: Annotated[float, Field(ge=0, le=1)] = 0.01               # leaky_relu slope
     init: Init | None = None
+    # embedding: characters -> vectors; ngram_bag: fastText's bag of hashed character n-grams
+    vocabulary: Annotated[int, Field(ge=2, le=2**20)] | None = None  # embedding: ids (default: the data's); ngram_bag: hash buckets (default 2**15)
+    dim: Annotated[int, Field(ge=1, le=1024)] | None = None         # embedding, ngram_bag: vector length
+    ngrams: Annotated[int, Field(ge=1, le=5)] = 3                   # ngram_bag: n-grams of 1..ngrams characters
 
     _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
     @model_validator(mode="after")
     def _check(self) -> "LayerSpec":
+        if self.type in ("embedding", "ngram_bag") and self.dim is None:
+            raise ValueError(f"an {self.type} layer needs 'dim' (the vector length, an integer >= 1)")
         if self.type == "dense" and self.units is None:
             raise ValueError("a dense layer needs 'units' (an integer >= 1)")
         if self.type == "conv2d" and self.filters is None:

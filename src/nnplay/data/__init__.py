@@ -41,6 +41,8 @@ class DataBundle:
     # (mean, std) the raw inputs were standardised with (csv features; images with scale =
     # "standard"): the model's input is (raw - mean) / std. None: raw inputs go in as they are.
     scale: tuple[np.ndarray, np.ndarray] | None = None
+    # text: id -> character (0 padding, 1 unknown; data/text.py); inputs are (N, window) ids
+    vocabulary: list[str] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -153,6 +155,9 @@ def _unreadable(path: str, e: OSError) -> SpecError:
 
 def load_data(spec: DataSpec) -> DataBundle:
     """Build the bundle that ``spec`` describes. Raises ``SpecError`` on bad paths or files."""
+    if spec.name == "text" or (spec.name == "csv" and spec.text):
+        from . import text
+        return text.bundle(spec)
     points = None
     names = list(spec.features)
     class_names: list[str] = []

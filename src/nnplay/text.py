@@ -1,0 +1,128 @@
+"""What a trained text model gives besides its loss: baselines in the same run, and samples.
+
+- ``bigram``: a character model with one character of memory, the yardstick a character-level
+  network must beat (Lidstone-smoothed counts from the training part, the smoothing picked
+  on validation), scored on the very (previous character, target) pairs the network is.
+- ``fasttext``: the bag of character n-grams (``ngram_bag``; Joulin et al. 2016) trained with
+  the run's own training settings on the same split, beside the run's network, with its
+  accuracy and speed.
+- ``sample``: text written by a character model, one character at a time, from the softmax
+  at a temperature (Karpathy 2015, "The Unreasonable Effectiveness of Recurrent Neural
+  Networks"; the temperature: Hinton et al. 2015, https://arxiv.org/abs/1503.02531).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from .data import DataBundle
+from .data.text import PAD, Vocabulary
+from .spec import LayerSpec, Spec, SpecError, shorten
+
+ALPHAS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)   # bigram smoothing tried on validation
+FASTTEXT = LayerSpec(type="ngram_bag", dim=10, ngrams=3)   # the paper's 10 hidden units
+MAX_LENGTH = 100_000      # characters one sample call may write
+
+
+def is_char_model(spec: Spec) -> bool:
+    return spec.data.name == "text"
+
+
+# --- the bigram baseline --------------------------------------------------------------
+def bigram_counts(data: DataBundle) -> torch.Tensor:
+    """(V, V) float64: n(p, c), how often character c follows p in the training part
+    (p = padding for a part's first character)."""
+    v = len(data.vocabulary)
+    prev, nxt = data.x_train[:, -1], data.y_train
+    return torch.bincount(prev * v + nxt, minlength=v * v).reshape(v, v).double()
+
+
+def bigram_loss(counts: torch.Tensor, x: torch.Tensor, y: torch.Tensor, alpha: float) -> float:
+    """Mean -ln P(y | x[:, -1]) in nats per character, with
+    P(c | p) = (n(p, c) + alpha) / (n(p) + alpha * K), K = V - 1 (every id but padding)."""
+    k = counts.shape[0] - 1
+    p = x[:, -1]
+    prob = (counts[p, y] + alpha) / (counts[p].sum(1) + alpha * k)
+    return float(-torch.log(prob).mean())
+
+
+def bigram(data: DataBundle) -> dict:
+    """{"test_loss", "val_loss", "train_loss", "alpha"} of the smoothed character bigram."""
+    counts = bigram_counts(data)
+    scored = "val" if len(data.y_val) else "train"
+    alpha = min(ALPHAS, key=lambda a: bigram_loss(counts, *data.split(scored), a))
+    out = {s + "_loss": bigram_loss(counts, *data.split(s), alpha)
+           for s in ("train", "val", "test") if len(data.split(s)[1])}
+    return {**out, "alpha": alpha}
+
+
+# --- the fastText baseline -----------------------------------------------------------
+def speed(trainer) -> float:
+    """Training samples per second over the run (validation included, as trained)."""
+    return round(len(trainer.data.x_train) * trainer.epoch / max(trainer.seconds, 1e-9), 1)
+
+
+def fasttext(trainer) -> dict:
+    """The bag of n-grams trained like ``trainer``'s run (same data, split, optimiser, epochs,
+    seed): {"test_accuracy", "test_loss", "samples_per_s", "seconds", "epochs"}."""
+    from .train import Trainer
+    spec = trainer.spec.model_copy(update={"model": trainer.spec.model.model_copy(update={"layers": [FASTTEXT]})})
+    bag = Trainer(spec, data=trainer.data, device=str(trainer.device))
+    t0 = time.perf_counter()
+    result = bag.fit()
+    s = result.summary
+    return {"test_accuracy": s.get("test_accuracy"), "test_loss": s.get("test_loss"),
+            "samples_per_s": speed(bag), "seconds": round(time.perf_counter() - t0, 4),
+            "epochs": s["epochs"]}
+
+
+def summary_extras(trainer) -> dict:
+    """What a text run adds to its summary: the baselines, and its own speed."""
+    if trainer.data.vocabulary is None:
+        return {}
+    if is_char_model(trainer.spec):
+        return {"baselines": {"bigram": bigram(trainer.data)}, "vocabulary": len(trainer.data.vocabulary),
+                "unit": "nats per character"}
+    return {"samples_per_s": speed(trainer), "baselines": {"fasttext": fasttext(trainer)}}
+
+
+# --- sampling --------------------------------------------------------------------------
+@torch.no_grad()
+def sample(model: torch.nn.Module, vocab: Vocabulary, window: int, length: int, prompt: str = "",
+           temperature: float = 1.0, seed: int = 0) -> str:
+    """``prompt`` followed by ``length`` characters drawn one at a time from
+    softmax(logits / temperature); the network reads the last ``window`` characters."""
+    if not 1 <= length <= MAX_LENGTH:
+        raise SpecError.say("sample.length", got=length, most=MAX_LENGTH)
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise SpecError.say("sample.temperature", got=temperature)
+    if bad := vocab.missing(prompt):
+        shown = ", ".join(repr(c) for c in bad[:10])
+        raise SpecError.say("sample.prompt", chars=shorten(shown), n=len(bad), known=len(vocab) - 2)
+    gen = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    ids = [PAD] * window + vocab.encode(prompt).tolist()
+    try:
+        for _ in range(length):
+            x = torch.tensor([ids[-window:]], device=device)           # (1, window)
+            p = torch.softmax(model(x)[0].double().cpu() / temperature, 0)
+            p[PAD] = 0                                                # never "write" padding
+            ids.append(int(torch.multinomial(p, 1, generator=gen)))
+    finally:
+        model.train(was)
+    return prompt + vocab.decode(ids[window + len(prompt):])
+
+
+def sample_run(run, length: int, prompt: str = "", temperature: float = 1.0, seed: int = 0) -> str:
+    """``sample`` with a finished run's character model (``nnplay sample``)."""
+    spec = run.spec
+    if not is_char_model(spec):
+        raise SpecError.say("sample.not_text", run=repr(run.id), data=spec.data.name)
+    from .runs import load_trained
+    trainer = load_trained(run)
+    vocab = Vocabulary(list(trainer.data.vocabulary))
+    return sample(trainer.model, vocab, spec.data.window, length, prompt, temperature, seed)
