@@ -27,7 +27,9 @@ Activation = Literal["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", 
 Init = Literal["default", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform",
                "lecun_normal", "lecun_uniform", "zeros"]
 LayerType = Literal["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "dropout",
-                    "batchnorm", "layernorm", "activation", "embedding", "ngram_bag"]
+                    "batchnorm", "layernorm", "activation",
+                    "rnn", "lstm", "gru", "conv1d", "embedding", "ngram_bag"]
+RECURRENT = ("rnn", "lstm", "gru")    # layer types that carry a state over time steps
 Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
                     "radam", "adabound", "adabelief"]
 Schedule = Literal["none", "step", "cosine", "onecycle"]
@@ -146,15 +148,20 @@ def live_fields(section: type[BaseModel]) -> frozenset[str]:
 class LayerSpec(_Strict):
     """One layer of an explicit stack (``model.layers``)."""
     type: LayerType
-    units: Annotated[int, Field(ge=1, le=4096)] | None = None       # dense
-    filters: Annotated[int, Field(ge=1, le=512)] | None = None      # conv2d
-    kernel: Annotated[int, Field(ge=1, le=11)] = 3                  # conv2d, pools (size)
-    stride: Annotated[int, Field(ge=1, le=8)] | None = None         # conv2d: 1; pools: kernel
-    padding: Literal["same", "valid"] = "same"                      # conv2d
+    units: Annotated[int, Field(ge=1, le=4096)] | None = None       # dense, rnn/lstm/gru
+    filters: Annotated[int, Field(ge=1, le=512)] | None = None      # conv2d, conv1d
+    kernel: Annotated[int, Field(ge=1, le=11)] = 3                  # conv2d/1d, pools (size)
+    stride: Annotated[int, Field(ge=1, le=8)] | None = None         # conv2d/1d: 1; pools: kernel
+    padding: Literal["same", "valid"] = "same"                      # conv2d/1d
     rate: Annotated[float, Field(ge=0, lt=1)] = 0.5                 # dropout
     activation: Activation | None = None                            # dense/conv2d/activation
     alpha: Annotated[float, Field(ge=0, le=1)] = 0.01               # leaky_relu slope
     init: Init | None = None
+    # rnn/lstm/gru (inputs: time steps x features)
+    return_sequences: bool = False    # every step's output (T x units), else the last one
+    bidirectional: bool = False       # a second pass backwards in time; outputs concatenated
+    num_layers: Annotated[int, Field(ge=1, le=8)] = 1               # stacked layers
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0              # between stacked layers
     # embedding: characters -> vectors; ngram_bag: fastText's bag of hashed character n-grams
     vocabulary: Annotated[int, Field(ge=2, le=2**20)] | None = None  # embedding: ids (default: the data's); ngram_bag: hash buckets (default 2**15)
     dim: Annotated[int, Field(ge=1, le=1024)] | None = None         # embedding, ngram_bag: vector length
@@ -168,6 +175,10 @@ class LayerSpec(_Strict):
             raise ValueError(f"an {self.type} layer needs 'dim' (the vector length, an integer >= 1)")
         if self.type == "dense" and self.units is None:
             raise ValueError("a dense layer needs 'units' (an integer >= 1)")
+        if self.type in RECURRENT and self.units is None:
+            raise ValueError(f"a {self.type} layer needs 'units' (an integer >= 1)")
+        if self.type == "conv1d" and self.filters is None:
+            raise ValueError("a conv1d layer needs 'filters' (an integer >= 1)")
         if self.type == "conv2d" and self.filters is None:
             raise ValueError("a conv2d layer needs 'filters' (an integer >= 1)")
         if self.type == "activation" and self.activation is None:

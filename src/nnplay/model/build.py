@@ -1,7 +1,7 @@
 """Spec -> a plain ``torch.nn.Sequential`` with course-named children.
 
 Children are named ``dense1, bn1, act1, drop1, ..., conv1, pool1, flatten1, ...,
-out``. The output head follows the task: ``out`` gives 1 logit (binary: sigmoid
+lstm1, ..., out``. Sequences are (time steps x features) per sample, batch first. The output head follows the task: ``out`` gives 1 logit (binary: sigmoid
 + BCE; regression: raw value + MSE) or K logits (softmax + cross-entropy); the
 sigmoid/softmax live in the loss and in ``predict`` for numerical stability.
 A perceptron is ``hidden = []``: inputs -> out, nothing between.
@@ -16,10 +16,10 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from ..spec import LayerSpec, ModelSpec, SpecError
+from ..spec import RECURRENT, LayerSpec, ModelSpec, SpecError
 from . import activations
-from .init import initialize
-from .layers import Dropout, NgramBag
+from .init import initialize, initialize_recurrent
+from .layers import Conv1d, Dropout, NgramBag, Recurrent
 
 BUCKETS = 2**15   # ngram_bag's hash rows when the layer does not say (vocabulary)
 
@@ -106,6 +106,39 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
             shape = (L.filters, h2, w2)
             if act != "linear":
                 add_activation(act, L.alpha if L.activation else spec.alpha)
+        elif L.type in RECURRENT:
+            if len(shape) != 2:
+                raise SpecError(f"{where(i, L)}: needs a sequence input (time steps x features), "
+                                f"got shape {_shape_str(shape)}")
+            rec = Recurrent(L.type, shape[1], L.units, L.num_layers, L.bidirectional, L.dropout,
+                            L.return_sequences, dropout_generator)
+            for layer in rec.layers:
+                initialize_recurrent(layer, L.init or spec.init, generator)
+            add(L.type, rec)
+            width = L.units * (2 if L.bidirectional else 1)
+            shape = (shape[0], width) if L.return_sequences else (width,)
+            if L.activation not in (None, "linear"):   # the outputs are already tanh-squashed
+                add_activation(L.activation, L.alpha)
+        elif L.type == "conv1d":
+            if len(shape) != 2:
+                raise SpecError(f"{where(i, L)}: needs a sequence input (time steps x features), "
+                                f"got shape {_shape_str(shape)}")
+            stride = L.stride or 1
+            if L.padding == "same" and L.kernel % 2 == 0:
+                raise SpecError(f"{where(i, L)}: padding 'same' keeps the size only with an odd "
+                                f"kernel (1, 3, 5, ...); received kernel {L.kernel}")
+            pad = L.kernel // 2 if L.padding == "same" else 0
+            steps = (shape[0] + 2 * pad - L.kernel) // stride + 1
+            if steps < 1:
+                raise SpecError(f"{where(i, L)}: kernel {L.kernel} does not fit a sequence of "
+                                f"{shape[0]} steps with padding '{L.padding}'; use a smaller kernel "
+                                f"or padding 'same'")
+            conv = skip_init(Conv1d, shape[1], L.filters, L.kernel, stride=stride, padding=pad)
+            initialize(conv, L.init or spec.init, generator)
+            add("conv", conv)
+            shape = (steps, L.filters)
+            if act != "linear":
+                add_activation(act, L.alpha if L.activation else spec.alpha)
         elif L.type in ("maxpool2d", "avgpool2d"):
             if len(shape) != 3:
                 raise SpecError(f"{where(i, L)}: needs an image input, got shape {_shape_str(shape)}")
@@ -143,6 +176,9 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
         elif L.type == "dropout":
             add("drop", Dropout(L.rate, dropout_generator))
         elif L.type == "batchnorm":
+            if len(shape) == 2:
+                raise SpecError(f"{where(i, L)}: batch norm over a sequence (time steps x features) "
+                                f"is not supported; use a layer of type 'layernorm'")
             add("bn", nn.BatchNorm1d(shape[0]) if len(shape) == 1 else nn.BatchNorm2d(shape[0]))
         elif L.type == "layernorm":
             add("ln", nn.LayerNorm(list(shape)))

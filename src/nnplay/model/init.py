@@ -46,3 +46,19 @@ def initialize(layer: nn.Module, scheme: str, generator: torch.Generator | None 
         fn(w, generator=generator, **kw)
     if b is not None:
         nn.init.zeros_(b)
+
+
+@torch.no_grad()
+def initialize_recurrent(layer: nn.RNNBase, scheme: str, generator: torch.Generator | None = None) -> None:
+    """Set every weight matrix (input-to-hidden ``weight_ih``, hidden-to-hidden ``weight_hh``)
+    of an RNN/LSTM/GRU layer by ``scheme``, biases at 0; "default" is PyTorch's own
+    ``reset_parameters``: every weight and bias U(+-1/sqrt(hidden size))."""
+    for name, p in layer.named_parameters():
+        if scheme == "default":
+            bound = 1 / math.sqrt(layer.hidden_size)
+            p.uniform_(-bound, bound, generator=generator)
+        elif name.startswith("bias") or scheme == "zeros":
+            nn.init.zeros_(p)
+        else:
+            fn, kw = _INIT[scheme]
+            fn(p, generator=generator, **kw)

@@ -29,6 +29,53 @@ class Dropout(nn.Dropout):
         return dropout(x, self.p, self.generator)
 
 
+class Recurrent(nn.Module):
+    """A stack of ``num_layers`` recurrent layers (PyTorch's ``nn.RNN`` / ``nn.LSTM`` /
+    ``nn.GRU``, one layer each) with dropout between them, on inputs (batch, time, features).
+
+    One module per layer, not ``nn.LSTM(num_layers=n, dropout=p)``: PyTorch draws that dropout
+    from the global RNG, ours from the session's ``generator``, and the gate probe reads each
+    layer on its own. Output: every step's (B, T, D*units) with ``return_sequences``, else the
+    state that summarises the sequence, (B, D*units): the last step forwards and, when
+    ``bidirectional`` (D = 2), the first step of the backward pass (its last).
+    Papers: Elman 1990 (RNN); Hochreiter & Schmidhuber 1997 (LSTM); Cho et al. 2014 (GRU),
+    https://arxiv.org/abs/1406.1078.
+    """
+    KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+    def __init__(self, kind: str, input_size: int, units: int, num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, return_sequences: bool = False,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        d = 2 if bidirectional else 1
+        self.kind, self.units, self.bidirectional, self.return_sequences = kind, units, bidirectional, return_sequences
+        self.layers = nn.ModuleList(   # made on "meta", uninitialised: model.init sets the weights
+            self.KINDS[kind](input_size if i == 0 else d * units, units, batch_first=True,
+                             bidirectional=bidirectional, device="meta").to_empty(device="cpu")
+            for i in range(num_layers))
+        self.drop = Dropout(dropout, generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            if i:
+                x = self.drop(x)
+            x, _ = layer(x)                                   # (B, T, D*H)
+        if self.return_sequences:
+            return x
+        if not self.bidirectional:
+            return x[:, -1]                                   # (B, H)
+        h = self.units
+        return torch.cat([x[:, -1, :h], x[:, 0, h:]], 1)      # (B, 2H)
+
+
+class Conv1d(nn.Conv1d):
+    """``nn.Conv1d`` over time on inputs (batch, time, features), the recurrent layers' layout:
+    (B, T, F) -> (B, T', filters). Each filter slides along the time axis."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
 class NgramBag(nn.Module):
     """fastText's text representation: the mean of the embeddings of a text's character
     n-grams (n = 1..``ngrams``), each hashed into one of ``buckets`` rows (row 0: an n-gram

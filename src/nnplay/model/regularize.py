@@ -10,8 +10,11 @@ from torch import nn
 
 
 def weights(model: nn.Module) -> list[torch.Tensor]:
-    """The weight matrices/kernels of dense and conv layers."""
-    return [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    """The weight matrices/kernels of dense and conv layers, and the input-to-hidden and
+    hidden-to-hidden matrices of recurrent layers."""
+    return [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.Conv1d))] + \
+        [p for m in model.modules() if isinstance(m, nn.RNNBase)
+         for n, p in m.named_parameters() if n.startswith("weight")]
 
 
 def l1(ws: list[torch.Tensor]) -> torch.Tensor:
