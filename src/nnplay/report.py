@@ -28,6 +28,7 @@ from .spec import SpecError
 HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic", "UnDotum")
 SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse", "seconds")
 MAX_MAPS = 8      # feature-map channels shown per layer
+REPORT_SAMPLE, REPORT_TEMPERATURE = 300, 0.8   # a character model's sample on its page
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 figure{margin:2em 0} img{max-width:100%;border:1px solid #ddd} figcaption{color:#444} pre{background:#f6f6f6}
 table{border-collapse:collapse} th,td{padding:.2em .8em;text-align:left;border-bottom:1px solid #eee}"""
@@ -178,8 +179,8 @@ def plot_feature_maps(trainer, sample: int, L) -> Figure | None:
 def confusion(run: Run, trainer) -> np.ndarray | None:
     """The test confusion matrix: from summary.json when saved there, else with sklearn."""
     data = trainer.data
-    if data.task == "regression" or len(data.x_test) == 0:
-        return None
+    if data.task == "regression" or len(data.x_test) == 0 or run.spec.data.name == "text":
+        return None      # a character model: one class per character, no readable matrix
     if (saved := run.summary().get("confusion_matrix")) is not None:
         return np.asarray(saved)
     with torch.no_grad():
@@ -199,7 +200,23 @@ def plot_confusion(run: Run, trainer, L) -> Figure | None:
 
 
 # --- the page ---------------------------------------------------------------------------
-def _html(run: Run, summary: dict, shown: list[str], lang: str) -> str:
+def _text_section(trainer, summary: dict, lang: str) -> str:
+    """Text runs: the baselines of the same split and, for a character model, a sample."""
+    from .data.text import Vocabulary
+    from .text import is_char_model, sample
+    e, rows = html.escape, []
+    for name, b in summary.get("baselines", {}).items():
+        rows += [f"<tr><th>{e(name)}</th><td>{e(t('metric.' + k, lang))}</td><td>{b[k]:.4g}</td></tr>"
+                 for k in ("test_loss", "test_accuracy", "samples_per_s") if isinstance(b.get(k), (int, float))]
+    out = f"<h2>{e(t('report.baselines', lang))}</h2><table>{''.join(rows)}</table>\n" if rows else ""
+    if is_char_model(trainer.spec):
+        text = sample(trainer.model, Vocabulary(list(trainer.data.vocabulary)), trainer.spec.data.window,
+                      REPORT_SAMPLE, temperature=REPORT_TEMPERATURE)
+        out += f"<h2>{e(t('report.sample', lang, temperature=REPORT_TEMPERATURE))}</h2><pre>{e(text)}</pre>\n"
+    return out
+
+
+def _html(run: Run, summary: dict, shown: list[str], lang: str, extra: str = "") -> str:
     e = html.escape
     rows = "".join(f"<tr><th>{e(t('metric.' + k, lang))}</th><td>{v:.4g}</td></tr>"
                    for k in SUMMARY_KEYS if isinstance(v := summary.get(k), (int, float)))
@@ -210,7 +227,7 @@ def _html(run: Run, summary: dict, shown: list[str], lang: str) -> str:
 <html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}</title><style>{CSS}</style></head>
 <body><h1>{e(title)}</h1>
 <h2>{e(t("report.summary", lang))}</h2><table>{rows}</table>
-{figs}<h2>{e(t("report.spec", lang))}</h2><pre>{e(run.spec.to_toml())}</pre>
+{extra}{figs}<h2>{e(t("report.spec", lang))}</h2><pre>{e(run.spec.to_toml())}</pre>
 </body></html>
 """
 
@@ -245,5 +262,6 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
                 atomic_write(out / f"{name}.png", buf.getvalue())     # temp file, then os.replace
                 shown.append(name)
     page = out / "index.html"
-    atomic_write(page, _html(run, run.summary(), shown, lang))
+    summary = run.summary()
+    atomic_write(page, _html(run, summary, shown, lang, _text_section(trainer, summary, lang)))
     return page

@@ -18,8 +18,8 @@ import time
 import torch
 
 from .data import DataBundle
-from .data.text import PAD, Vocabulary
-from .spec import LayerSpec, Spec, SpecError, shorten
+from .data.text import PAD, UNK, Vocabulary
+from .spec import LayerSpec, Spec, SpecError
 
 ALPHAS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)   # bigram smoothing tried on validation
 FASTTEXT = LayerSpec(type="ngram_bag", dim=10, ngrams=3)   # the paper's 10 hidden units
@@ -93,14 +93,15 @@ def summary_extras(trainer) -> dict:
 def sample(model: torch.nn.Module, vocab: Vocabulary, window: int, length: int, prompt: str = "",
            temperature: float = 1.0, seed: int = 0) -> str:
     """``prompt`` followed by ``length`` characters drawn one at a time from
-    softmax(logits / temperature); the network reads the last ``window`` characters."""
+    softmax(logits / temperature) (padding and the unknown symbol left out); the network
+    reads the last ``window`` characters. A prompt character without an id is an error."""
     if not 1 <= length <= MAX_LENGTH:
         raise SpecError.say("sample.length", got=length, most=MAX_LENGTH)
     if not (temperature > 0 and math.isfinite(temperature)):
         raise SpecError.say("sample.temperature", got=temperature)
     if bad := vocab.missing(prompt):
-        shown = ", ".join(repr(c) for c in bad[:10])
-        raise SpecError.say("sample.prompt", chars=shorten(shown), n=len(bad), known=len(vocab) - 2)
+        shown = " ".join(bad[:20]) + (" ..." if len(bad) > 20 else "")
+        raise SpecError.say("sample.prompt", chars=shown, n=len(bad), known=len(vocab) - 2)
     gen = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
     was = model.training
@@ -110,7 +111,7 @@ def sample(model: torch.nn.Module, vocab: Vocabulary, window: int, length: int, 
         for _ in range(length):
             x = torch.tensor([ids[-window:]], device=device)           # (1, window)
             p = torch.softmax(model(x)[0].double().cpu() / temperature, 0)
-            p[PAD] = 0                                                # never "write" padding
+            p[[PAD, UNK]] = 0                     # never write padding or the unknown symbol
             ids.append(int(torch.multinomial(p, 1, generator=gen)))
     finally:
         model.train(was)
