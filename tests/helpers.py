@@ -58,3 +58,24 @@ def start_serve(runs: Path, logs: Path, *args: str) -> tuple[subprocess.Popen, s
                 proc.kill()
                 raise RuntimeError(f"nnplay serve did not start: {log.read_text()}")
             time.sleep(0.1)
+
+
+def write_reviews(path: Path, n: int = 400, seed: int = 0) -> Path:
+    """A CSV of short made-up reviews (columns review, label): Korean and English filler words
+    and one word that gives the label away ("좋아요", "great", ... for pos; "별로", "awful", ...
+    for neg), at a random place. Text classification learns it from the characters."""
+    import csv
+    import random
+    rng = random.Random(seed)
+    cue = {"pos": ["좋아요", "최고", "훌륭한", "great", "good", "love"],
+           "neg": ["별로", "나빠요", "최악", "bad", "awful", "hate"]}
+    filler = ["영화", "배우", "정말", "이", "그", "음악", "movie", "the", "plot", "was", "really", "story"]
+    with Path(path).open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["review", "label"])
+        for _ in range(n):
+            label = rng.choice(["pos", "neg"])
+            words = rng.choices(filler, k=rng.randint(2, 5)) + [rng.choice(cue[label])]
+            rng.shuffle(words)
+            w.writerow([" ".join(words), label])
+    return Path(path)
