@@ -92,8 +92,8 @@ def windows(ids: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Every position of ``ids`` as a sample: (N, window) the ids before it, padded at the
     start; (N,) the id at it."""
     padded = np.concatenate([np.full(window, PAD, np.int64), ids])
-    x = np.lib.stride_tricks.sliding_window_view(padded, window)[:len(ids)]   # (N, window)
-    return np.ascontiguousarray(x), ids.copy()
+    x = np.lib.stride_tricks.sliding_window_view(padded, window)[:len(ids)]   # (N, window), a view
+    return x.copy(), ids.copy()
 
 
 def load_chars(spec: DataSpec) -> tuple[Vocabulary, dict[str, tuple[np.ndarray, np.ndarray]], dict]:
