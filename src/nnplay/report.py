@@ -179,7 +179,7 @@ def plot_feature_maps(trainer, sample: int, L) -> Figure | None:
 def confusion(run: Run, trainer) -> np.ndarray | None:
     """The test confusion matrix: from summary.json when saved there, else with sklearn."""
     data = trainer.data
-    if data.task == "regression" or len(data.x_test) == 0 or run.spec.data.name == "text":
+    if data.task == "regression" or len(data.x_test) == 0 or trainer.spec.data.name == "text":
         return None      # a character model: one class per character, no readable matrix
     if (saved := run.summary().get("confusion_matrix")) is not None:
         return np.asarray(saved)
@@ -200,20 +200,15 @@ def plot_confusion(run: Run, trainer, L) -> Figure | None:
 
 
 # --- the page ---------------------------------------------------------------------------
-def _text_section(trainer, summary: dict, lang: str) -> str:
-    """Text runs: the baselines of the same split and, for a character model, a sample."""
+def _text_section(trainer, lang: str) -> str:
+    """A character model's sample (its baselines are rows of the summary table)."""
     from .data.text import Vocabulary
     from .text import is_char_model, sample
-    e, rows = html.escape, []
-    for name, b in summary.get("baselines", {}).items():
-        rows += [f"<tr><th>{e(name)}</th><td>{e(t('metric.' + k, lang))}</td><td>{b[k]:.4g}</td></tr>"
-                 for k in ("test_loss", "test_accuracy", "samples_per_s") if isinstance(b.get(k), (int, float))]
-    out = f"<h2>{e(t('report.baselines', lang))}</h2><table>{''.join(rows)}</table>\n" if rows else ""
-    if is_char_model(trainer.spec):
-        text = sample(trainer.model, Vocabulary(list(trainer.data.vocabulary)), trainer.spec.data.window,
-                      REPORT_SAMPLE, temperature=REPORT_TEMPERATURE)
-        out += f"<h2>{e(t('report.sample', lang, temperature=REPORT_TEMPERATURE))}</h2><pre>{e(text)}</pre>\n"
-    return out
+    if not is_char_model(trainer.spec):
+        return ""
+    text = sample(trainer.model, Vocabulary(list(trainer.data.vocabulary)), trainer.spec.data.window,
+                  REPORT_SAMPLE, temperature=REPORT_TEMPERATURE)
+    return f"<h2>{html.escape(t('report.sample', lang, temperature=REPORT_TEMPERATURE))}</h2><pre>{html.escape(text)}</pre>\n"
 
 
 def _html(run: Run, summary: dict, shown: list[str], lang: str, extra: str = "") -> str:
@@ -262,6 +257,5 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
                 atomic_write(out / f"{name}.png", buf.getvalue())     # temp file, then os.replace
                 shown.append(name)
     page = out / "index.html"
-    summary = run.summary()
-    atomic_write(page, _html(run, summary, shown, lang, _text_section(trainer, summary, lang)))
+    atomic_write(page, _html(run, run.summary(), shown, lang, _text_section(trainer, lang)))
     return page
