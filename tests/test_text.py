@@ -123,3 +123,17 @@ def test_bag_of_ngrams_classifies_each_language(tmp_path, langs):
                         "train": {"epochs": 10, "lr": 0.05, "probe_every": 0}})
     res = Trainer(s).fit()
     assert res.summary["test_accuracy"] >= 0.9
+
+
+def test_bag_of_ngrams_exports_to_onnx(tmp_path):
+    """The n-gram hash is integer arithmetic in the graph: ONNX Runtime gives PyTorch's logits."""
+    from nnplay.export import export_onnx
+    f = write_reviews(tmp_path / "r.csv", n=120, seed=2)
+    s = spec.from_dict({"data": {"name": "csv", "path": str(f), "text": "review", "target": "label",
+                                 "window": 40, "train_ratio": 0.7},
+                        "model": {"layers": [{"type": "ngram_bag", "dim": 10}]},
+                        "train": {"epochs": 2, "probe_every": 0}})
+    tr = Trainer(s)
+    tr.fit()
+    out = export_onnx(tr, tmp_path / "bag.onnx")
+    assert out["max_abs_diff"] < 1e-4 and out["inputs"] == len(tr.data.x_test)

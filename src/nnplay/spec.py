@@ -81,7 +81,8 @@ class DataSpec(_Strict):
     points: Annotated[list[list[float]], Field(max_length=200_000)] | None = None  # name="points": [[x1, x2, label], ...]
     # text: a character model on data.path (a UTF-8 file) or, without a path, on Korean text
     # shipped in konlpy's wheel; csv with data.text: text classification (data.target: labels).
-    # data.window: the characters read before the next one (text); kept per text (csv text)
+    # data.window: the characters read before the next one (text); kept per text (csv text).
+    # data.limit: text keeps its first that many characters; csv texts that many rows
     corpus: Literal["constitution", "bills"] = "constitution"   # text: which shipped text
     text: str | None = None        # csv: name of the text column (text classification)
     window: Annotated[int, Field(ge=1, le=1000)] = 12     # series: past steps the model sees

@@ -3,9 +3,9 @@
 - ``bigram``: a character model with one character of memory, the yardstick a character-level
   network must beat (Lidstone-smoothed counts from the training part, the smoothing picked
   on validation), scored on the very (previous character, target) pairs the network is.
-- ``fasttext``: the bag of character n-grams (``ngram_bag``; Joulin et al. 2016) trained with
-  the run's own training settings on the same split, beside the run's network, with its
-  accuracy and speed.
+- ``fasttext``: the bag of character n-grams (``ngram_bag``; Joulin et al. 2016,
+  https://arxiv.org/abs/1607.01759) trained on the same split beside the run's network, by
+  fastText's recipe, with its accuracy and speed.
 - ``sample``: text written by a character model, one character at a time, from the softmax
   at a temperature (Karpathy 2015, "The Unreasonable Effectiveness of Recurrent Neural
   Networks"; the temperature: Hinton et al. 2015, https://arxiv.org/abs/1503.02531).
