@@ -129,7 +129,7 @@ def test_unknown_language():
     (["model.init=orthogonal"], ["model.init", "he_normal", "xavier_uniform"]),
     (["data.train_ratio=1.5"], ["data.train_ratio", "less than 1"]),
     (["train.lrr=0.1"], ["train.lrr", "unknown key", "optimizer", "batch_size"]),
-    (['model.layers=[{type="lstm"}]'], ["model.layers[0].type", "dense", "conv2d", "flatten"]),
+    (['model.layers=[{type="attention"}]'], ["model.layers[0].type", "dense", "conv2d", "flatten"]),
     (["data.name=csv", "data.path=/no/such/file.csv", "data.target=y"], ["data.path", "/no/such/file.csv"]),
     (["data.name=idx", "data.path=/no/such/folder"], ["data.path", "/no/such/folder"]),
     (["data.name=digits", 'model.layers=[{type="conv2d", filters=4}, {type="dense", units=8}]'],
