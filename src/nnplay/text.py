@@ -65,11 +65,11 @@ def speed(trainer) -> float:
     return round(len(trainer.data.x_train) * trainer.epoch / max(trainer.seconds, 1e-9), 1)
 
 
-def fasttext(trainer) -> dict:
-    """The bag of n-grams on ``trainer``'s data and split, with its epochs, batch size, early
-    stopping and seed, trained by fastText's recipe: plain SGD on sparse gradients (a step
-    changes only the rows of the n-grams in its batch; that, and no recurrence, is why it is
-    fast on a CPU). -> {"test_accuracy", "test_loss", "samples_per_s", "seconds", "epochs"}."""
+def fasttext_trainer(trainer):
+    """A Trainer for the bag of n-grams on ``trainer``'s data and split, with its epochs,
+    batch size, early stopping and seed, set up by fastText's recipe: plain SGD on sparse
+    gradients (a step changes only the rows of the n-grams in its batch; that, and no
+    recurrence, is why it is fast on a CPU)."""
     from .model.layers import NgramBag
     from .train import Trainer
     t = trainer.spec.train
@@ -81,9 +81,14 @@ def fasttext(trainer) -> dict:
     for m in bag.model.modules():
         if isinstance(m, NgramBag):
             m.bag.sparse = True
+    return bag
+
+
+def fasttext(trainer) -> dict:
+    """``fasttext_trainer`` trained: {"test_accuracy", "test_loss", "samples_per_s", "seconds", "epochs"}."""
+    bag = fasttext_trainer(trainer)
     t0 = time.perf_counter()
-    result = bag.fit()
-    s = result.summary
+    s = bag.fit().summary
     return {"test_accuracy": s.get("test_accuracy"), "test_loss": s.get("test_loss"),
             "samples_per_s": speed(bag), "seconds": round(time.perf_counter() - t0, 4),
             "epochs": s["epochs"]}
