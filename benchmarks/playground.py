@@ -216,7 +216,7 @@ def main() -> None:
              for k in ("eager", "compiled")}
     ok1 = live["epochs_per_s"] >= BAR_EPOCHS and live["frames_per_s"] >= BAR_FPS
     ok2 = all(t is not None and t <= BAR_SECONDS for t in times)
-    print(f"TensorFlow Playground set-up (spiral, 7 features, 6x8 tanh, SGD 0.03, batch 10), page connected:")
+    print("TensorFlow Playground set-up (spiral, 7 features, 6x8 tanh, SGD 0.03, batch 10), page connected:")
     print(f"  nnplay      {live['epochs_per_s']:7.1f} epochs/s   {live['frames_per_s']:5.1f} frames/s reach the page")
     print(f"              (switched to the compiled step {live['compiled_after_s']:.1f} s after play, "
           f"at epoch {live['epochs_before_compiled']})")

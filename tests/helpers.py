@@ -58,3 +58,28 @@ def start_serve(runs: Path, logs: Path, *args: str) -> tuple[subprocess.Popen, s
                 proc.kill()
                 raise RuntimeError(f"nnplay serve did not start: {log.read_text()}")
             time.sleep(0.1)
+
+
+def write_reviews(path: Path, n: int = 400, seed: int = 0, langs: str = "ko,en") -> Path:
+    """A CSV of short made-up reviews (columns review, label) in the languages ``langs``
+    (ko, en): filler words and one word that gives the label away ("좋아요", "great", ... for
+    pos; "별로", "awful", ... for neg) at a random place. Learned from the characters."""
+    import csv
+    import random
+    rng = random.Random(seed)
+    words = {"ko": ({"pos": ["좋아요", "최고", "훌륭한"], "neg": ["별로", "나빠요", "최악"]},
+                    ["영화", "배우", "정말", "이", "그", "음악"]),
+             "en": ({"pos": ["great", "good", "love"], "neg": ["bad", "awful", "hate"]},
+                    ["movie", "the", "plot", "was", "really", "story"])}
+    chosen = [words[lang] for lang in langs.split(",")]
+    cue = {c: [w for ws, _ in chosen for w in ws[c]] for c in ("pos", "neg")}
+    filler = [w for _, f in chosen for w in f]
+    with Path(path).open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["review", "label"])
+        for _ in range(n):
+            label = rng.choice(["pos", "neg"])
+            row = rng.choices(filler, k=rng.randint(2, 5)) + [rng.choice(cue[label])]
+            rng.shuffle(row)
+            w.writerow([" ".join(row), label])
+    return Path(path)

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers import write_reviews
 from nnplay import spec
 from nnplay.data import load_data
 from nnplay.model import build_model
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
+USER_FILES = {"text_reviews.toml": write_reviews}   # lessons on the user's own file: one made here
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
@@ -40,9 +42,12 @@ def test_example_opens_with_a_bilingual_lesson(path):
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_example_builds(path):
+def test_example_builds(path, tmp_path):
     s = spec.load(path)
+    if path.name in USER_FILES:
+        s = spec.load(path, [f'data.path="{USER_FILES[path.name](tmp_path / "data.csv")}"'])
     data = load_data(s.data)
-    model = build_model(s.model, data.input_shape, data.out_dim)
+    model = build_model(s.model, data.input_shape, data.out_dim,
+                        vocabulary=len(data.vocabulary) if data.vocabulary else None)
     out = model(data.x_train[:4])
     assert out.shape == (min(4, len(data.x_train)), data.out_dim)

@@ -45,7 +45,7 @@ def _trainer(run_or_trainer):
 def _meta(trainer, spec_text: str | None) -> dict:
     """What predict needs besides the weights, from the trainer's data bundle."""
     d = trainer.data
-    kind = "points" if d.is_2d else "image" if d.is_image else "sequence" if d.x_test.dim() == 3 else "features"
+    kind = "text" if d.vocabulary else "points" if d.is_2d else "image" if d.is_image else "sequence" if d.x_test.dim() == 3 else "features"
     scale = None if d.scale is None else {"mean": np.asarray(d.scale[0], np.float64).ravel().tolist(),
                                           "std": np.asarray(d.scale[1], np.float64).ravel().tolist()}
     out_scale = None
@@ -56,7 +56,9 @@ def _meta(trainer, spec_text: str | None) -> dict:
     return {"version": 1, "task": d.task, "class_names": list(d.class_names), "kind": kind,
             "feature_names": list(d.feature_names), "input_shape": list(d.input_shape),
             "target": trainer.spec.data.target if trainer.spec.data.name == "csv" else None,
-            "scale": scale, "out_scale": out_scale, "name": trainer.spec.name, "spec": spec_text}
+            "scale": scale, "out_scale": out_scale, "name": trainer.spec.name, "spec": spec_text,
+            **({"vocabulary": list(d.vocabulary), "window": trainer.spec.data.window,
+                "char_model": trainer.spec.data.name == "text"} if d.vocabulary else {})}
 
 
 def _torch_export(model, example, path: Path, dynamo: bool) -> None:
@@ -86,7 +88,8 @@ def _ort_session(path: Path):
 
 
 def _ort_logits(session, x: np.ndarray) -> np.ndarray:
-    parts = [session.run(None, {"input": np.ascontiguousarray(x[i:i + CHUNK], np.float32)})[0]
+    dtype = np.int64 if x.dtype.kind in "iu" else np.float32   # character ids, else numbers
+    parts = [session.run(None, {"input": np.ascontiguousarray(x[i:i + CHUNK], dtype)})[0]
              for i in range(0, len(x), CHUNK)]
     return np.concatenate(parts) if parts else np.zeros((0,), np.float32)
 
@@ -114,9 +117,10 @@ def export_onnx(run_or_trainer, path: str | Path, inputs: torch.Tensor | None = 
     trainer = _trainer(run_or_trainer)
     spec_text = run_or_trainer.path("spec.toml").read_text() if isinstance(run_or_trainer, Run) else None
     model, path = trainer.model, Path(path)
-    x = (trainer.data.x_test if inputs is None else inputs).detach().float().cpu()
+    x = (trainer.data.x_test if inputs is None else inputs).detach().cpu()
+    x = x if trainer.data.vocabulary else x.float()     # text: character ids stay int64
     device = next(model.parameters()).device
-    example = torch.zeros((2, *trainer.data.input_shape), device=device)  # batch 2: not specialised
+    example = torch.zeros((2, *trainer.data.input_shape), dtype=x.dtype, device=device)  # batch 2: not specialised
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:                  # a folder that is missing or read-only: OSError now, not two exporter failures
         tmp.touch()
@@ -177,6 +181,8 @@ class Predictor:
     target: str | None
     forward: Callable[[np.ndarray], np.ndarray]   # model inputs -> probabilities (N, K) / values (N,)
     out_scale: tuple[float, float] | None = None    # series: values = output * std + mean
+    vocabulary: list[str] | None = None           # kind "text": id -> character; texts keep `window` characters
+    window: int = 0
 
     @classmethod
     def load(cls, source: str, store=None) -> "Predictor":
@@ -206,6 +212,8 @@ class Predictor:
 
     @classmethod
     def _from_meta(cls, meta: dict, forward) -> "Predictor":
+        if meta.get("char_model"):
+            raise ExportError.say("export.char_model")
         scale = meta.get("scale")
         shape = tuple(meta["input_shape"])
         raw = shape if meta["kind"] != "points" else (2,)
@@ -213,7 +221,8 @@ class Predictor:
             scale = tuple(np.asarray(scale[k], np.float64).reshape(raw) for k in ("mean", "std"))
         out = meta.get("out_scale")
         return cls(meta["task"], meta["class_names"], meta["kind"], meta["feature_names"], shape,
-                   scale, meta.get("target"), forward, tuple(out) if out else None)
+                   scale, meta.get("target"), forward, tuple(out) if out else None,
+                   meta.get("vocabulary"), meta.get("window", 0))
 
     @classmethod
     def from_meta(cls, meta: dict) -> "Predictor":
@@ -235,6 +244,8 @@ class Predictor:
 
     def prepare(self, raw: np.ndarray) -> np.ndarray:
         """Raw inputs (N, *raw_shape) -> the model's inputs, as in training."""
+        if self.kind == "text":   # character ids, read by the embedding
+            return np.ascontiguousarray(raw, np.int64)
         x = np.asarray(raw, np.float32)
         if self.kind == "points":
             x = featurize(x, self.feature_names)
@@ -253,11 +264,13 @@ class Predictor:
     def read(self, path: str | Path) -> tuple[list[str], np.ndarray]:
         """(row labels, raw inputs) from a CSV, a ``.npy`` array or a folder of images."""
         path = Path(path)
-        if path.is_dir():
+        if path.is_dir() and self.kind != "text":
             return self._read_images(path)
         if not path.is_file():
             raise ExportError.say("export.no_file", path=shorten(str(path)))
         suffix = path.suffix.lower()
+        if self.kind == "text" and suffix != ".csv":
+            raise ExportError.say("export.text_csv", path=shorten(str(path)), want=", ".join(self.columns))
         if suffix == ".npy":
             return self._read_npy(path)
         if suffix == ".csv":
@@ -304,6 +317,12 @@ class Predictor:
                                   missing=", ".join(missing) or "-", extra=", ".join(extra) or "-",
                                   want=", ".join(want))
         idx = [header.index(c) for c in want]
+        if self.kind == "text":
+            for line, r in rows[1:]:
+                if len(r) != len(header):
+                    raise ExportError.say("export.csv_fields", path=shorten(str(path)), line=line,
+                                          got=len(r), want=len(header))
+            return [str(line) for line, _ in rows[1:]], self._text_ids(rows[1:], idx[0])
         out = np.empty((len(rows) - 1, len(want)), np.float32)
         for n, (line, r) in enumerate(rows[1:]):
             if len(r) != len(header):
@@ -318,6 +337,11 @@ class Predictor:
                     raise ExportError.say("export.csv_number", path=shorten(str(path)), line=line,
                                           column=want[k], cell=shorten(r[j], 40))
         return [str(line) for line, _ in rows[1:]], out
+
+    def _text_ids(self, rows: list[tuple[int, list[str]]], column: int) -> np.ndarray:
+        """The text column of CSV rows as character ids, as in training (data/text.py)."""
+        from .data.text import Vocabulary, encode_texts
+        return encode_texts(Vocabulary(self.vocabulary), [r[column] for _, r in rows], self.window)
 
     def _read_images(self, folder: Path) -> tuple[list[str], np.ndarray]:
         from PIL import Image, UnidentifiedImageError

@@ -31,6 +31,7 @@ SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy"
                 "test_mae", "test_rmse", "seconds")
 SEQ_PROBE = 256   # test sequences the gradient-over-time curve averages over
 MAX_MAPS = 8      # feature-map channels shown per layer
+REPORT_SAMPLE, REPORT_TEMPERATURE = 300, 0.8   # a character model's sample on its page
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 figure{margin:2em 0} img{max-width:100%;border:1px solid #ddd} figcaption{color:#444} pre{background:#f6f6f6}
 table{border-collapse:collapse} th,td{padding:.2em .8em;text-align:left;border-bottom:1px solid #eee}"""
@@ -181,8 +182,8 @@ def plot_feature_maps(trainer, sample: int, L) -> Figure | None:
 def confusion(run: Run, trainer) -> np.ndarray | None:
     """The test confusion matrix: from summary.json when saved there, else with sklearn."""
     data = trainer.data
-    if data.task == "regression" or len(data.x_test) == 0:
-        return None
+    if data.task == "regression" or len(data.x_test) == 0 or trainer.spec.data.name == "text":
+        return None      # a character model: one class per character, no readable matrix
     if (saved := run.summary().get("confusion_matrix")) is not None:
         return np.asarray(saved)
     with torch.no_grad():
@@ -281,7 +282,18 @@ def plot_gates(trainer, L, sample: int = 0) -> Figure | None:
 
 
 # --- the page ---------------------------------------------------------------------------
-def _html(run: Run, summary: dict, shown: list[str], lang: str) -> str:
+def _text_section(trainer, lang: str) -> str:
+    """A character model's sample (its baselines are rows of the summary table)."""
+    from .data.text import Vocabulary
+    from .text import is_char_model, sample
+    if not is_char_model(trainer.spec):
+        return ""
+    text = sample(trainer.model, Vocabulary(list(trainer.data.vocabulary)), trainer.spec.data.window,
+                  REPORT_SAMPLE, temperature=REPORT_TEMPERATURE)
+    return f"<h2>{html.escape(t('report.sample', lang, temperature=REPORT_TEMPERATURE))}</h2><pre>{html.escape(text)}</pre>\n"
+
+
+def _html(run: Run, summary: dict, shown: list[str], lang: str, extra: str = "") -> str:
     e = html.escape
     rows = "".join(f"<tr><th>{e(t('metric.' + k, lang))}</th><td>{v:.4g}</td></tr>"
                    for k in SUMMARY_KEYS if isinstance(v := summary.get(k), (int, float)))
@@ -295,7 +307,7 @@ def _html(run: Run, summary: dict, shown: list[str], lang: str) -> str:
 <html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}</title><style>{CSS}</style></head>
 <body><h1>{e(title)}</h1>
 <h2>{e(t("report.summary", lang))}</h2><table>{rows}</table>
-{figs}<h2>{e(t("report.spec", lang))}</h2><pre>{e(run.spec.to_toml())}</pre>
+{extra}{figs}<h2>{e(t("report.spec", lang))}</h2><pre>{e(run.spec.to_toml())}</pre>
 </body></html>
 """
 
@@ -333,5 +345,5 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
                 atomic_write(out / f"{name}.png", buf.getvalue())     # temp file, then os.replace
                 shown.append(name)
     page = out / "index.html"
-    atomic_write(page, _html(run, run.summary(), shown, lang))
+    atomic_write(page, _html(run, run.summary(), shown, lang, _text_section(trainer, lang)))
     return page

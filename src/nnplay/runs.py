@@ -51,6 +51,7 @@ from safetensors.torch import load_file, save_file
 
 from . import spec as specmod
 from .spec import Spec, SpecError, UserError, shorten
+from .text import summary_extras
 from .train import DivergenceError, FitResult, Trainer
 from .train.compiled import eager
 
@@ -374,8 +375,8 @@ def _spec_bytes(spec: Spec) -> bytes:
 def _classification_extras(trainer: Trainer) -> dict:
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
     d = trainer.data
-    if d.task == "regression" or len(d.x_test) == 0:
-        return {}
+    if d.task == "regression" or len(d.x_test) == 0 or trainer.spec.data.name == "text":
+        return {}   # a character model's classes are its characters: no confusion matrix
     pred = trainer.predict(d.x_test).argmax(1).numpy()
     true = d.y_test.numpy()
     p, r, f1, _ = precision_recall_fscore_support(true, pred, average="macro", zero_division=0)
@@ -410,7 +411,7 @@ def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
     run.save_model(trainer.model)
     summary = {"run_id": run.id, "run_dir": str(run.dir), **result.summary,
                "stopped_early": result.stopped_early, **_classification_extras(trainer),
-               **_sequence_extras(trainer),
+               **_sequence_extras(trainer), **summary_extras(trainer),
                "versions": versions()}
     atomic_write(run.path("summary.json"), json.dumps(summary, indent=2))
     store.index(run, spec or trainer.spec, "done", summary)

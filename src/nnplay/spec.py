@@ -20,7 +20,7 @@ from .i18n import t
 # --- vocabularies (the course's names) -------------------------------------
 Toy2D = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
 DataName = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss",
-                   "digits", "idx", "csv", "points", "series", "adding"]
+                   "digits", "idx", "csv", "points", "series", "adding", "text"]
 Series = Literal["sines", "sunspots", "co2", "nile", "elnino", "csv"]   # data.series sources
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 Activation = Literal["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu",
@@ -29,7 +29,7 @@ Init = Literal["default", "xavier_normal", "xavier_uniform", "he_normal", "he_un
                "lecun_normal", "lecun_uniform", "zeros"]
 LayerType = Literal["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "dropout",
                     "batchnorm", "layernorm", "activation",
-                    "rnn", "lstm", "gru", "conv1d"]
+                    "rnn", "lstm", "gru", "conv1d", "embedding", "ngram_bag"]
 RECURRENT = ("rnn", "lstm", "gru")    # layer types that carry a state over time steps
 Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
                     "radam", "adabound", "adabelief"]
@@ -88,6 +88,12 @@ class DataSpec(_Strict):
     period: Annotated[int, Field(ge=2, le=1000)] | None = None   # series: season length (seasonal naive); known sources set it
     test_steps: Annotated[int, Field(ge=1, le=1_000_000)] | None = None  # series: the last steps are the test period (else train_ratio)
     length: Annotated[int, Field(ge=2, le=1000)] = 50     # adding: time steps per sequence
+    # text: a character model on data.path (a UTF-8 file) or, without a path, on Korean text
+    # shipped in konlpy's wheel; csv with data.text: text classification (data.target: labels).
+    # data.window: the characters read before the next one (text); kept per text (csv text).
+    # data.limit: text keeps its first that many characters; csv texts that many rows
+    corpus: Literal["constitution", "bills"] = "constitution"   # text: which shipped text
+    text: str | None = None        # csv: name of the text column (text classification)
 
     @model_validator(mode="before")
     @classmethod
@@ -169,11 +175,17 @@ class LayerSpec(_Strict):
     bidirectional: bool = False       # a second pass backwards in time; outputs concatenated
     num_layers: Annotated[int, Field(ge=1, le=8)] = 1               # stacked layers
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0              # between stacked layers
+    # embedding: characters -> vectors; ngram_bag: fastText's bag of hashed character n-grams
+    vocabulary: Annotated[int, Field(ge=2, le=2**20)] | None = None  # embedding: ids (default: the data's); ngram_bag: hash buckets (default 2**15)
+    dim: Annotated[int, Field(ge=1, le=1024)] | None = None         # embedding, ngram_bag: vector length
+    ngrams: Annotated[int, Field(ge=1, le=5)] = 3                   # ngram_bag: n-grams of 1..ngrams characters
 
     _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
     @model_validator(mode="after")
     def _check(self) -> "LayerSpec":
+        if self.type in ("embedding", "ngram_bag") and self.dim is None:
+            raise ValueError(f"an {self.type} layer needs 'dim' (the vector length, an integer >= 1)")
         if self.type == "dense" and self.units is None:
             raise ValueError("a dense layer needs 'units' (an integer >= 1)")
         if self.type in RECURRENT and self.units is None:

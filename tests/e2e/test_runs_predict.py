@@ -6,7 +6,6 @@ trial, all in the URL. Screenshots (1400x900) go to tmp_path and $NNPLAY_SCREENS
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 
 import numpy as np

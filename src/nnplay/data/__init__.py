@@ -45,6 +45,8 @@ class DataBundle:
     scale: tuple[np.ndarray, np.ndarray] | None = None
     # series only: the series, its windows' positions, train scaling and baselines (data/series.py)
     forecasts: series_source.Forecasts | None = None
+    # text: id -> character (0 padding, 1 unknown; data/text.py); inputs are (N, window) ids
+    vocabulary: list[str] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -176,6 +178,9 @@ def load_data(spec: DataSpec) -> DataBundle:
     """Build the bundle that ``spec`` describes. Raises ``SpecError`` on bad paths or files."""
     if spec.name in ("series", "adding"):
         return _sequences(spec)
+    if spec.name == "text" or (spec.name == "csv" and spec.text):
+        from . import text
+        return text.bundle(spec)
     points = None
     names = list(spec.features)
     class_names: list[str] = []

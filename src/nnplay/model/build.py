@@ -19,7 +19,9 @@ from torch.nn.utils import skip_init
 from ..spec import RECURRENT, LayerSpec, ModelSpec, SpecError
 from . import activations
 from .init import initialize, initialize_recurrent
-from .layers import Conv1d, Dropout, Recurrent
+from .layers import Conv1d, Dropout, NgramBag, Recurrent
+
+BUCKETS = 2**15   # ngram_bag's hash rows when the layer does not say (vocabulary)
 
 
 def _mlp_layers(spec: ModelSpec) -> list[LayerSpec]:
@@ -45,11 +47,16 @@ def _shape_str(shape: tuple[int, ...]) -> str:
 
 def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
                 generator: torch.Generator | None = None,
-                dropout_generator: torch.Generator | None = None) -> nn.Sequential:
+                dropout_generator: torch.Generator | None = None,
+                vocabulary: int | None = None) -> nn.Sequential:
     """Build the network; shape mismatches raise ``SpecError`` naming the layer.
-    Either generator None: the global RNG, as PyTorch's own layers."""
+    Either generator None: the global RNG, as PyTorch's own layers.
+    ``vocabulary``: the data are character ids 0..vocabulary-1 (text), read by a first
+    ``embedding`` or ``ngram_bag`` layer."""
     explicit = spec.layers is not None
     layers = spec.layers if explicit else _mlp_layers(spec)
+    if vocabulary is not None and (not layers or layers[0].type not in ("embedding", "ngram_bag")):
+        raise SpecError.say("model.text_first", where="model.layers[0]" if explicit and layers else "model.layers")
     mods: OrderedDict[str, nn.Module] = OrderedDict()
     count: dict[str, int] = {}
     shape = tuple(input_shape)
@@ -144,6 +151,25 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
             pool = nn.MaxPool2d(L.kernel, stride) if L.type == "maxpool2d" else nn.AvgPool2d(L.kernel, stride)
             add("pool", pool)
             shape = (c, h2, w2)
+        elif L.type in ("embedding", "ngram_bag"):
+            if i > 0 or len(shape) != 1:
+                raise SpecError.say("model.text_layer", where=where(i, L))
+            rows = L.vocabulary or (vocabulary if L.type == "embedding" else BUCKETS)
+            if rows is None or (L.type == "embedding" and vocabulary and rows < vocabulary):
+                raise SpecError.say("model.vocabulary", where=where(i, L), got=L.vocabulary or "-",
+                                    need=vocabulary or "-")
+            if L.type == "embedding":   # PyTorch's N(0, 1) draw, from the generator; padding row 0
+                emb = skip_init(nn.Embedding, rows, L.dim, padding_idx=0)
+                with torch.no_grad():
+                    emb.weight.normal_(generator=generator)
+                    emb.weight[0] = 0
+                add("embed", emb)
+                shape = (shape[0], L.dim)
+            else:
+                if shape[0] < L.ngrams:
+                    raise SpecError.say("model.ngrams_window", where=where(i, L), n=L.ngrams, window=shape[0])
+                add("bag", NgramBag(rows, L.dim, L.ngrams, generator))
+                shape = (L.dim,)
         elif L.type == "flatten":
             add("flatten", nn.Flatten())
             shape = (int(_prod(shape)),)

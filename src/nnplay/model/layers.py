@@ -74,3 +74,36 @@ class Conv1d(nn.Conv1d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class NgramBag(nn.Module):
+    """fastText's text representation: the mean of the embeddings of a text's character
+    n-grams (n = 1..``ngrams``), each hashed into one of ``buckets`` rows (row 0: an n-gram
+    that reaches into the padding, left out of the mean). Input (N, T) character ids,
+    output (N, dim). The hash is integer arithmetic in the graph, so the layer exports.
+    Joulin et al. 2016, "Bag of Tricks for Efficient Text Classification",
+    https://arxiv.org/abs/1607.01759 (rows start at U(+-1/dim), as in fastText)."""
+    PRIME = 1_000_003
+
+    def __init__(self, buckets: int, dim: int, ngrams: int, generator: torch.Generator | None = None):
+        super().__init__()
+        self.buckets, self.ngrams = buckets, ngrams
+        self.bag = nn.utils.skip_init(nn.EmbeddingBag, buckets, dim, mode="mean", padding_idx=0)
+        with torch.no_grad():
+            self.bag.weight.uniform_(-1 / dim, 1 / dim, generator=generator)
+            self.bag.weight[0] = 0
+
+    def ids(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, T) character ids -> (N, M) n-gram rows (0 where an n-gram touches padding)."""
+        m = self.buckets - 1
+        out = []
+        for k in range(1, self.ngrams + 1):
+            g = x.unfold(1, k, 1)                         # (N, T-k+1, k)
+            h = torch.full_like(g[..., 0], k)             # n-grams of each length hash apart
+            for j in range(k):
+                h = (h * self.PRIME + g[..., j]) % m
+            out.append(torch.where((g == 0).any(-1), 0, h + 1))
+        return torch.cat(out, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bag(self.ids(x))                      # (N, dim)

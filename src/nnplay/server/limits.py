@@ -81,6 +81,9 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
         if path.parent != uploads.resolve():
             raise LimitError("data.path: the playground reads only files uploaded to it "
                              "(use the upload button)")
+    if d.name == "text" and d.path is not None and Path(d.path).resolve().parent != uploads.resolve():
+        raise LimitError("data.path: the playground reads only files uploaded to it "
+                         "(use the upload button), or the texts shipped with konlpy (data.corpus)")
     if d.name == "idx" and d.path not in idx_sets.values():
         allowed = ", ".join(idx_sets.values()) or "none (start nnplay serve with --data-dir)"
         raise LimitError(f"data.path: not an IDX set this server offers; allowed: {allowed}")

@@ -22,6 +22,8 @@ def cross_validate(spec: Spec, folds: int, on_fold: Callable[[int, dict], None] 
     """-> {"folds", "metric", "mean", "std", "per_fold": [...]}; folds are stratified for classes."""
     if folds < 2:
         raise ValueError(f"--folds must be >= 2; received {folds}")
+    if spec.data.name == "text":   # split by position: no shuffled folds (csv texts have them)
+        raise SpecError.say("train.folds_text")
     data = load_data(spec.data)
     if folds > len(data.x_train) + len(data.x_val):
         raise SpecError.say("train.folds_max", most=len(data.x_train) + len(data.x_val), got=folds)

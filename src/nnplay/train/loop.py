@@ -99,8 +99,8 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(int(s_order))
         self.dropout_generator = torch.Generator(self.device).manual_seed(int(s_drop))
         weights = torch.Generator().manual_seed(int(s_init))
-        self.model = build_model(spec.model, d.input_shape, d.out_dim, weights,
-                                 self.dropout_generator).to(self.device)
+        self.model = build_model(spec.model, d.input_shape, d.out_dim, weights, self.dropout_generator,
+                                 len(d.vocabulary) if d.vocabulary else None).to(self.device)
         self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing).to(self.device)
         self._place_data()
         self.epoch = 0
