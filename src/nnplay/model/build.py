@@ -89,18 +89,14 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
             if len(shape) != 3:
                 raise SpecError(f"{where(i, L)}: needs an image input (channels x height x width), "
                                 f"got shape {_shape_str(shape)}")
-            stride = L.stride or 1
-            if L.padding == "same" and L.kernel % 2 == 0:
-                raise SpecError(f"{where(i, L)}: padding 'same' keeps the size only with an odd "
-                                f"kernel (1, 3, 5, ...); received kernel {L.kernel}")
-            pad = L.kernel // 2 if L.padding == "same" else 0
+            pad = _padding(where(i, L), L)
             c, h, w = shape
-            h2, w2 = (h + 2 * pad - L.kernel) // stride + 1, (w + 2 * pad - L.kernel) // stride + 1
+            h2, w2 = _out_size(h, pad, L), _out_size(w, pad, L)
             if h2 < 1 or w2 < 1:
                 raise SpecError(f"{where(i, L)}: kernel {L.kernel} does not fit an input of "
                                 f"{h}x{w} with padding '{L.padding}'; use a smaller kernel or "
                                 f"padding 'same'")
-            conv = skip_init(nn.Conv2d, c, L.filters, L.kernel, stride=stride, padding=pad)
+            conv = skip_init(nn.Conv2d, c, L.filters, L.kernel, stride=L.stride or 1, padding=pad)
             initialize(conv, L.init or spec.init, generator)
             add("conv", conv)
             shape = (L.filters, h2, w2)
@@ -123,17 +119,13 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
             if len(shape) != 2:
                 raise SpecError(f"{where(i, L)}: needs a sequence input (time steps x features), "
                                 f"got shape {_shape_str(shape)}")
-            stride = L.stride or 1
-            if L.padding == "same" and L.kernel % 2 == 0:
-                raise SpecError(f"{where(i, L)}: padding 'same' keeps the size only with an odd "
-                                f"kernel (1, 3, 5, ...); received kernel {L.kernel}")
-            pad = L.kernel // 2 if L.padding == "same" else 0
-            steps = (shape[0] + 2 * pad - L.kernel) // stride + 1
+            pad = _padding(where(i, L), L)
+            steps = _out_size(shape[0], pad, L)
             if steps < 1:
                 raise SpecError(f"{where(i, L)}: kernel {L.kernel} does not fit a sequence of "
                                 f"{shape[0]} steps with padding '{L.padding}'; use a smaller kernel "
                                 f"or padding 'same'")
-            conv = skip_init(Conv1d, shape[1], L.filters, L.kernel, stride=stride, padding=pad)
+            conv = skip_init(Conv1d, shape[1], L.filters, L.kernel, stride=L.stride or 1, padding=pad)
             initialize(conv, L.init or spec.init, generator)
             add("conv", conv)
             shape = (steps, L.filters)
@@ -191,6 +183,19 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
     initialize(head, spec.init, generator)
     mods["out"] = head
     return nn.Sequential(mods)
+
+
+def _padding(where: str, L: LayerSpec) -> int:
+    """A convolution's padding: 'same' keeps the size, which needs an odd kernel."""
+    if L.padding == "same" and L.kernel % 2 == 0:
+        raise SpecError(f"{where}: padding 'same' keeps the size only with an odd "
+                        f"kernel (1, 3, 5, ...); received kernel {L.kernel}")
+    return L.kernel // 2 if L.padding == "same" else 0
+
+
+def _out_size(n: int, pad: int, L: LayerSpec) -> int:
+    """A convolution's output length along one axis of length ``n``."""
+    return (n + 2 * pad - L.kernel) // (L.stride or 1) + 1
 
 
 def _prod(shape: tuple[int, ...]) -> int:
