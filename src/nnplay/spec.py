@@ -213,6 +213,11 @@ class ModelSpec(_Strict):
     regularization: Annotated[Regularization, LIVE] = "none"
     reg_rate: Annotated[float, Field(ge=0, le=10), LIVE] = 0.0
     label_smoothing: Annotated[float, Field(ge=0, lt=1), LIVE] = 0.0
+    # metric learning: the network ends in an embedding of this size, L2-normalised and
+    # classified by a normalised softmax (cosine / temperature; Zhai & Wu 2019); retrieval
+    # by cosine similarity is then measured on the test split (nnplay.retrieval)
+    embedding: Annotated[int, Field(ge=2, le=4096)] | None = None
+    temperature: Annotated[float, Field(gt=0, le=1)] = 0.05
 
     _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
