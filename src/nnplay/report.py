@@ -297,8 +297,8 @@ def plot_embedding(model, data, L) -> Figure | None:
     ax.scatter(xy[:, 0], xy[:, 1], c=colours, s=12, edgecolors="none")
     for k, name in enumerate(data.class_names):   # each class's name at its centre
         if (y == k).any():
-            ax.annotate(name, xy[y == k].mean(0), fontsize=11, weight="bold", ha="center",
-                        color=colormaps["tab10"](k % 10))
+            ax.annotate(name, xy[y == k].mean(0), fontsize=11, ha="center", va="center",
+                        bbox={"boxstyle": "circle", "fc": "white", "ec": colormaps["tab10"](k % 10)})
     ax.set(xlabel="PC 1", ylabel="PC 2", title=L("report.fig.embedding"))
     ax.grid(alpha=0.3)
     return fig
@@ -312,7 +312,7 @@ def plot_neighbours(model, data, sample: int, L, k: int = 8) -> Figure | None:
     from . import retrieval
     x, y, names = data.x_test, data.y_test, data.class_names
     rows = {L("report.fig.by_embedding"): retrieval.embed(model, x), L("report.fig.by_pixels"): retrieval.pixels(x)}
-    fig = Figure(figsize=(1.1 * (k + 1) + 1, 2.6 * len(rows)))
+    fig = Figure(figsize=(1.1 * (k + 1) + 1, 1.5 * len(rows) + 0.6))
     axes = fig.subplots(len(rows), k + 1, squeeze=False)
     for r, (label, emb) in enumerate(rows.items()):
         idx, sims = retrieval.neighbours(emb, sample, k)
