@@ -66,6 +66,13 @@ def test_map_matches_scikit_learn_average_precision():
     assert retrieval.mean_average_precision(emb, y) == pytest.approx(np.mean(aps), abs=1e-6)
 
 
+def test_blocks_of_queries_give_the_same_figures(monkeypatch):
+    emb, y = blobs(n=50, seed=2)
+    whole = retrieval.scores(emb, y)
+    monkeypatch.setattr(retrieval, "BLOCK", 7)            # 8 blocks, the last of 1 query
+    assert retrieval.scores(emb, y) == pytest.approx(whole)
+
+
 def test_query_expansion_and_neighbours_by_hand():
     # e0 = (1, 0), e1 = (0.8, 0.6), e2 = (0, 1): cos(e0, e1) = 0.8, cos(e1, e2) = 0.6, cos(e0, e2) = 0
     e = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])

@@ -108,8 +108,9 @@ def learn(spec: Spec, strategies: list[str], budget: int, step: int, initial: in
           on_step: Callable[[str, int, int, float], None] | None = None) -> dict[str, Curve]:
     """The active-learning loop for each strategy: from ``initial`` random labels (default
     ``step``), ask for ``step`` more at a time until ``budget``, retraining the spec's network
-    from its seed each time. Repeat r draws its first labels with seed ``seed + r`` and trains
-    with ``train.seed + r``; every strategy starts repeat r from the same labels (a paired
+    from its seed each time. Repeat r draws its first labels (and random picks) from seed
+    ``seed + r`` and trains with ``train.seed + r``; every strategy starts repeat r from the
+    same labels and the same initial weights (a paired
     comparison). ``on_step(strategy, repeat, labels, test_accuracy)`` after each training."""
     for s in strategies:
         check_strategy(s)
@@ -120,13 +121,13 @@ def learn(spec: Spec, strategies: list[str], budget: int, step: int, initial: in
     curves = {s: Curve(sizes, np.zeros((repeats, len(sizes)))) for s in strategies}
     pool = len(data.x_train)
     for r in range(repeats):
-        rng = torch.Generator().manual_seed(seed + r)
-        first = torch.randperm(pool, generator=rng)[:initial]
+        s_first, s_pick = np.random.SeedSequence(seed + r).generate_state(2)   # two streams
+        first = torch.randperm(pool, generator=torch.Generator().manual_seed(int(s_first)))[:initial]
         run_spec = spec.model_copy(update={"train": spec.train.model_copy(
             update={"seed": (spec.train.seed + r) % 2**63})})
         for s in strategies:
             labelled = first
-            pick = torch.Generator().manual_seed(seed + r)
+            pick = torch.Generator().manual_seed(int(s_pick))
             for j, n in enumerate(sizes):
                 if len(labelled) < n:   # ask about the next (n - labelled) samples
                     unlabelled = torch.ones(pool, dtype=torch.bool)

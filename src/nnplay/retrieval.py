@@ -20,7 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-QE_K = 2   # neighbours averaged into the query by query expansion
+QE_K = 2      # neighbours averaged into the query by query expansion
+BLOCK = 1024  # queries ranked at a time
 
 
 @torch.no_grad()
@@ -41,12 +42,16 @@ def pixels(x: torch.Tensor) -> torch.Tensor:
     return F.normalize(x.float().flatten(1), dim=1)
 
 
-def _similarity(emb: torch.Tensor, queries: torch.Tensor | None = None) -> torch.Tensor:
-    """(N, N) cosine similarities of each item's query (``queries``, default the item itself)
-    to every item; an item's similarity to itself is -inf (never retrieved)."""
-    s = (emb if queries is None else queries) @ emb.T
-    s.fill_diagonal_(-torch.inf)
-    return s
+def _blocks(emb: torch.Tensor, queries: torch.Tensor | None = None):
+    """(rows, similarities (B, N)) for blocks of queries: the cosine similarity of each item's
+    query (``queries``, default the item itself) to every item, its own item set to -inf
+    (never retrieved). Blocks keep memory at B x N for large test sets."""
+    q = emb if queries is None else queries
+    for start in range(0, len(q), BLOCK):
+        rows = torch.arange(start, min(start + BLOCK, len(q)))
+        s = q[rows] @ emb.T
+        s[torch.arange(len(rows)), rows] = -torch.inf
+        yield rows, s
 
 
 def neighbours(emb: torch.Tensor, i: int, k: int = 5) -> tuple[list[int], list[float]]:
@@ -60,24 +65,27 @@ def neighbours(emb: torch.Tensor, i: int, k: int = 5) -> tuple[list[int], list[f
 
 def recall_at_1(emb: torch.Tensor, y: torch.Tensor) -> float:
     """Share of items whose nearest other item has the same label."""
-    return float((y[_similarity(emb).argmax(1)] == y).float().mean())
+    hits = sum(int((y[s.argmax(1)] == y[rows]).sum()) for rows, s in _blocks(emb))
+    return hits / len(y)
 
 
 def mean_average_precision(emb: torch.Tensor, y: torch.Tensor, queries: torch.Tensor | None = None) -> float:
     """Mean over queries of the average precision of the full ranking of the other items
     (queries with no other item of their class are left out). ``queries``: a new query
     vector for each item (query expansion), searched against ``emb``."""
-    order = _similarity(emb, queries).argsort(1, descending=True)[:, :-1]   # (N, N-1): self last
-    rel = (y[order] == y[:, None]).double()                                 # relevant?
-    hits = rel.sum(1)
-    precision = rel.cumsum(1) / torch.arange(1, rel.shape[1] + 1, dtype=torch.double)
-    ap = (precision * rel).sum(1) / hits.clamp_min(1)
-    return float(ap[hits > 0].mean())
+    aps = []
+    for rows, s in _blocks(emb, queries):
+        order = s.argsort(1, descending=True)[:, :-1]                # (B, N-1): self is last
+        rel = (y[order] == y[rows, None]).double()                   # relevant?
+        hits = rel.sum(1)
+        precision = rel.cumsum(1) / torch.arange(1, rel.shape[1] + 1, dtype=torch.double)
+        aps.append(((precision * rel).sum(1) / hits.clamp_min(1))[hits > 0])
+    return float(torch.cat(aps).mean())
 
 
 def query_expansion(emb: torch.Tensor, k: int = QE_K) -> torch.Tensor:
     """Average query expansion: each item becomes normalise(item + its k nearest others)."""
-    top = _similarity(emb).topk(k, dim=1).indices                    # (N, k)
+    top = torch.cat([s.topk(k, dim=1).indices for _, s in _blocks(emb)])   # (N, k)
     return F.normalize(emb + emb[top].sum(1), dim=1)
 
 
