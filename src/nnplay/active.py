@@ -110,8 +110,8 @@ def learn(spec: Spec, strategies: list[str], budget: int, step: int, initial: in
     ``step``), ask for ``step`` more at a time until ``budget``, retraining the spec's network
     from its seed each time. Repeat r draws its first labels (and random picks) from seed
     ``seed + r`` and trains with ``train.seed + r``; every strategy starts repeat r from the
-    same labels and the same initial weights (a paired
-    comparison). ``on_step(strategy, repeat, labels, test_accuracy)`` after each training."""
+    same labels and the same initial weights (a paired comparison).
+    ``on_step(strategy, repeat, labels, test_accuracy)`` after each training."""
     for s in strategies:
         check_strategy(s)
     data = data if data is not None else load_data(spec.data)
