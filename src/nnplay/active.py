@@ -27,7 +27,7 @@ from .spec import Spec, SpecError
 from .train import Trainer
 
 STRATEGIES = ("margin", "entropy", "least", "random")
-SEED_MAX = 2**32 - 1   # --seed + repeat seeds a torch.Generator
+SEED_MAX = 2**32 - 1   # --seed + repeat r: the seed of repeat r's labels and picks
 
 
 def scores(probs: torch.Tensor, strategy: str) -> torch.Tensor:
