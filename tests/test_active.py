@@ -35,7 +35,7 @@ def test_query_orders_by_uncertainty():
     r = active.query(PROBS, "random", 3, torch.Generator().manual_seed(1))
     assert len(set(r.tolist())) == 3
     assert r.tolist() == active.query(PROBS, "random", 3, torch.Generator().manual_seed(1)).tolist()
-    with pytest.raises(specmod.SpecError, match="margin, entropy, least, random"):
+    with pytest.raises(specmod.UserError, match="margin, entropy, least, random"):
         active.query(PROBS, "confidence", 1)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .data import DataBundle, load_data
-from .spec import Spec, SpecError
+from .spec import Spec, UserError
 from .train import Trainer
 
 STRATEGIES = ("margin", "entropy", "least", "random")
@@ -40,7 +40,7 @@ def scores(probs: torch.Tensor, strategy: str) -> torch.Tensor:
         return top2[:, 1] - top2[:, 0]
     if strategy == "entropy":
         return -(probs * probs.clamp_min(1e-12).log()).sum(1)
-    raise SpecError.say("active.no_score")   # random has no score
+    raise UserError.say("active.no_score")   # random has no score
 
 
 def query(probs: torch.Tensor, strategy: str, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -62,24 +62,24 @@ def ask(trainer: Trainer, points: np.ndarray, k: int = 1, strategy: str = "margi
 
 def check_strategy(strategy: str) -> None:
     if strategy not in STRATEGIES:
-        raise SpecError.say("active.bad_strategy", got=repr(strategy), allowed=", ".join(STRATEGIES))
+        raise UserError.say("active.bad_strategy", got=repr(strategy), allowed=", ".join(STRATEGIES))
 
 
 def check(data: DataBundle, budget: int, step: int, initial: int, repeats: int, seed: int = 0) -> None:
-    """The loop's settings against the pool (the training split); SpecError naming the option."""
+    """The loop's settings against the pool (the training split); a UserError naming the option."""
     pool = len(data.x_train)
     if data.task == "regression":
-        raise SpecError.say("active.task")
+        raise UserError.say("active.task")
     if step < 1:
-        raise SpecError.say("active.step", got=step)
+        raise UserError.say("active.step", got=step)
     if repeats < 1:
-        raise SpecError.say("active.repeats", got=repeats)
+        raise UserError.say("active.repeats", got=repeats)
     if not 0 <= seed <= SEED_MAX - repeats:
-        raise SpecError.say("active.seed", got=seed, most=SEED_MAX - repeats)
+        raise UserError.say("active.seed", got=seed, most=SEED_MAX - repeats)
     if not 1 <= initial <= pool:
-        raise SpecError.say("active.initial", got=initial, pool=pool)
+        raise UserError.say("active.initial", got=initial, pool=pool)
     if not initial <= budget <= pool:
-        raise SpecError.say("active.budget", got=budget, initial=initial, pool=pool)
+        raise UserError.say("active.budget", got=budget, initial=initial, pool=pool)
 
 
 @dataclass

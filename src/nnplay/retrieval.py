@@ -20,20 +20,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .model import CHUNK, eval_mode
+
 QE_K = 2      # neighbours averaged into the query by query expansion
 BLOCK = 1024  # queries ranked at a time
 
 
 @torch.no_grad()
-def embed(model: nn.Sequential, x: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+def embed(model: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     """(N, D) L2-normalised embeddings: the output of every layer before ``out``, in eval mode."""
     body = model[:-1]
-    was = model.training
-    model.eval()
-    try:
-        out = [body(x[i:i + batch]).float() for i in range(0, len(x), batch)]
-    finally:
-        model.train(was)
+    with eval_mode(model):
+        out = [body(x[i:i + CHUNK]).float() for i in range(0, len(x), CHUNK)]
     return F.normalize(torch.cat(out).flatten(1), dim=1)
 
 
