@@ -65,3 +65,10 @@ def test_metric_loss_needs_an_embedding():
         Trainer(specmod.from_dict({"train": {"metric_loss": "triplet"}}))
     with pytest.raises(specmod.SpecError, match="batch_hard, multi_similarity"):
         specmod.from_dict({"train": {"miner": "hardest"}})
+
+
+def test_metric_loss_is_refused_with_several_processes():
+    from nnplay.train.distributed import check
+    s = specmod.from_dict({**SPEC, "train": {"metric_loss": "triplet"}})
+    with pytest.raises(specmod.SpecError, match="train.metric_loss"):
+        check(s, 270, 2)
