@@ -174,7 +174,7 @@ def test_report_shows_embedding_and_neighbours(lesson, tmp_path):
     for name in ("embedding", "neighbours", "confusion"):
         assert (tmp_path / "en" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     text = page.read_text()
-    assert "test recall@1 (embedding)" in text and "test recall@1 (raw pixels)" in text
+    assert "<th>test recall@1</th>" in text and "<th>raw pixels: test recall@1</th>" in text
     assert f"{summary['test_map_qe']:.4g}" in text
     ko = write_report(run, tmp_path / "ko", lang="ko").read_text(encoding="utf-8")
     assert "쿼리 확장 후 테스트 mAP" in ko
