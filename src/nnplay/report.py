@@ -5,7 +5,9 @@ loss and metric curves (overfitting: train vs validation), the decision boundary
 (2-D data), per-layer gradient norms (기울기 소실), activation statistics (dead
 ReLUs), weight norms (L1 sparsity), a CNN's first-layer filters and the feature
 maps of one test image, and the test confusion matrix; for sequences the forecast
-against the truth and the baselines, the gradient over time steps and the gates.
+against the truth and the baselines, the gradient over time steps and the gates; for
+metric learning (``model.embedding``) the test embedding in 2-D (PCA) and one test
+image's nearest neighbours by the embedding and by raw pixels.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from .spec import SpecError
 
 HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic", "UnDotum")
 SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse",
-                "test_mae", "test_rmse", "seconds")
+                "test_mae", "test_rmse", "test_recall_at_1", "test_map", "test_map_qe", "seconds")
 SEQ_PROBE = 256   # test sequences the gradient-over-time curve averages over
 MAX_MAPS = 8      # feature-map channels shown per layer
 REPORT_SAMPLE, REPORT_TEMPERATURE = 300, 0.8   # a character model's sample on its page
@@ -281,6 +283,56 @@ def plot_gates(trainer, L, sample: int = 0) -> Figure | None:
     return fig
 
 
+# --- 7. metric learning: the embedding in 2-D, and one test image's nearest neighbours ----
+def plot_embedding(model, data, L) -> Figure | None:
+    """The test embeddings' first two principal components, coloured by class."""
+    if not _embeds(model) or len(data.x_test) < 3:
+        return None
+    from . import retrieval
+    xy = retrieval.projection(retrieval.embed(model, data.x_test))
+    y = data.y_test.numpy()
+    fig = Figure(figsize=(6, 5.2))
+    ax = fig.subplots()
+    colours = colormaps["tab10"](y % 10)
+    ax.scatter(xy[:, 0], xy[:, 1], c=colours, s=12, edgecolors="none")
+    for k, name in enumerate(data.class_names):   # each class's name at its centre
+        if (y == k).any():
+            ax.annotate(name, xy[y == k].mean(0), fontsize=11, ha="center", va="center",
+                        bbox={"boxstyle": "circle", "fc": "white", "ec": colormaps["tab10"](k % 10)})
+    ax.set(xlabel="PC 1", ylabel="PC 2", title=L("report.fig.embedding"))
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_neighbours(model, data, sample: int, L, k: int = 8) -> Figure | None:
+    """Test image ``sample`` and its k nearest other test images, by the embedding and by raw
+    pixels (cosine similarity; red: another class)."""
+    if not _embeds(model) or not data.is_image or len(data.x_test) <= k:
+        return None
+    from . import retrieval
+    x, y, names = data.x_test, data.y_test, data.class_names
+    rows = {L("report.fig.by_embedding"): retrieval.embed(model, x), L("report.fig.by_pixels"): retrieval.pixels(x)}
+    fig = Figure(figsize=(1.1 * (k + 1) + 1, 1.5 * len(rows) + 0.6))
+    axes = fig.subplots(len(rows), k + 1, squeeze=False)
+    for r, (label, emb) in enumerate(rows.items()):
+        idx, sims = retrieval.neighbours(emb, sample, k)
+        for j, (i, sim) in enumerate([(sample, None), *zip(idx, sims)]):
+            ax = axes[r][j]
+            ax.imshow(x[i].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray")
+            ax.set(xticks=[], yticks=[])
+            wrong = int(y[i]) != int(y[sample])
+            ax.set_title(names[int(y[i])] if sim is None else f"{names[int(y[i])]} {sim:.2f}",
+                         fontsize=8, color="red" if wrong else "black")
+        axes[r][0].set_ylabel(label, fontsize=9)
+    fig.suptitle(L("report.fig.neighbours", i=sample))
+    return fig
+
+
+def _embeds(model) -> bool:
+    from .model.layers import NormalizedSoftmax
+    return isinstance(getattr(model, "out", None), NormalizedSoftmax)
+
+
 # --- the page ---------------------------------------------------------------------------
 def _text_section(trainer, lang: str) -> str:
     """A character model's sample (its baselines are rows of the summary table)."""
@@ -336,6 +388,8 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
         "forecast": lambda: plot_forecast(trainer, L),
         "time_gradients": lambda: plot_time_gradients(trainer, L),
         "gates": lambda: plot_gates(trainer, L),
+        "embedding": lambda: plot_embedding(model, data, L),
+        "neighbours": lambda: plot_neighbours(model, data, sample, L),
     }
     shown = []
     with rc_context({"font.family": fonts, "axes.unicode_minus": plot_lang == "en"}):

@@ -404,6 +404,16 @@ def _sequence_extras(trainer: Trainer) -> dict:
     return {}
 
 
+@eager
+def _retrieval_extras(trainer: Trainer) -> dict:
+    """Metric learning (``model.embedding``): recall@1, mAP and mAP with query expansion on
+    the test split, raw pixels as the baseline (nnplay.retrieval)."""
+    if trainer.spec.model.embedding is None or len(trainer.data.x_test) < 2:
+        return {}
+    from .retrieval import summary
+    return summary(trainer.model, trainer.x["test"], trainer.y["test"])
+
+
 def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
            spec: Spec | None = None) -> dict:
     """Write weights, summary and index entry for a trained run (``spec``: the run's, when it
@@ -412,6 +422,7 @@ def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
     summary = {"run_id": run.id, "run_dir": str(run.dir), **result.summary,
                "stopped_early": result.stopped_early, **_classification_extras(trainer),
                **_sequence_extras(trainer), **summary_extras(trainer),
+               **_retrieval_extras(trainer),
                "versions": versions()}
     atomic_write(run.path("summary.json"), json.dumps(summary, indent=2))
     store.index(run, spec or trainer.spec, "done", summary)

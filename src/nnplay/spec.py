@@ -213,6 +213,11 @@ class ModelSpec(_Strict):
     regularization: Annotated[Regularization, LIVE] = "none"
     reg_rate: Annotated[float, Field(ge=0, le=10), LIVE] = 0.0
     label_smoothing: Annotated[float, Field(ge=0, lt=1), LIVE] = 0.0
+    # metric learning: the network ends in an embedding of this size, L2-normalised and
+    # classified by a normalised softmax (cosine / temperature; Zhai & Wu 2019); retrieval
+    # by cosine similarity is then measured on the test split (nnplay.retrieval)
+    embedding: Annotated[int, Field(ge=2, le=4096)] | None = None
+    temperature: Annotated[float, Field(gt=0, le=1)] = 0.05
 
     _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
@@ -259,6 +264,12 @@ class TrainSpec(_Strict):
     probe_every: Annotated[int, Field(ge=0), LIVE] = 1      # epochs between probes; 0 = off
     checkpoint_every: Annotated[int, Field(ge=1), LIVE] = 10  # epochs between resumable checkpoints
     adversarial: AdversarialSpec = Field(default_factory=AdversarialSpec)
+    # metric learning (model.embedding): a pytorch-metric-learning loss trains the embedding on
+    # the pairs or triplets a miner picks in each batch; the normalised-softmax head then only
+    # reads the embedding (its gradient stops there), so accuracy still means something
+    metric_loss: Literal["none", "triplet", "contrastive"] = "none"
+    miner: Literal["none", "batch_hard", "multi_similarity"] = "none"
+    triplet_margin: Annotated[float, Field(gt=0, le=2)] = 0.2   # d(a, n) >= d(a, p) + margin
 
 
 class Spec(_Strict):

@@ -4,6 +4,8 @@ Children are named ``dense1, bn1, act1, drop1, ..., conv1, pool1, flatten1, ...,
 lstm1, ..., out``. Sequences are (time steps x features) per sample, batch first. The output head follows the task: ``out`` gives 1 logit (binary: sigmoid
 + BCE; regression: raw value + MSE) or K logits (softmax + cross-entropy); the
 sigmoid/softmax live in the loss and in ``predict`` for numerical stability.
+With ``model.embedding`` (metric learning) the last layers are ``embed``, the
+embedding, and ``out``, a normalised-softmax classifier over it.
 A perceptron is ``hidden = []``: inputs -> out, nothing between.
 Weights are drawn from ``generator`` and dropout masks from ``dropout_generator`` (a
 session's own, see ``Trainer``): then the global RNG is never touched.
@@ -19,7 +21,7 @@ from torch.nn.utils import skip_init
 from ..spec import RECURRENT, LayerSpec, ModelSpec, SpecError
 from . import activations
 from .init import initialize, initialize_recurrent
-from .layers import Conv1d, Dropout, NgramBag, Recurrent
+from .layers import Conv1d, Dropout, NgramBag, NormalizedSoftmax, Recurrent
 
 BUCKETS = 2**15   # ngram_bag's hash rows when the layer does not say (vocabulary)
 
@@ -179,7 +181,15 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
     if len(shape) != 1:
         add("flatten", nn.Flatten())
         shape = (int(_prod(shape)),)
-    head = skip_init(nn.Linear, shape[0], out_dim)
+    if spec.embedding is not None:   # metric learning: embedding -> normalised softmax
+        if out_dim < 2:
+            raise SpecError.say("model.embedding_task")
+        embed = skip_init(nn.Linear, shape[0], spec.embedding)
+        initialize(embed, spec.init, generator)
+        mods["embed"] = embed
+        head = skip_init(NormalizedSoftmax, spec.embedding, out_dim, spec.temperature)
+    else:
+        head = skip_init(nn.Linear, shape[0], out_dim)
     initialize(head, spec.init, generator)
     mods["out"] = head
     return nn.Sequential(mods)

@@ -1,8 +1,10 @@
-"""Layers that draw their randomness from a session's own ``torch.Generator``."""
+"""Layers that draw their randomness from a session's own ``torch.Generator``; the
+normalised-softmax head of metric learning (``model.embedding``)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 def dropout(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
@@ -107,3 +109,24 @@ class NgramBag(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bag(self.ids(x))                      # (N, dim)
+
+
+class NormalizedSoftmax(nn.Linear):
+    """The normalised-softmax classifier of "Making Classification Competitive for Deep Metric
+    Learning" (Zhai & Wu 2019, https://arxiv.org/abs/1811.12649): logits
+    z_k = cos(e, w_k) / T = (e / ||e||) . (w_k / ||w_k||) / T for an embedding e and one
+    weight vector (a class "proxy") w_k per class. Trained with plain cross-entropy, it pulls
+    each embedding towards its class's direction, so cosine similarity between embeddings
+    retrieves samples of the same class. T (0.05 in the paper) sharpens the softmax: cosines
+    lie in [-1, 1]. The same loss as pytorch-metric-learning's ``NormalizedSoftmaxLoss``."""
+
+    def __init__(self, in_features: int, out_features: int, temperature: float = 0.05,
+                 device=None, dtype=None):
+        super().__init__(in_features, out_features, bias=False, device=device, dtype=dtype)
+        self.temperature = temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:   # (N, D) -> (N, K)
+        return F.linear(F.normalize(x, dim=1), F.normalize(self.weight, dim=1)) / self.temperature
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, temperature={self.temperature}"

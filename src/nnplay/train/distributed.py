@@ -67,6 +67,8 @@ def check(spec: Spec, n_train: int, nproc: int, local: bool = True) -> None:
                             most=min(b, last))
     if spec.train.adversarial.method != "none":
         raise SpecError.say("dist.not_supported", nproc=nproc, what="train.adversarial")
+    if spec.train.metric_loss != "none":   # its forward keeps the embedding beside DDP's
+        raise SpecError.say("dist.not_supported", nproc=nproc, what="train.metric_loss")
 
 
 def join(trainer, rank: int, world: int) -> None:

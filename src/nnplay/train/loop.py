@@ -25,6 +25,7 @@ from ..model.regularize import penalty
 from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, live_fields
 from .compiled import TRACING, CompiledStep, eager, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
+from .metric import metric_loss
 from .optimizers import make_optimizer
 from .precision import use_amp
 from .schedules import make_schedule
@@ -102,6 +103,7 @@ class Trainer:
         self.model = build_model(spec.model, d.input_shape, d.out_dim, weights, self.dropout_generator,
                                  len(d.vocabulary) if d.vocabulary else None).to(self.device)
         self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing).to(self.device)
+        self.metric_loss = metric_loss(spec.train, spec.model.embedding)   # on the embedding (model.embedding), or None
         self._place_data()
         self.epoch = 0
         self.history: list[dict] = []
@@ -305,6 +307,8 @@ class Trainer:
             loss = self.loss_fn(out, yb)
         reg = penalty(self.model, m.regularization, m.reg_rate)
         objective = loss if weight == 1 else loss * weight
+        if self.metric_loss is not None:   # metric learning: the loss on the kept embedding
+            objective = objective + weight * self.metric_loss(self.embedding.float(), yb)
         objective = objective if reg is None else objective + reg
         opt.zero_grad(set_to_none=True)
         if self.amp:   # mixed precision: scale the loss so fp16 gradients do not underflow
@@ -334,11 +338,11 @@ class Trainer:
     def _fast_step(self, now: bool = False) -> CompiledStep | None:
         """The compiled step when ``train.compile`` is on and it is built; None until then
         (the eager step trains meanwhile), and for networks or settings it does not cover
-        (batch norm, mixed precision, adversarial training). Building starts after
+        (batch norm, mixed precision, adversarial training, metric losses). Building starts after
         COMPILE_AFTER seconds of training: short runs never pay the seconds it takes."""
         t = self.spec.train
         if not t.compile or self.amp or self.adversary is not None or unsupported(self.model) \
-                or self.share.module is not None:
+                or self.share.module is not None or self.metric_loss is not None:
             self.compiled = None
             return None
         c = self.compiled
@@ -357,6 +361,13 @@ class Trainer:
         """
         if self.share.module is not None:   # data-parallel: DDP's forward syncs the gradients
             return self.share.module
+        if self.metric_loss is not None:   # keep the embedding; the head only reads it
+            body, head = self.model[:-1], self.model[-1]
+
+            def forward_metric(x: torch.Tensor) -> torch.Tensor:
+                self.embedding = body(x)
+                return head(self.embedding.detach())
+            return forward_metric
         layers = list(self.model.children())
         hooked = any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
                      or m._backward_pre_hooks for m in self.model.modules())
