@@ -60,9 +60,8 @@ def lesson():
 
 def test_margin_sampling_beats_random(lesson):
     """The lesson's bar on the mean of 5 repeats (paired: the same first 20 labels and seed).
-    Measured on 2026-11-30 (2 shared cores): margin 0.895 vs random 0.870 at 100 labels
-    (+2.5 points; every repeat >= 0), 0.951 vs 0.914 at 200 (+3.7; every repeat >= +3.0);
-    with two threads +2.7 and +3.6."""
+    Measured on 2026-11-30 (2 shared cores): margin 0.914 vs random 0.886 at 100 labels
+    (+2.8 points), 0.951 vs 0.914 at 200 (+3.7; every repeat >= +3.0)."""
     m, r = lesson["margin"], lesson["random"]
     assert m.labels == r.labels == list(range(20, 201, 20))
     assert m.at(20) == r.at(20)                     # the same first labels, the same network
