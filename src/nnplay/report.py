@@ -30,7 +30,9 @@ from .spec import SpecError
 
 HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic", "UnDotum")
 SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse",
-                "test_mae", "test_rmse", "test_recall_at_1", "test_map", "test_map_qe", "seconds")
+                "test_mae", "test_rmse", "test_recall_at_1", "test_map", "test_map_qe", "seconds",
+                "test_accuracy_tta", "test_balanced_accuracy", "test_pr_auc_mean", "rare_class",
+                "test_recall_rare", "test_pr_auc_rare")
 SEQ_PROBE = 256   # test sequences the gradient-over-time curve averages over
 MAX_MAPS = 8      # feature-map channels shown per layer
 REPORT_SAMPLE, REPORT_TEMPERATURE = 300, 0.8   # a character model's sample on its page
@@ -355,6 +357,7 @@ def _html(run: Run, summary: dict, shown: list[str], lang: str, extra: str = "")
     caps = {name: e(t(f"report.cap.{name}", lang)) for name in shown}
     figs = "".join(f'<figure><img src="{n}.png" alt="{c}"><figcaption>{c}</figcaption></figure>\n' for n, c in caps.items())
     title = t("report.title", lang, name=run.spec.name, run_id=run.id)
+    rows += _practice_rows(summary, lang)
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}</title><style>{CSS}</style></head>
 <body><h1>{e(title)}</h1>
@@ -362,6 +365,21 @@ def _html(run: Run, summary: dict, shown: list[str], lang: str, extra: str = "")
 {extra}{figs}<h2>{e(t("report.spec", lang))}</h2><pre>{e(run.spec.to_toml())}</pre>
 </body></html>
 """
+
+
+def _practice_rows(summary: dict, lang: str) -> str:
+    """Rows for transfer learning (layers loaded and frozen) and per-class test recall."""
+    e, rows = html.escape, []
+    info = summary.get("transfer")
+    if info:
+        rows.append((t("report.from", lang), info["from"]))
+        rows.append((t("report.loaded", lang), ", ".join(info["loaded"]) or "-"))
+    if summary.get("frozen") is not None:
+        rows.append((t("report.frozen", lang), ", ".join(summary["frozen"]) or "-"))
+    if isinstance(summary.get("test_recall"), list):
+        rows.append((t("report.recall", lang), ", ".join(
+            "-" if r is None else f"{c}: {r:.3f}" for c, r in enumerate(summary["test_recall"]))))
+    return "".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows)
 
 
 def write_report(run: Run, out: str | Path | None = None, lang: str = "en", sample: int = 0) -> Path:

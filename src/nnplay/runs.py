@@ -379,9 +379,9 @@ def _classification_extras(trainer: Trainer) -> dict:
         return {}   # a character model's classes are its characters: no confusion matrix
     pred = trainer.predict(d.x_test).argmax(1).numpy()
     true = d.y_test.numpy()
-    p, r, f1, _ = precision_recall_fscore_support(true, pred, average="macro", zero_division=0)
+    p, _, f1, _ = precision_recall_fscore_support(true, pred, average="macro", zero_division=0)
     cm = confusion_matrix(true, pred, labels=list(range(d.num_classes)))
-    return {"test_precision": float(p), "test_recall": float(r), "test_f1": float(f1),
+    return {"test_precision": float(p), "test_f1": float(f1),   # per-class test_recall: Trainer.summary
             "confusion_matrix": cm.tolist()}
 
 
@@ -548,3 +548,23 @@ def curves(run: Run) -> list[dict]:
     nested probe records, for overlaying runs' curves."""
     return [{k: v for k, v in rec.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
             for rec in run.metrics()]
+
+
+def transfer_from(trainer: Trainer, run: Run) -> dict:
+    """Start ``trainer`` from finished run ``run``'s weights, layer by layer where name and
+    shape match (``nnplay train --from``); a run none of whose layers fit, or that leaves a
+    frozen layer untrained, is a ``RunError``. -> {"from", "loaded", "kept", "frozen"}."""
+    if not run.path("model.safetensors").exists():
+        raise RunError.say("runs.from_unfinished", run=repr(run.id))
+    state = load_file(run.path("model.safetensors"))
+    info = trainer.start_from(state, run.id)
+    if not info["loaded"]:
+        def shapes(sd: dict) -> str:
+            return ", ".join(f"{k.removesuffix('.weight')} {'x'.join(map(str, v.shape))}"
+                             for k, v in sd.items() if k.endswith(".weight"))
+        raise RunError.say("runs.from_misfit", run=repr(run.id), theirs=shapes(state),
+                           mine=shapes(trainer.model.state_dict()))
+    unloaded = [n for n in info["frozen"] if n not in info["loaded"]]
+    if unloaded:
+        raise RunError.say("runs.from_frozen", run=repr(run.id), layers=", ".join(unloaded))
+    return info

@@ -20,7 +20,7 @@ from .i18n import t
 # --- vocabularies (the course's names) -------------------------------------
 Toy2D = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
 DataName = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss",
-                   "digits", "idx", "csv", "points", "series", "adding", "text"]
+                   "digits", "idx", "csv", "points", "series", "adding", "text", "folder"]
 Series = Literal["sines", "sunspots", "co2", "nile", "elnino", "csv"]   # data.series sources
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 Activation = Literal["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu",
@@ -36,6 +36,7 @@ Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
 Schedule = Literal["none", "step", "cosine", "onecycle"]
 Regularization = Literal["none", "l1", "l2"]
 Metric = Literal["val_loss", "val_accuracy", "val_mse"]
+Transform = Literal["shift", "rotate", "flip", "noise", "erase", "cutmix", "mixup"]
 
 # Aliases accepted in specs and the playground, mapped to canonical names.
 FEATURE_ALIASES = {"x1**2": "x1^2", "x1x1": "x1^2", "x2**2": "x2^2", "x2x2": "x2^2",
@@ -63,6 +64,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
+class AugmentSpec(_Strict):
+    """One transform of ``data.augment``: kornia applies it to training batches only, each
+    sample drawn with probability ``p``. Unset amounts take the transform's default
+    (nnplay.data.augment.DEFAULTS)."""
+    type: Transform
+    p: Annotated[float, Field(ge=0, le=1)] = 0.5
+    shift: Annotated[float, Field(gt=0, le=0.5)] | None = None     # shift: most share of the side moved
+    degrees: Annotated[float, Field(gt=0, le=180)] | None = None   # rotate: most angle either way
+    std: Annotated[float, Field(gt=0, le=1)] | None = None         # noise: Gaussian std
+    area: Annotated[float, Field(gt=0, le=1)] | None = None        # erase: largest share of the image
+
+
 class DataSpec(_Strict):
     """Where the samples come from and how they are split."""
     name: DataName = "spiral"
@@ -77,7 +90,7 @@ class DataSpec(_Strict):
     path: str | None = None        # idx: folder or file prefix; csv: file
     target: str | None = None      # csv: name of the target column
     task: Literal["auto", "classification", "regression"] = "auto"  # csv
-    resample: Literal["none", "smote"] = "none"   # class imbalance: oversample train set
+    resample: Literal["none", "smote", "oversample"] = "none"   # class imbalance: oversample train set (SMOTE or copies)
     scale: Literal["unit", "standard"] = "unit"   # images: [0,1] or per-pixel standardised
     points: Annotated[list[list[float]], Field(max_length=200_000)] | None = None  # name="points": [[x1, x2, label], ...]
     # sequences. series: generated "sines" (data.samples steps, data.noise), a series shipped in
@@ -94,6 +107,12 @@ class DataSpec(_Strict):
     # data.limit: text keeps its first that many characters; csv texts that many rows
     corpus: Literal["constitution", "bills"] = "constitution"   # text: which shipped text
     text: str | None = None        # csv: name of the text column (text classification)
+    # --- practice with real data (issue 12) ---
+    size: Annotated[int, Field(ge=4, le=256)] | None = None   # folder: resize every image to size x size
+    augment: Annotated[list[AugmentSpec], Field(max_length=16)] = Field(default_factory=list)  # training batches only
+    keep_classes: Annotated[list[Annotated[int, Field(ge=0, lt=MAX_CLASSES)]], Field(min_length=2, max_length=MAX_CLASSES)] | None = None  # keep these classes, relabelled 0.. in this order
+    rare_class: Annotated[int, Field(ge=0, lt=MAX_CLASSES)] | None = None  # make this class rare in train+val (test kept)
+    rare_share: Annotated[float, Field(gt=0, le=1)] = 0.1     # share of the rare class's train+val samples kept
 
     @model_validator(mode="before")
     @classmethod
@@ -107,7 +126,7 @@ class DataSpec(_Strict):
     def _check(self) -> "DataSpec":
         if not self.features:
             raise ValueError("data.features must list at least one input feature")
-        if self.name in ("idx", "csv") and not self.path:
+        if self.name in ("idx", "csv", "folder") and not self.path:
             raise ValueError(f"data.path is required when data.name = {self.name!r}")
         if self.name == "csv" and not self.target:
             raise ValueError("data.target (the target column's name) is required for csv data")
@@ -218,6 +237,7 @@ class ModelSpec(_Strict):
     # by cosine similarity is then measured on the test split (nnplay.retrieval)
     embedding: Annotated[int, Field(ge=2, le=4096)] | None = None
     temperature: Annotated[float, Field(gt=0, le=1)] = 0.05
+    freeze: Annotated[list[str], Field(max_length=64)] = Field(default_factory=list)  # layer names kept fixed; "features": all before the first dense layer
 
     _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
@@ -270,6 +290,7 @@ class TrainSpec(_Strict):
     metric_loss: Literal["none", "triplet", "contrastive"] = "none"
     miner: Literal["none", "batch_hard", "multi_similarity"] = "none"
     triplet_margin: Annotated[float, Field(gt=0, le=2)] = 0.2   # d(a, n) >= d(a, p) + margin
+    tta: Annotated[int, Field(ge=0, le=64)] = 0      # test-time augmentation: average N augmented copies (0 = off)
 
 
 class Spec(_Strict):

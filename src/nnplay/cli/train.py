@@ -27,6 +27,7 @@ def train(
     spec_file: Annotated[str | None, typer.Argument(help="Spec TOML file (defaults if omitted).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: key=value (TOML value), repeatable.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run by its id.")] = None,
+    from_run: Annotated[str | None, typer.Option("--from", help="Start from this finished run's weights (layers whose name and shape match).")] = None,
     folds: Annotated[int, typer.Option("--folds", help="N-fold cross-validation instead of one run.")] = 0,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or auto (overrides train.device).")] = None,
     nproc: Annotated[int, typer.Option("--nproc", help=(
@@ -62,6 +63,8 @@ def train(
     else:
         spec = guard(lambda: specmod.load(spec_file, overrides))
 
+    if from_run and (resume or folds):
+        fail(t("cli.train.from_alone", lang))
     if folds:
         from ..train.folds import cross_validate
         if folds < 2:
@@ -76,6 +79,11 @@ def train(
 
     from ..train import Trainer
     trainer = None if resume else guard(lambda: Trainer(spec))
+    if trainer is not None and from_run:
+        from ..runs import transfer_from
+        info = guard(lambda: transfer_from(trainer, store.get(from_run)))
+        err.print(t("cli.train.from", lang, run_id=from_run, loaded=", ".join(info["loaded"]),
+                    kept=", ".join(info["kept"]) or "-", frozen=", ".join(info["frozen"]) or "-"))
     if trainer is not None and not quiet:
         params = sum(p.numel() for p in trainer.model.parameters())
         err.print(t("cli.train.start", lang, name=spec.name, data=spec.data.name, params=params,

@@ -18,6 +18,7 @@ from ..spec import DataSpec, SpecError, shorten
 from . import adding as adding_source
 from . import csv as csv_source
 from . import digits as digits_source
+from . import folder as folder_source
 from . import idx as idx_source
 from . import series as series_source
 from . import toy2d
@@ -47,6 +48,9 @@ class DataBundle:
     forecasts: series_source.Forecasts | None = None
     # text: id -> character (0 padding, 1 unknown; data/text.py); inputs are (N, window) ids
     vocabulary: list[str] | None = None
+    # the least frequent class of the training split before resampling (data.rare_class, or one
+    # with under half the largest class's samples); None: no class is rare
+    rare_class: int | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -148,6 +152,42 @@ def _smote(X, y, seed):
     return Xr.reshape((-1, *shape)).astype(np.float32), yr
 
 
+def _oversample(X, y, seed):
+    """Random oversampling: copies of each smaller class's training samples up to the largest."""
+    from imblearn.over_sampling import RandomOverSampler
+    shape = X.shape[1:]
+    Xr, yr = RandomOverSampler(random_state=seed).fit_resample(X.reshape(len(X), -1), y)
+    return Xr.reshape((-1, *shape)).astype(np.float32), yr
+
+
+def _keep_classes(X, y, keep: list[int], names: list[str]):
+    """Only the samples of classes ``keep``, relabelled 0, 1, ... in that order."""
+    present = set(np.unique(y).tolist())
+    missing = [c for c in keep if c not in present]
+    if missing or len(set(keep)) != len(keep):
+        raise SpecError.say("data.keep_classes", keep=keep, present=", ".join(map(str, sorted(present))))
+    mask = np.isin(y, keep)
+    relabel = np.zeros(int(y.max()) + 1, np.int64)
+    relabel[keep] = np.arange(len(keep))
+    names = [names[c] if c < len(names) else str(c) for c in keep]
+    return X[mask], relabel[y[mask]], names
+
+
+def _make_rare(X, y, rare: int, share: float, seed: int):
+    """Keep ``share`` of class ``rare``'s samples (at least 2), drawn with ``seed``."""
+    idx = np.flatnonzero(y == rare)
+    keep = max(2, math.ceil(share * len(idx)))
+    drop = np.random.default_rng(seed).permutation(idx)[keep:]
+    mask = np.ones(len(y), bool)
+    mask[drop] = False
+    return X[mask], y[mask]
+
+
+def _rare_class(y: np.ndarray, k: int) -> int | None:
+    counts = np.bincount(y, minlength=k)
+    return int(counts.argmin()) if 2 * counts.min() < counts.max() else None
+
+
 def _limit(X, y, n, seed):
     if n is None or n >= len(X):
         return X, y
@@ -215,6 +255,9 @@ def load_data(spec: DataSpec) -> DataBundle:
         X, y = parts["train"]
         test = parts.get("test")
         names = ["pixels"]
+    elif spec.name == "folder":
+        X, y, class_names = folder_source.load(spec.path, spec.size)
+        names = ["pixels"]
     elif spec.name == "csv":
         try:   # a CSVError is a UserError: it goes up as it is
             X, y, names, task, class_names = csv_source.load(spec.path, spec.target, spec.task)
@@ -223,7 +266,14 @@ def load_data(spec: DataSpec) -> DataBundle:
         regression = task == "regression"
     else:  # pragma: no cover - the spec's Literal forbids it
         raise SpecError(f"data.name: unknown data set {spec.name!r}")
-    if spec.name in ("idx", "csv"):
+    if spec.keep_classes:
+        if regression or spec.name in toy2d.GENERATORS or spec.name == "points":
+            raise SpecError.say("data.keep_needs_classes", name=spec.name)
+        X, y, class_names = _keep_classes(X, y, spec.keep_classes, class_names or [str(c) for c in range(int(y.max()) + 1)])
+        if test is not None:
+            test = _keep_classes(*test, spec.keep_classes, class_names)[:2]
+        check_splits(len(X), len(spec.keep_classes), spec, None if test is None else len(test[0]))
+    if spec.name in ("idx", "csv", "folder"):
         n = min(spec.limit or len(X), len(X))
         k = 1 if regression else len(np.unique(y))
         check_splits(n, k, spec, None if test is None else len(test[0]),
@@ -245,11 +295,18 @@ def load_data(spec: DataSpec) -> DataBundle:
     if points is None and X.ndim == 2 and (spec.name in toy2d.GENERATORS or spec.name == "points"):
         points = {"train": Xtr[:, :2], "val": Xva[:, :2], "test": Xte[:, :2]}
         Xtr, Xva, Xte = Xtr[:, 2:], Xva[:, 2:], Xte[:, 2:]
-    if spec.resample == "smote":
-        if regression:
-            raise SpecError("data.resample = 'smote' needs a classification data set")
-        Xtr, ytr = _smote(Xtr, ytr, spec.seed)
     task, k = _task(y, regression)
+    if spec.rare_class is not None:
+        if regression or spec.rare_class >= k:
+            raise SpecError.say("data.rare_class", got=spec.rare_class, k=k)
+        Xtr, ytr = _make_rare(Xtr, ytr, spec.rare_class, spec.rare_share, spec.seed)
+        if len(Xva):
+            Xva, yva = _make_rare(Xva, yva, spec.rare_class, spec.rare_share, spec.seed + 1)
+    rare = None if regression else _rare_class(ytr, k)
+    if spec.resample != "none":
+        if regression:
+            raise SpecError(f"data.resample = {spec.resample!r} needs a classification data set")
+        Xtr, ytr = (_smote if spec.resample == "smote" else _oversample)(Xtr, ytr, spec.seed)
     if spec.name == "csv" and not class_names and not regression:
         class_names = [str(i) for i in range(k)]
     ydt = torch.float32 if regression else torch.int64
@@ -259,4 +316,4 @@ def load_data(spec: DataSpec) -> DataBundle:
 
     return DataBundle(t(Xtr), t(ytr, ydt), t(Xva), t(yva, ydt), t(Xte), t(yte, ydt), task, k,
                       names, class_names or [str(i) for i in range(k if not regression else 0)],
-                      points, scale=scale)
+                      points, scale=scale, rare_class=rare)

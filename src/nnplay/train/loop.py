@@ -20,8 +20,10 @@ from torch import nn
 
 from .. import probes
 from ..data import DataBundle, load_data
+from ..data import augment as augmentation
 from ..model import build_model
 from ..model.regularize import penalty
+from ..model.transfer import freeze, load_matching
 from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, live_fields
 from .compiled import TRACING, CompiledStep, eager, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
@@ -102,6 +104,14 @@ class Trainer:
         weights = torch.Generator().manual_seed(int(s_init))
         self.model = build_model(spec.model, d.input_shape, d.out_dim, weights, self.dropout_generator,
                                  len(d.vocabulary) if d.vocabulary else None).to(self.device)
+        self.frozen = freeze(self.model, spec.model.freeze)   # before the optimiser sees them
+        self.transfer: dict | None = None                     # set by start_from
+        augmentation.check(spec.data.augment, spec.data.name)
+        s_aug = int(np.random.SeedSequence([spec.train.seed % 2**64, 12]).generate_state(1)[0])
+        self.augment = augmentation.build(spec.data.augment, d, s_aug)
+        if spec.train.tta and (self.augment is None or len(self.augment.per_sample) == 0):
+            from ..spec import SpecError
+            raise SpecError.say("augment.tta_needs")
         self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing).to(self.device)
         self.metric_loss = metric_loss(spec.train, spec.model.embedding)   # on the embedding (model.embedding), or None
         self._place_data()
@@ -150,7 +160,8 @@ class Trainer:
         return math.ceil(len(self.x["train"]) / self.spec.train.batch_size)
 
     def _build_optimizer(self) -> None:
-        self.optimizer = make_optimizer(self.spec.train, self.model.parameters())
+        # frozen layers' parameters are left out: no updates, no optimiser state
+        self.optimizer = make_optimizer(self.spec.train, [p for p in self.model.parameters() if p.requires_grad])
         self._build_schedule()
         adv = self.spec.train.adversarial
         if adv.method != "none":
@@ -242,6 +253,8 @@ class Trainer:
             idx = self.share.part(whole)
             parts.append(idx)
             xb, yb = x[idx], y[idx]
+            if self.augment is not None:   # training batches only; yb soft after a mix
+                xb, yb = self.augment(xb.float(), yb)
             if self.adversary is not None:
                 xb = self.adversary(xb, yb)
             want_grads = probe and i == last
@@ -342,7 +355,8 @@ class Trainer:
         COMPILE_AFTER seconds of training: short runs never pay the seconds it takes."""
         t = self.spec.train
         if not t.compile or self.amp or self.adversary is not None or unsupported(self.model) \
-                or self.share.module is not None or self.metric_loss is not None:
+                or self.share.module is not None or self.metric_loss is not None \
+                or self.augment is not None:
             self.compiled = None
             return None
         c = self.compiled
@@ -478,7 +492,33 @@ class Trainer:
         for k in ("val_loss", "val_accuracy", "val_mse"):
             if k in last:
                 s[k] = last[k]
+        if self.data.task != "regression" and len(self.x["test"]) and self.spec.data.name != "text":
+            s.update(self._class_metrics())   # (a character model's classes are its characters)
+        if self.frozen:
+            s["frozen"] = list(self.frozen)
+        if self.transfer is not None:
+            s["transfer"] = dict(self.transfer)
         return s
+
+    def _class_metrics(self) -> dict:
+        """Per-class test recall, balanced accuracy and PR-AUC (scikit-learn's), the rare
+        class's recall, and with ``train.tta`` the accuracy over augmented copies."""
+        from .metrics import class_metrics
+        x, y = self.x["test"], self.data.y_test
+        prob = self.predict(x)
+        s = class_metrics(prob.numpy(), y.numpy(), self.data.num_classes, self.data.rare_class)
+        if self.spec.train.tta:
+            p = augmentation.tta_predict(self.predict, x.cpu(), self.augment, self.spec.train.tta)
+            s["test_accuracy_tta"] = float((p.argmax(1) == y).float().mean())
+        return s
+
+    def start_from(self, state: dict[str, torch.Tensor], source: str = "") -> dict:
+        """Load every layer of a trained network's ``state`` whose name and shape match
+        (transfer learning); -> {"from", "loaded", "kept", "frozen"}, also in the summary."""
+        loaded, kept = load_matching(self.model, {k: v.to(self.device) for k, v in state.items()})
+        self.transfer = {"from": source, "loaded": loaded, "kept": kept, "frozen": list(self.frozen)}
+        self.best = {"value": None, "epoch": 0, "state": None}
+        return self.transfer
 
     # --- resumable state ------------------------------------------------------
     def state(self) -> dict:
