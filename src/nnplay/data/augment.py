@@ -63,15 +63,17 @@ def own_rng(generator: torch.Generator):
             generator.set_state(torch.get_rng_state())
 
 
-def soft_targets(labels: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """kornia's mix labels (B, 3) rows [y_i, y_j, lam], or (M, B, 3) for M mixes in turn ->
-    soft targets (B, K): each mix moves a share lam of the target to y_j's class."""
-    target = nn.functional.one_hot(y.long(), num_classes).float()
-    for mix in labels.reshape(-1, *labels.shape[-2:]):
-        lam = mix[:, 2:3].to(target.dtype)                  # (B, 1)
-        other = nn.functional.one_hot(mix[:, 1].long(), num_classes).float()
-        target = (1 - lam) * target + lam * other
-    return target
+def soft_targets(labels: torch.Tensor, y: torch.Tensor, num_classes: int, kind: str = "mixup") -> torch.Tensor:
+    """kornia's mix labels, rows [y_i, y_j, lam] ((B, 3), or (1, B, 3) for CutMix) -> soft
+    targets (B, K) = (1 - s) onehot(y_i) + s onehot(y_j), s the share of image j in the result.
+    kornia's lam is that share for MixUp (x' = (1 - lam) x_i + lam x_j), but the share of image
+    i kept for CutMix (use_correct_lambda: lam = 1 - box area / image area)."""
+    mix = labels.reshape(-1, 3)[-len(y):]                         # (B, 3)
+    lam = mix[:, 2:3].float()
+    share = 1 - lam if kind == "cutmix" else lam                  # (B, 1)
+    own = nn.functional.one_hot(y.long(), num_classes).float()
+    other = nn.functional.one_hot(mix[:, 1].long(), num_classes).float()
+    return (1 - share) * own + share * other
 
 
 class Augment:
@@ -84,6 +86,7 @@ class Augment:
         self.per_sample = nn.Sequential(*[_kornia(a) for a in specs if a.type not in MIXES])
         mixes = [a for a in specs if a.type in MIXES]
         self.mix = _kornia(mixes[0]) if mixes else None      # build() allows one
+        self.mix_kind = mixes[0].type if mixes else None
         self.num_classes, self.task, self.bounds = num_classes, task, bounds
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -102,7 +105,7 @@ class Augment:
         k = 2 if self.task == "binary" else self.num_classes
         with own_rng(self.generator):
             x, labels = self.mix(x, y.long())
-        target = soft_targets(labels, y, k)                   # (B, K)
+        target = soft_targets(labels, y, k, self.mix_kind)    # (B, K)
         return x, (target[:, 1] if self.task == "binary" else target)
 
 

@@ -92,6 +92,7 @@ class Trainer:
 
     def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
         self.spec = spec
+        augmentation.check(spec.data.augment, spec.data.name)   # before any data is loaded
         self.data = data if data is not None else load_data(spec.data)
         self.device = resolve_device(device or spec.train.device)
         d = self.data
@@ -106,7 +107,6 @@ class Trainer:
                                  len(d.vocabulary) if d.vocabulary else None).to(self.device)
         self.frozen = freeze(self.model, spec.model.freeze)   # before the optimiser sees them
         self.transfer: dict | None = None                     # set by start_from
-        augmentation.check(spec.data.augment, spec.data.name)
         s_aug = int(np.random.SeedSequence([spec.train.seed % 2**64, 12]).generate_state(1)[0])
         self.augment = augmentation.build(spec.data.augment, d, s_aug)
         if spec.train.tta and (self.augment is None or len(self.augment.per_sample) == 0):
