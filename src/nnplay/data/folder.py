@@ -37,7 +37,7 @@ def load(path: str, size: int | None) -> tuple[np.ndarray, np.ndarray, list[str]
     for label, d in enumerate(dirs):
         files = sorted(f for f in d.iterdir() if f.is_file() and f.suffix.lower() in SUFFIXES)
         if not files:
-            raise SpecError.say("data.folder_empty", cls=d.name, path=shorten(str(d)),
+            raise SpecError.say("data.folder_empty", name=d.name, path=shorten(str(d)),
                                 kinds=", ".join(SUFFIXES))
         for f in files:
             try:
