@@ -131,3 +131,17 @@ def test_cli_errors_for_unknown_transform_and_flips(tmp_path):
     p.write_text('[data]\nname = "digits"\naugment = [{ type = "flip" }]\n')
     user_error(cli("train", str(p)), "'flip' is off for digits")
     user_error(cli("train", str(p), "--lang", "ko"), "'flip'을 쓸 수 없습니다")
+
+
+def test_a_resumed_augmented_run_equals_the_uninterrupted_one():
+    sets = SMALL + ['data.augment=[{type="shift"},{type="noise"},{type="cutmix"}]', "train.epochs=4"]
+    whole = Trainer(spec.load(None, sets))
+    whole.fit()
+    first = Trainer(spec.load(None, sets))
+    for _ in range(2):
+        first.train_epoch()
+    again = Trainer(spec.load(None, sets))
+    again.load_state(first.state(), first.history)   # the augmentation stream comes back too
+    again.fit()
+    for k, v in whole.model.state_dict().items():
+        assert torch.equal(v, again.model.state_dict()[k]), k

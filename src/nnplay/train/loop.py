@@ -254,7 +254,7 @@ class Trainer:
             parts.append(idx)
             xb, yb = x[idx], y[idx]
             if self.augment is not None:   # training batches only; yb soft after a mix
-                xb, yb = self.augment(xb.float(), yb)
+                xb, yb = self.augment(xb, yb)
             if self.adversary is not None:
                 xb = self.adversary(xb, yb)
             want_grads = probe and i == last
@@ -529,7 +529,8 @@ class Trainer:
                 "generator": self.generator.get_state(),
                 "dropout_generator": self.dropout_generator.get_state(),
                 "best_value": self.best["value"], "best_epoch": self.best["epoch"],
-                "best_state": self.best["state"]}
+                "best_state": self.best["state"],
+                **({"augment_generator": self.augment.generator.get_state()} if self.augment else {})}
 
     def load_state(self, st: dict, history: list[dict]) -> None:
         self.epoch = int(st["epoch"])
@@ -539,6 +540,8 @@ class Trainer:
             self.scheduler.load_state_dict(st["scheduler"])
         self.generator.set_state(st["generator"])
         self.dropout_generator.set_state(st["dropout_generator"])
+        if self.augment is not None and st.get("augment_generator") is not None:
+            self.augment.generator.set_state(st["augment_generator"])
         self.best = {"value": st.get("best_value"), "epoch": int(st.get("best_epoch") or 0),
                      "state": st.get("best_state")}
         self.history = list(history)
