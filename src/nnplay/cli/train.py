@@ -118,7 +118,8 @@ def train(
         except KeyboardInterrupt:
             runs = store.list()
             fail(t("cli.train.interrupted", lang, run_id=started["run"] or (runs[0]["id"] if runs else "?")))
-    keys = ["train_loss", "test_loss", "test_accuracy", "test_mse", "test_mae", "test_rmse", "epochs", "seconds"]
+    keys = ["train_loss", "test_loss", "test_accuracy", "test_accuracy_tta", "test_mse", "test_mae", "test_rmse",
+            "test_balanced_accuracy", "rare_class", "test_recall_rare", "epochs", "seconds"]
     table = Table(show_header=False, box=None)
     for k in keys:
         if summary.get(k) is not None:
