@@ -63,7 +63,7 @@ def train(
     else:
         spec = guard(lambda: specmod.load(spec_file, overrides))
 
-    if from_run and (resume or folds):
+    if from_run and (resume or folds or nproc > 1 or backend == "ray"):   # those build their own Trainers
         fail(t("cli.train.from_alone", lang))
     if folds:
         from ..train.folds import cross_validate
