@@ -105,16 +105,6 @@ def test_boundary_grid_multiclass_and_regression():
     np.testing.assert_allclose(gr, want, rtol=1e-5, atol=1e-6)
 
 
-def test_neuron_grids_are_each_units_output_over_the_plane():
-    m, d = mlp(hidden=(4, 3))
-    grids = probes.neuron_grids(m, d, 6)
-    assert {k: v.shape for k, v in grids.items()} == {"act1": (4, 6, 6), "act2": (3, 6, 6)}
-    pts = probes.plane(6.0, 6)
-    x = torch.tensor(np.c_[pts, pts[:, 0] ** 2], dtype=torch.float32)
-    h = torch.relu(m.dense1(x)).detach().numpy()             # (36, 4)
-    np.testing.assert_allclose(grids["act1"][1], h[:, 1].reshape(6, 6), rtol=1e-5, atol=1e-6)
-
-
 def cnn():
     spec = ModelSpec(activation="relu", layers=[
         {"type": "conv2d", "filters": 5, "kernel": 3}, {"type": "maxpool2d", "kernel": 2},

@@ -3,7 +3,7 @@
 - ``grad_norms``: per-layer gradient L2 norm (vanishing gradients, 기울기 소실)
 - ``activation_stats``: per-activation mean/std and dead-ReLU fraction
 - ``weight_stats``: per-layer weight L2 norm, L1 norm and near-zero share (sparsity)
-- ``boundary_grid`` / ``neuron_grids``: outputs over the 2-D input plane
+- ``boundary_grid``: the model's output over the 2-D input plane
 - ``filters`` / ``feature_maps``: what a CNN's conv layers learned and see
 - ``time_gradients`` / ``gates``: what a recurrent network carries over time steps
 """
@@ -101,16 +101,6 @@ def boundary_grid(model: nn.Module, data, resolution: int = 50) -> np.ndarray:
     if data.task == "binary":
         p = p[:, 1]
     return p.reshape(resolution, resolution, *p.shape[1:]).float().cpu().numpy()
-
-
-def neuron_grids(model: nn.Sequential, data, resolution: int = 20) -> dict[str, np.ndarray]:
-    """Each hidden neuron's output over the plane: {layer: (units, R, R)} (activation layers)."""
-    x = data.featurize(plane(data.extent, resolution)).to(next(model.parameters()).device)
-    grids = {}
-    for name, a in activations(model, x).items():
-        if name.startswith("act") and a.dim() == 2:
-            grids[name] = a.T.reshape(a.shape[1], resolution, resolution).float().cpu().numpy()
-    return grids
 
 
 def filters(model: nn.Module) -> np.ndarray | None:

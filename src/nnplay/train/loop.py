@@ -11,7 +11,7 @@ import math
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -63,7 +63,6 @@ class FitResult:
     history: list[dict]
     summary: dict
     stopped_early: bool = False
-    extras: dict = field(default_factory=dict)
 
 
 class Cancelled(RuntimeError):
