@@ -126,7 +126,7 @@ def learn(spec: Spec, strategies: list[str], budget: int, step: int, initial: in
         run_spec = spec.model_copy(update={"train": spec.train.model_copy(
             update={"seed": (spec.train.seed + r) % 2**63})})
         for s in strategies:
-            labelled = first
+            labelled, trainer = first, None   # sizes[0] == initial: the first step only trains
             pick = torch.Generator().manual_seed(int(s_pick))
             for j, n in enumerate(sizes):
                 if len(labelled) < n:   # ask about the next (n - labelled) samples

@@ -6,7 +6,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from ..i18n import default_lang, t
+from ..i18n import LANGS, default_lang, t
 from ..spec import shorten
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -35,8 +35,8 @@ def check_backend(backend: str, address: str | None) -> None:
 
 
 def set_lang(lang: str) -> str:
-    if lang not in ("en", "ko"):
-        fail(f"--lang: unknown language {lang!r}; allowed: en, ko")
+    if lang not in LANGS:
+        fail(f"--lang: unknown language {lang!r}; allowed: {', '.join(LANGS)}")
     LANG["value"] = lang
     return lang
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..spec import MAX_CLASSES, UserError, shorten
+from .toy2d import R
 
 
 class CSVError(UserError):
@@ -110,7 +111,7 @@ def _cell(text: str) -> str:
     return shorten(text, 40)
 
 
-def to_points(X: np.ndarray, y: np.ndarray, half_width: float = 5.4) -> list[list[float]]:
+def to_points(X: np.ndarray, y: np.ndarray, half_width: float = 0.9 * R) -> list[list[float]]:
     """Two feature columns + class labels -> ``data.points`` rows ``[x1, x2, label]``.
 
     Each column is min-max scaled into [-half_width, half_width], inside the

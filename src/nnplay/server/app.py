@@ -29,7 +29,7 @@ from .. import spec as specmod
 from ..data import csv as csv_source
 from ..data import toy2d
 from ..export import export_onnx
-from ..i18n import messages
+from ..i18n import LANGS, messages
 from ..runs import RunStore, atomic_write
 from ..spec import UserError
 from . import dashboard, predict
@@ -205,7 +205,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
         return {**hello(), "sessions": len(sessions)}
 
     @app.get("/api/i18n/{lang}")
-    def i18n(lang: Literal["en", "ko"]) -> dict[str, str]:
+    def i18n(lang: Literal[LANGS]) -> dict[str, str]:   # a file name: only the known ones
         """The page's text in ``lang``: every ``web.*`` message (one place for text)."""
         return {k.removeprefix("web."): v for k, v in messages(lang).items() if k.startswith("web.")}
 

@@ -111,6 +111,12 @@ def _random_start(x: torch.Tensor, eps: float, norm: str, gen: torch.Generator |
     return _unit(d, "l2") * r.view(-1, *[1] * (x.dim() - 1))
 
 
+def pgd_step(eps: float, steps: int) -> float:
+    """PGD's default step size: 2.5 * eps / steps, so the steps can cross the eps-ball and back
+    (Madry et al. 2018)."""
+    return 2.5 * eps / steps
+
+
 def perturb(loss_of: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float,
             steps: int, step_size: float, norm: str = "linf", random_start: bool = True,
             bounds: tuple[float, float] = (0.0, 1.0), generator: torch.Generator | None = None
@@ -150,7 +156,7 @@ def attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = 0.1,
     if method == "fgsm":
         steps, step_size, random_start = 1, eps if step_size is None else step_size, bool(random_start)
     else:
-        step_size = 2.5 * eps / steps if step_size is None else step_size
+        step_size = pgd_step(eps, steps) if step_size is None else step_size
         random_start = True if random_start is None else random_start
     clean = logits(clf, x)
     tgt = None
@@ -191,7 +197,7 @@ def adversarial_trainer(model: nn.Module, loss_fn: Callable, adv, bounds: tuple[
     PGD's random starts come from ``generator`` (the Trainer's own; None: the global RNG).
     """
     steps = 1 if adv.method == "fgsm" else adv.steps
-    step_size = adv.eps if adv.method == "fgsm" else 2.5 * adv.eps / steps
+    step_size = adv.eps if adv.method == "fgsm" else pgd_step(adv.eps, steps)
 
     def adversary(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         k = round(adv.mix * len(xb))
