@@ -42,17 +42,15 @@ import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
-import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING, Callable
 
 from . import spec as specmod
 from .spec import Spec, SpecError, shorten
-from .train import DivergenceError, FitResult, Trainer
-from .train.compiled import eager
+
+if TYPE_CHECKING:   # torch, safetensors and the Trainer load inside the functions that use them,
+    import torch    # so that listing runs (nnplay runs) starts without them (tests/cli/test_cli_imports.py)
+
+    from .train import FitResult, Trainer
 
 DEFAULT_ROOT = "runs"
 CHECKPOINT_SECONDS = 2.0   # never more training than this (plus one epoch) without a checkpoint
@@ -81,6 +79,7 @@ def atomic_write(path: Path, data: bytes | str) -> None:
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None = None) -> None:
     """safetensors file, written atomically."""
+    from safetensors.torch import save_file
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
@@ -95,6 +94,7 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None
 
 # --- nested state <-> (JSON, tensors), so checkpoints need no pickle ----------
 def _pack(obj, key: str, tensors: dict):
+    import torch
     if isinstance(obj, torch.Tensor):
         tensors[key] = obj
         return {"__tensor__": key}
@@ -214,6 +214,7 @@ class Run:
 
     def load_checkpoint(self) -> dict | None:
         """The last checkpoint's state, its metrics line under "record"; None without one."""
+        from safetensors import SafetensorError, safe_open
         p = self.path("checkpoint.safetensors")
         if not p.exists():
             return None
@@ -235,7 +236,10 @@ class Run:
 
 
 def versions() -> dict:
+    import numpy as np
     import sklearn
+    import torch
+
     from . import __version__
     return {"nnplay": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "sklearn": sklearn.__version__, "python": platform.python_version()}
@@ -354,13 +358,15 @@ def _spec_bytes(spec: Spec) -> bytes:
 
 
 # --- train into a run -------------------------------------------------------------------
-@eager   # the network runs here, maybe beside a build still tracing (train.compile)
 def _classification_extras(trainer: Trainer) -> dict:
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    from .train.compiled import TRACING
     d = trainer.data
     if d.task == "regression" or len(d.x_test) == 0:
         return {}
-    pred = trainer.predict(d.x_test).argmax(1).numpy()
+    with TRACING.eager():   # the network runs here, maybe beside a build still tracing (train.compile)
+        pred = trainer.predict(d.x_test).argmax(1).numpy()
     true = d.y_test.numpy()
     p, r, f1, _ = precision_recall_fscore_support(true, pred, average="macro", zero_division=0)
     cm = confusion_matrix(true, pred, labels=list(range(d.num_classes)))
@@ -384,6 +390,7 @@ def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
 def _resume(store: RunStore, run_id: str) -> tuple[Run, Trainer]:
     """Run ``run_id`` and a Trainer at its last checkpoint (or at the start, without one);
     metrics.jsonl rewritten to hold exactly the epochs 1..checkpoint."""
+    from .train import Trainer
     run = store.get(run_id)
     if run.summary().get("epochs") is not None:
         raise RunError.say("runs.complete", run=repr(run_id))
@@ -416,6 +423,7 @@ def _patience_ran_out(trainer: Trainer) -> bool:
 def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dict], None] | None = None,
               resume: str | None = None, trainer: Trainer | None = None) -> tuple[Run, dict]:
     """Train ``spec`` into a new run (or continue run ``resume``); returns (run, summary)."""
+    from .train import DivergenceError, Trainer
     store = store or RunStore()
     if resume:
         run, trainer = _resume(store, resume)
@@ -457,6 +465,9 @@ def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dic
 
 def load_trained(run: Run, device: str = "cpu") -> Trainer:
     """A Trainer for a finished run, with its saved weights loaded."""
+    from safetensors.torch import load_file
+
+    from .train import Trainer
     if not run.path("model.safetensors").exists():
         raise RunError(f"run {run.id!r} has no saved model (status: not finished)")
     trainer = Trainer(run.spec, device=device)
