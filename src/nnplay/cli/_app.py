@@ -29,18 +29,13 @@ def set_lang(lang: str) -> str:
     return lang
 
 
-def check_threads(threads: int) -> int:
-    """``--threads`` checked (1..the cores) without loading torch."""
+def set_threads(threads: int) -> None:
     import os
     most = os.cpu_count() or 1   # more threads than cores never helps
     if not 1 <= threads <= most:
         fail(t("cli.threads", LANG["value"], most=most, got=threads))
-    return threads
-
-
-def set_threads(threads: int) -> None:
     import torch
-    torch.set_num_threads(check_threads(threads))
+    torch.set_num_threads(threads)
 
 
 def fail(message: str) -> NoReturn:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..i18n import t
-from ._app import Lang, RunsDir, Threads, app, check_threads, fail, set_lang
+from ._app import Lang, RunsDir, Threads, app, fail, set_lang, set_threads
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -49,7 +49,7 @@ def serve(
 ) -> None:
     """Start the browser playground and print its URL."""
     lang = set_lang(lang)
-    check_threads(threads)   # set as torch loads, once the server listens (server/app.py, load)
+    set_threads(threads)
     if not 0 < port < 65536:
         fail(f"--port: {port} is not a port; allowed: 1..65535")
     if sessions < 1:
@@ -64,7 +64,7 @@ def serve(
     from ..server import Limits, create_app
 
     application = create_app(Limits(sessions=sessions), runs_dir=runs_dir, data_dir=data_dir,
-                             host=host, port=port, threads=threads,
+                             host=host, port=port,
                              allow_hosts=[h if re.search(r":\d+$", h) else f"{h}:{port}" for h in allow_host or ()])
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"

@@ -4,11 +4,6 @@ Routes only turn requests into library calls (nnplay.spec, nnplay.data, nnplay.r
 and results into JSON; training and probes run in ``session.Session``. The socket
 protocol is documented in protocol.md. Only the page itself may use the server
 (``Guard``: the Host allow-list and the Origin check).
-
-The page answers at once: torch, the data sources and the sessions load in a thread that
-starts with the server (``load``), and the routes that need them wait for it
-(benchmarks/startup.py: the first page well within 3 s of start, while ``import torch``
-alone takes seconds on a small machine).
 """
 from __future__ import annotations
 
@@ -18,11 +13,10 @@ import hashlib
 import io
 import json
 import logging
-import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Iterable, Literal, get_args
+from typing import Annotated, Iterable, Literal, get_args
 
 from fastapi import FastAPI, Query, Request, WebSocket
 from fastapi import Path as PathParam
@@ -32,13 +26,15 @@ from starlette.datastructures import Headers
 
 from .. import __version__
 from .. import spec as specmod
+from ..data import csv as csv_source
+from ..data import toy2d
+from ..export import export_onnx
 from ..i18n import messages
 from ..runs import RunStore, atomic_write
 from ..spec import SpecError
 from .limits import LimitError, Limits
-
-if TYPE_CHECKING:
-    from .session import Session
+from .protocol import parse
+from .session import Session
 
 log = logging.getLogger("nnplay.server")
 HERE = Path(__file__).parent
@@ -59,22 +55,8 @@ print(trainer.evaluate("test"))                   # the saved network's test met
 '''
 
 
-def load(threads: int | None = None) -> None:
-    """Import what sessions run on (torch, the data sources, the Trainer), setting torch's
-    threads first; the server calls it in a thread as it starts, and each route that needs
-    these modules calls it again (at once when they are loaded; Python's import lock makes
-    a second caller wait for the first)."""
-    if threads is not None:
-        import torch
-        torch.set_num_threads(threads)
-    from . import protocol, session   # noqa: F401 - the point is to load them
-    from .. import export             # noqa: F401
-    from ..data import toy2d          # noqa: F401
-
-
 def options(idx_sets: dict[str, str]) -> dict:
     """The spec's vocabularies, so the page offers exactly what the library accepts."""
-    from ..data import toy2d
     return {"datasets": list(get_args(specmod.Toy2D)), "regression": sorted(toy2d.REGRESSION),
             "binary_only": sorted(toy2d.BINARY_ONLY),
             "features": list(get_args(specmod.Feature)),
@@ -181,10 +163,9 @@ def find_idx_sets(data_dir: str | Path | None) -> dict[str, str]:
 
 def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
                data_dir: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 8000,
-               allow_hosts: Iterable[str] = (), threads: int | None = None) -> FastAPI:
+               allow_hosts: Iterable[str] = ()) -> FastAPI:
     """The playground app for a server bound to ``host``:``port`` (the Host allow-list is
-    built from them, see ``allowed_hosts``; ``allow_hosts`` adds exact Host values).
-    ``threads``: torch's CPU threads, set as torch loads (``load``)."""
+    built from them, see ``allowed_hosts``; ``allow_hosts`` adds exact Host values)."""
     limits = limits or Limits()
     store = RunStore(runs_dir)
     uploads = store.root / "uploads"
@@ -201,7 +182,6 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
     @asynccontextmanager
     async def lifespan(_app):
         prune_uploads(uploads, limits.uploads_bytes, limits.upload_hours * 3600)
-        threading.Thread(target=load, args=(threads,), name="nnplay-load", daemon=True).start()
         yield
         for s in list(sessions):              # stopping: cut every session's work short
             s.stop()
@@ -255,8 +235,6 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
             return _error(400, "upload: needs a header row with at least two columns "
                                "(features, then the target)")
         target = target or columns[-1]
-        await asyncio.to_thread(load)
-        from ..data import csv as csv_source
         path = uploads / f"{hashlib.sha256(body).hexdigest()[:16]}.csv"
         new = not path.exists()
         if new:
@@ -301,7 +279,6 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
                 "Content-Disposition": f'attachment; filename="{run.id}.py"'})
         path = run.path(name)
         if name == "model.onnx" and not path.exists() and run.path("model.safetensors").exists():
-            from ..export import export_onnx
             try:
                 export_onnx(run, path)
             except SpecError as e:
@@ -319,9 +296,6 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
                                            f"close another tab and reload"}))
             await ws.close(code=1013)
             return
-        await asyncio.to_thread(load)   # at once unless the server has just started
-        from .protocol import parse
-        from .session import Session
         loop = asyncio.get_running_loop()
         outbox: asyncio.Queue = asyncio.Queue()
 
