@@ -31,6 +31,7 @@ renamed, so it never appears half made; ``list`` indexes one a kill left unindex
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -42,18 +43,15 @@ import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
-import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING, Callable
 
 from . import spec as specmod
 from .spec import Spec, SpecError, UserError, shorten
-from .text import summary_extras
-from .train import DivergenceError, FitResult, Trainer
-from .train.compiled import eager
+
+if TYPE_CHECKING:   # torch, safetensors and the Trainer load inside the functions that use them,
+    import torch    # so that listing runs (nnplay runs) starts without them (tests/cli/test_cli_imports.py)
+
+    from .train import FitResult, Trainer
 
 DEFAULT_ROOT = "runs"
 CHECKPOINT_SECONDS = 2.0   # never more training than this (plus one epoch) without a checkpoint
@@ -82,6 +80,7 @@ def atomic_write(path: Path, data: bytes | str) -> None:
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None = None) -> None:
     """safetensors file, written atomically."""
+    from safetensors.torch import save_file
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
@@ -96,6 +95,7 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None
 
 # --- nested state <-> (JSON, tensors), so checkpoints need no pickle ----------
 def _pack(obj, key: str, tensors: dict):
+    import torch
     if isinstance(obj, torch.Tensor):
         tensors[key] = obj
         return {"__tensor__": key}
@@ -215,6 +215,7 @@ class Run:
 
     def load_checkpoint(self) -> dict | None:
         """The last checkpoint's state, its metrics line under "record"; None without one."""
+        from safetensors import SafetensorError, safe_open
         p = self.path("checkpoint.safetensors")
         if not p.exists():
             return None
@@ -236,7 +237,10 @@ class Run:
 
 
 def versions() -> dict:
+    import numpy as np
     import sklearn
+    import torch
+
     from . import __version__
     return {"nnplay": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "sklearn": sklearn.__version__, "python": platform.python_version()}
@@ -371,9 +375,21 @@ def _spec_bytes(spec: Spec) -> bytes:
 
 
 # --- train into a run -------------------------------------------------------------------
-@eager   # the network runs here, maybe beside a build still tracing (train.compile)
+def _eager(fn):
+    """``train.compiled.eager`` imported when called: these run the network, maybe beside a
+    build still tracing (train.compile), and runs.py loads without torch (nnplay runs)."""
+    @functools.wraps(fn)
+    def holding(*args, **kwargs):
+        from .train.compiled import TRACING
+        with TRACING.eager():
+            return fn(*args, **kwargs)
+    return holding
+
+
+@_eager
 def _classification_extras(trainer: Trainer) -> dict:
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     d = trainer.data
     if d.task == "regression" or len(d.x_test) == 0 or trainer.spec.data.name == "text":
         return {}   # a character model's classes are its characters: no confusion matrix
@@ -385,7 +401,7 @@ def _classification_extras(trainer: Trainer) -> dict:
             "confusion_matrix": cm.tolist()}
 
 
-@eager
+@_eager
 def _sequence_extras(trainer: Trainer) -> dict:
     """Series: test MAE/RMSE in the data's own units and each baseline's on the same windows;
     adding problem: the MSE of always answering 1.0 (the target's mean)."""
@@ -404,7 +420,7 @@ def _sequence_extras(trainer: Trainer) -> dict:
     return {}
 
 
-@eager
+@_eager
 def _retrieval_extras(trainer: Trainer) -> dict:
     """Metric learning (``model.embedding``): recall@1, mAP and mAP with query expansion on
     the test split, raw pixels as the baseline (nnplay.retrieval)."""
@@ -418,6 +434,7 @@ def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
            spec: Spec | None = None) -> dict:
     """Write weights, summary and index entry for a trained run (``spec``: the run's, when it
     is not the trainer's own)."""
+    from .text import summary_extras
     run.save_model(trainer.model)
     summary = {"run_id": run.id, "run_dir": str(run.dir), **result.summary,
                "stopped_early": result.stopped_early, **_classification_extras(trainer),
@@ -432,6 +449,7 @@ def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
 def _resume(store: RunStore, run_id: str) -> tuple[Run, Trainer]:
     """Run ``run_id`` and a Trainer at its last checkpoint (or at the start, without one);
     metrics.jsonl rewritten to hold exactly the epochs 1..checkpoint."""
+    from .train import Trainer
     run = store.get(run_id)
     if run.summary().get("epochs") is not None:
         raise RunError.say("runs.complete", run=repr(run_id))
@@ -466,6 +484,7 @@ def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dic
               prepare: Callable[[Run, Trainer], None] | None = None) -> tuple[Run, dict]:
     """Train ``spec`` into a new run (or continue run ``resume``); returns (run, summary).
     ``prepare(run, trainer)`` runs before training (train/distributed.py joins the processes)."""
+    from .train import DivergenceError, Trainer
     store = store or RunStore()
     if resume:
         run, trainer = _resume(store, resume)
@@ -509,6 +528,9 @@ def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dic
 
 def load_trained(run: Run, device: str = "cpu") -> Trainer:
     """A Trainer for a finished run, with its saved weights loaded."""
+    from safetensors.torch import load_file
+
+    from .train import Trainer
     if not run.path("model.safetensors").exists():
         raise RunError(f"run {run.id!r} has no saved model (status: not finished)")
     trainer = Trainer(run.spec, device=device)
@@ -556,6 +578,7 @@ def transfer_from(trainer: Trainer, run: Run) -> dict:
     frozen layer untrained, is a ``RunError``. -> {"from", "loaded", "kept", "frozen"}."""
     if not run.path("model.safetensors").exists():
         raise RunError.say("runs.from_unfinished", run=repr(run.id))
+    from safetensors.torch import load_file
     state = load_file(run.path("model.safetensors"))
     info = trainer.start_from(state, run.id)
     if not info["loaded"]:

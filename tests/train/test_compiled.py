@@ -4,6 +4,8 @@ torch.optim), and the Trainer switches to it once it is built."""
 from __future__ import annotations
 
 import copy
+import os
+import threading
 
 import pytest
 import torch
@@ -166,3 +168,39 @@ def test_a_failed_build_leaves_training_eager(monkeypatch, caplog):
     assert tr.engine == "eager" and "stays eager" in caplog.text
     before = tr.train_epoch()["train_loss"]
     assert tr.train_epoch()["train_loss"] < before      # still learning
+
+
+def test_a_process_that_lost_its_built_steps_loads_them_from_the_disk_cache(built, monkeypatch):
+    """Inductor's FX graph cache keeps the step on disk (compiled.cache_dir()): a build
+    that is not in this process's memory (a restarted server, the next nnplay train) is a
+    cache hit, not a new C++ compile."""
+    from torch._dynamo.utils import counters
+
+    from nnplay.train import compiled
+    tr, _, xb, yb = built
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == compiled.cache_dir()
+    monkeypatch.setattr(compiled, "_BUILT", compiled.OrderedDict())   # as in a fresh process
+    def cache() -> dict:   # AOTAutograd's cache answers first; Inductor's FX graph cache below it
+        return {k: v for k, v in [*counters["aot_autograd"].items(), *counters["inductor"].items()]
+                if "cache" in k}
+    before = cache()
+    again = CompiledStep(tr.model, tr.loss_fn, 10)
+    again.build(xb, yb)
+    assert again.ready.is_set(), again.error
+    new = {k: v - before.get(k, 0) for k, v in cache().items() if v != before.get(k, 0)}
+    assert new.get("autograd_cache_hit", 0) + new.get("fxgraph_cache_hit", 0) >= 1, new
+    assert not [k for k in new if "miss" in k or "bypass" in k], new
+    loss, _ = again(xb, yb, torch.optim.SGD(tr.model.parameters(), lr=0.0))
+    torch.testing.assert_close(loss, eager_grads(copy.deepcopy(tr.model), tr.loss_fn, xb, yb)[0])
+
+
+def test_a_closed_sessions_build_that_has_not_begun_is_dropped(built):
+    from nnplay.train import compiled
+    tr, _, xb, yb = built
+    step = CompiledStep(tr.model, tr.loss_fn, 7)      # a batch shape no other test built
+    step.cancel = threading.Event()
+    with compiled._BUILDING:                          # another build holds the compiler
+        step.start(xb[:7], yb[:7])
+        step.cancel.set()                             # the session closes meanwhile
+    assert not step.wait(60) and step.error == "cancelled"
+    assert step._key(xb[:7], yb[:7]) not in compiled._BUILT

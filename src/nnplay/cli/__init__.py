@@ -3,6 +3,14 @@
 Each command family lives in its own module and registers on ``app``:
 train.py (train, runs, report), trust.py (attack, uncertainty, explain), serve.py,
 export.py (export, predict), sweep.py, sample.py, active.py.
+
+The rule that keeps the CLI instant (issue 14): a command module imports at module level
+only typer, rich, the standard library, ``._app`` and ``..i18n``; torch, numpy, the
+Trainer, ``..runs``, ``..report``, ``..server`` and every other heavy library are imported
+inside the command's body, where they are used. Then ``nnplay --help``, each command's
+``--help`` and ``nnplay runs`` start in a fraction of ``import torch``.
+tests/cli/test_cli_imports.py runs every registered command's ``--help`` in a fresh
+interpreter and fails when one loads torch; a new family module needs no change there.
 """
 from __future__ import annotations
 

@@ -24,12 +24,21 @@ playground session's work), and every torch.fx patch holds it alone (``guard_fx_
 wraps the one place torch.fx patches). A trace waits for the epochs in progress and
 training waits for the traces (a fraction of a build); the compile itself, the slow
 part, runs beside training. Builds run one at a time.
+
+Built steps are kept on disk across processes by Inductor's FX graph cache, in
+``cache_dir()`` (~/.cache/nnplay/inductor; $NNPLAY_CACHE or $TORCHINDUCTOR_CACHE_DIR move
+it): a second process (a restarted server, the next ``nnplay train``) traces the step
+again (under a second) and loads the generated code instead of generating and compiling
+C++ (benchmarks/startup.py measures both). Inductor only caches a graph whose example
+inputs carry a ``ShapeEnv`` (otherwise: "Bypassing FX Graph Cache because 'No shape
+env'"), so the examples are handed to it as fake tensors of such a mode, static shapes.
 """
 from __future__ import annotations
 
 import copy
 import functools
 import logging
+import os
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -117,6 +126,33 @@ class TraceLock:
 
 TRACING = TraceLock()
 _BUILDING = threading.Lock()   # one build at a time (Inductor's settings are process-wide)
+# one compile thread: no worker-process pool inside the server; the vector ISAs are the
+# CPU's (Inductor still reads its flags) without three probe processes per build
+OPTIONS = {"compile_threads": 1, "cpp.vec_isa_ok": True}
+
+
+def cache_dir() -> str:
+    """Where built steps are kept across processes: $TORCHINDUCTOR_CACHE_DIR when set, else
+    $NNPLAY_CACHE/inductor, else $XDG_CACHE_HOME (~/.cache)/nnplay/inductor. Inductor reads
+    the variable, so it is set here, once."""
+    if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        root = os.environ.get("NNPLAY_CACHE") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "nnplay")
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(root, "inductor")
+    return os.environ["TORCHINDUCTOR_CACHE_DIR"]
+
+
+cache_dir()   # before anything imports Inductor, which fixes its default on first use
+
+
+def _fake(example: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``example`` as static-shaped fake tensors of a mode with a ShapeEnv: what Inductor's
+    FX graph cache needs to key (and so keep) the step."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+    mode = FakeTensorMode(shape_env=ShapeEnv())
+    return [mode.from_tensor(t, static_shapes=True) for t in example]
 
 
 def guard_fx_patches() -> None:
@@ -181,6 +217,7 @@ class CompiledStep:
         self.eps = getattr(loss_fn, "eps", 0.0)   # label smoothing is traced in: a change needs a new step
         self.batch_size = batch_size
         self.ready = threading.Event()
+        self.cancel: threading.Event | None = None   # set: a build still waiting its turn is dropped
         self.error: str | None = None
         self._fn = None
         self._thread: threading.Thread | None = None
@@ -245,9 +282,11 @@ class CompiledStep:
             with _BUILDING:
                 if self._reuse(key):  # built by another session while this one waited
                     return
+                if self.cancel is not None and self.cancel.is_set():   # its session closed meanwhile
+                    self.error = "cancelled"
+                    return
                 graph = make_fx(self._step_fn())(*example)
-                # one compile thread: no worker-process pool inside the server
-                self._fn = torch._inductor.compile(graph, example, options={"compile_threads": 1})
+                self._fn = torch._inductor.compile(graph, _fake(example), options=OPTIONS)
         except Exception as e:  # noqa: BLE001 - no C++ compiler, an op Inductor lacks...: stay eager
             self.error = f"{type(e).__name__}: {e}"
             log.warning("the compiled step could not be built; training stays eager (%s)", self.error)

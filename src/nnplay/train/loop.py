@@ -363,6 +363,7 @@ class Trainer:
             if self.seconds < COMPILE_AFTER and not now:
                 return None
             c = self.compiled = CompiledStep(self.model, self.loss_fn, t.batch_size)
+            c.cancel = self.cancel   # a closed session's build that has not begun is dropped
             n = min(t.batch_size, len(self.x["train"]))
             c.start(self.x["train"][:n], self.y["train"][:n])
         return c if c.ready.is_set() else None
