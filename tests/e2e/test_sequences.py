@@ -136,3 +136,18 @@ def test_text_samples_follow_the_temperature_in_both_languages(page, tmp_path):
     assert "문자 바이그램" in page.get_by_test_id("seq-mae-bigram").inner_text()
     _shot(page, tmp_path, "seq-text-ko", "seq-sample")
     _lang(page, "en")
+
+
+def test_adding_problem_prediction_and_gradient_over_all_steps(page):
+    page.get_by_test_id("mode-seq").click()
+    _seq_ready(page, "series")
+    page.get_by_test_id("seq-data").select_option("adding")
+    _seq_ready(page, "adding")
+    assert page.get_by_test_id("seq-length").is_visible() and page.get_by_test_id("seq-window").is_hidden()
+    _steps(page, 2)
+    h = page.evaluate("nnplay.labs[0].frame.header")
+    assert f"{h['metrics']['test_mse']:.3f}" in page.get_by_test_id("seq-mae-forecast").inner_text()
+    length = page.evaluate("nnplay.labs[0].spec.data.length")
+    assert page.evaluate("nnplay.labs[0].frame.arrays.time_grad.shape") == [length]
+    assert page.evaluate("nnplay.labs[0].frame.arrays.forecast.shape") == [len(page.evaluate("nnplay.labs[0].seq.truth"))]
+    assert page.get_by_test_id("seq-timegrad").is_visible()
