@@ -90,7 +90,7 @@ def test_bad_sequence_input_gets_an_error_and_the_socket_serves_on(client, sock)
         assert err["message"].startswith(field), err
     for data, field in [({"name": "adding", "length": 900}, "data.length"),
                         ({"name": "series", "window": 500}, "data.window"),
-                        ({"name": "text", "window": 8}, "data.limit")]:
+                        ({"name": "text", "window": 300}, "data.window")]:
         sock.send(type="spec", spec={"data": data, "model": {"layers": [{"type": "lstm", "units": 4}]}})
         err = sock.until("error")
         assert err["code"] == "spec" and err["message"].startswith(field), err

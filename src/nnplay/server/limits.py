@@ -41,7 +41,6 @@ class Limits(BaseModel):
     inbox: int = Field(64, ge=1)              # messages waiting for one session; more are refused
     fps: float = Field(60.0, gt=0, le=240)    # frames per second at most, per session (a display's rate)
     steps: int = Field(200, ge=2)             # time steps per sequence (data.window, data.length)
-    text_chars: int = Field(200_000, ge=100)  # characters of a text a session trains on (data.limit)
     sample_chars: int = Field(400, ge=1)      # characters of one text sample (view.sample_length)
 
     @model_validator(mode="after")
@@ -80,11 +79,6 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
         _cap("data.window", d.window, limits.steps)
     if d.name == "adding":
         _cap("data.length", d.length, limits.steps)
-    if d.name == "text":
-        if d.limit is None:
-            raise LimitError(f"data.limit: required for texts in the playground (the characters "
-                             f"to train on); allowed: 10..{limits.text_chars}")
-        _cap("data.limit", d.limit, limits.text_chars)
     if d.name == "idx" and d.limit is None:
         raise LimitError(f"data.limit: required for IDX sets in the playground; allowed: "
                          f"1..{limits.image_samples}")
