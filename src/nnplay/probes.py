@@ -154,9 +154,12 @@ def dense_weights(model: nn.Module) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 @torch.no_grad()
 def layer_table(model: nn.Sequential, input_shape: tuple[int, ...]) -> list[dict]:
-    """Each child's name, kind, output shape and parameter count (one dummy sample)."""
+    """Each child's name, kind, output shape and parameter count (one dummy sample: character
+    ids, 0 = padding, when the network opens with an embedding)."""
     dev = next(model.parameters()).device
-    outs = activations(model, torch.zeros((1, *input_shape), device=dev))
+    ids = isinstance(next(model.children(), None), nn.Embedding)
+    outs = activations(model, torch.zeros((1, *input_shape), device=dev,
+                                          dtype=torch.long if ids else torch.float32))
     mods = dict(model.named_children())
     return [{"name": n, "kind": type(mods[n]).__name__, "shape": list(a.shape[1:]),
              "params": sum(p.numel() for p in mods[n].parameters())} for n, a in outs.items()]

@@ -32,7 +32,7 @@ from ..export import export_onnx
 from ..i18n import LANGS, messages
 from ..runs import RunStore, atomic_write
 from ..spec import UserError
-from . import dashboard, predict
+from . import dashboard, predict, sequences
 from .limits import LimitError, Limits
 from .protocol import parse
 from .session import Session
@@ -66,7 +66,7 @@ def options(idx_sets: dict[str, str]) -> dict:
             "schedules": list(get_args(specmod.Schedule)),
             "regularizations": list(get_args(specmod.Regularization)),
             "layer_types": [t for t in get_args(specmod.LayerType) if t != "activation"],
-            "image_sets": {"digits": None, **idx_sets}}
+            "image_sets": {"digits": None, **idx_sets}, **sequences.options()}
 
 
 def _presets() -> dict:

@@ -40,6 +40,8 @@ class Limits(BaseModel):
     message_bytes: int = Field(262_144, ge=64)
     inbox: int = Field(64, ge=1)              # messages waiting for one session; more are refused
     fps: float = Field(60.0, gt=0, le=240)    # frames per second at most, per session (a display's rate)
+    steps: int = Field(200, ge=2)             # time steps per sequence (data.window, data.length)
+    sample_chars: int = Field(400, ge=1)      # characters of one text sample (view.sample_length)
 
     @model_validator(mode="after")
     def _quota_holds_an_upload(self) -> "Limits":
@@ -73,6 +75,10 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
         _cap("data.points (rows)", len(d.points), limits.points)
     if d.name in ("digits", "idx"):
         _cap("data.limit", d.limit or 0, limits.image_samples)
+    if d.name in ("series", "text"):
+        _cap("data.window", d.window, limits.steps)
+    if d.name == "adding":
+        _cap("data.length", d.length, limits.steps)
     if d.name == "idx" and d.limit is None:
         raise LimitError(f"data.limit: required for IDX sets in the playground; allowed: "
                          f"1..{limits.image_samples}")

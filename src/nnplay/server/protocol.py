@@ -55,11 +55,15 @@ class FrameRequest(_Msg):
 
 
 class View(_Msg):
-    """What the frames should carry: heat-map resolutions, the inspected test image."""
+    """What the frames should carry: heat-map resolutions, the inspected test image; in the
+    Sequences mode the inspected test sequence and the text sample's temperature and length."""
     type: Literal["view"]
     grid: Annotated[int, Field(ge=8)] = 50
     unit_grid: Annotated[int, Field(ge=4)] = 20
     image: Annotated[int, Field(ge=0)] = 0
+    sequence: Annotated[int, Field(ge=0)] = 0
+    temperature: Annotated[float, Field(gt=0, le=5, allow_inf_nan=False)] = 1.0
+    sample_length: Annotated[int, Field(ge=1)] = 200
 
 
 class Save(_Msg):
@@ -117,6 +121,9 @@ def parse(text: str | bytes | None, limits: Limits) -> BaseModel:
         if msg.unit_grid > limits.unit_grid:
             raise LimitError(f"view.unit_grid: {msg.unit_grid} is over this server's limit; "
                              f"allowed: 4..{limits.unit_grid}")
+        if msg.sample_length > limits.sample_chars:
+            raise LimitError(f"view.sample_length: {msg.sample_length} is over this server's limit; "
+                             f"allowed: 1..{limits.sample_chars}")
     if isinstance(msg, Trust) and msg.method is not None and msg.method not in TRUST_METHODS[msg.what]:
         raise MessageError(f"trust.method: {msg.method!r} is not a method for what={msg.what!r}; "
                            f"allowed: {', '.join(TRUST_METHODS[msg.what])}")

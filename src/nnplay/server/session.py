@@ -28,7 +28,7 @@ from ..train import DivergenceError, FitResult, Trainer
 from ..train.loop import Cancelled
 from ..train.compiled import TRACING
 from .limits import LimitError, Limits, check_activations, check_spec
-from . import trust
+from . import sequences, trust
 from .protocol import (FrameRequest, MessageError, Pause, Play, Reset, Save, SpecMsg, Step, Trust, View,
                        dumps, pack_frame)
 
@@ -264,7 +264,8 @@ class Session:
 
     def _describe(self, tr: Trainer) -> dict:
         d = tr.data
-        mode = "2d" if d.is_2d else "image" if d.is_image else "table"
+        mode = "2d" if d.is_2d else "image" if d.is_image else \
+            "sequence" if sequences.is_sequence(tr) else "table"
         info = {"mode": mode, "task": d.task, "num_classes": d.num_classes,
                 "class_names": d.class_names, "feature_names": d.feature_names,
                 "input_shape": list(d.input_shape), "extent": d.extent,
@@ -278,6 +279,8 @@ class Session:
                                .round(4).tolist() for f in FEATURES}
             out["points"] = {s: np.concatenate([d.points[s], d.split(s)[1].numpy()[:, None]], 1)
                              .round(4).tolist() for s in ("train", "val", "test")}
+        if mode == "sequence":
+            out["sequence"] = sequences.describe(tr)
         if mode == "image":
             x, y = d.x_test[:SHOWN_IMAGES], d.y_test[:SHOWN_IMAGES]
             out["images"] = {"shape": list(x.shape[1:]), "labels": y.tolist(),
@@ -322,7 +325,14 @@ class Session:
             arrays["boundary"] = probes.boundary_grid(tr.model, d, v.grid)
             for name, g in probes.unit_grids(tr.model, d, v.unit_grid).items():
                 arrays[f"unit:{name}"] = g
-        if not d.is_image:
+        if sequences.is_sequence(tr):
+            slow = not self.running or now - self.last_slow >= sequences.SAMPLE_EVERY
+            if slow and tr.spec.data.name == "text":
+                self.last_slow = now
+            extra, seq_arrays = sequences.frame(tr, v, slow)
+            header.update(extra)
+            arrays.update(seq_arrays)
+        elif not d.is_image:
             for name, (w, b) in probes.dense_weights(tr.model).items():
                 arrays[f"weight:{name}"], arrays[f"bias:{name}"] = w, b
         else:

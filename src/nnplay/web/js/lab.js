@@ -53,6 +53,7 @@ export class Lab {
       this.info = m.info;
       this.points = m.points || null;
       this.images = m.images || null;
+      this.seq = m.sequence || null;   // the Sequences mode's series, truth and baselines
       this.featureGrids = m.features ? Object.fromEntries(Object.entries(m.features).map(([k, rows]) => [k, grid(rows)])) : null;
       this.frame = null;
       this.pending = null;

@@ -12,6 +12,7 @@ import { ImagePanel, ImageView } from "./viewimage.js";
 import { TrustView } from "./viewtrust.js";
 import { RunsView } from "./viewruns.js";
 import { PredictView } from "./viewpredict.js";
+import { SeqPanel, SeqView } from "./viewseq.js";
 import { HyperBar, NetOptions } from "./hyper.js";
 import { button, toggle } from "./widgets.js";
 
@@ -127,7 +128,7 @@ const app = {
 
   setMode(mode) {
     this.setCompare(false);
-    this.labs[0].setSpec(clone(this.hello.presets[mode === "image" ? "image" : "2d"]));
+    this.labs[0].setSpec(clone(this.hello.presets[mode] || this.hello.presets["2d"]));   // series, adding, text: the Sequences mode
   },
 
   setCompare(on) {
@@ -151,6 +152,9 @@ const app = {
   onHello(lab, m) {
     if (this.hello) return;
     this.hello = m;
+    const extra = this.boot?.extra || {};   // the Sequences mode's view from the URL (before the lab sends its view)
+    if (extra.seq) lab.view.sequence = Math.max(0, Math.round(Number(extra.seq)) || 0);
+    if (extra.temp && Number(extra.temp) > 0) lab.view.temperature = Number(extra.temp);
     this.buildStatic(m.options);
     if (this.boot && "b" in this.boot.extra) this.setCompare(true);
     const view = this.boot?.extra.view;
@@ -172,7 +176,7 @@ const app = {
 
   renderPage() {
     const page = this.page;
-    for (const v of ["2d", "image", "trust"]) $(`#view-${v}`).hidden = true;
+    for (const v of ["2d", "image", "trust", "seq"]) $(`#view-${v}`).hidden = true;
     $("#view-runs").hidden = page !== "runs";
     $("#view-predict").hidden = page !== "predict";
     document.body.dataset.page = page;
@@ -266,6 +270,8 @@ const app = {
     this.trustView = new TrustView($("#view-trust"), this);
     this.runsView = new RunsView($("#view-runs"), this);
     this.predictView = new PredictView($("#view-predict"), this);
+    this.seqPanel = new SeqPanel($("#seq-panel"), this, options, this.hello.limits);
+    this.seqView = new SeqView($("#seq-center"), $("#seq-outputs"), this);
     this.editTabs = el("div", { class: "edit-tabs" });
     $("#net-head").append(
       el("div", { class: "layers-head" },
@@ -297,21 +303,23 @@ const app = {
     this.mode = mode;
     if (this.page) { this.renderPage(); return; }
     const trust = mode === "image" && this.trustOn;
-    $("#view-2d").hidden = mode === "image";
+    $("#view-2d").hidden = mode === "image" || mode === "sequence";
+    $("#view-seq").hidden = mode !== "sequence";
     $("#view-image").hidden = mode !== "image" || trust;
     $("#view-trust").hidden = !trust;
     $('[data-testid="trust-tab"]').hidden = mode !== "image";
     document.body.dataset.mode = mode;
-    const tab = trust ? "trust-tab" : mode === "image" ? "mode-image" : "mode-2d";
+    const tab = trust ? "trust-tab" : mode === "image" ? "mode-image" : mode === "sequence" ? "mode-seq" : "mode-2d";
     document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("selected", b.dataset.testid === tab));
-    $('[data-testid="compare"]').hidden = mode === "image";
+    $('[data-testid="compare"]').hidden = mode === "image" || mode === "sequence";
     // the loss readouts of the visible view own the test ids (both views have them)
     document.querySelectorAll("[data-tid]").forEach((e) => {
       if (e.closest("main.view").hidden) e.removeAttribute("data-testid");
       else e.dataset.testid = e.dataset.tid;
     });
     if (trust) this.trustView.open(lab);
-    if (mode === "image") this.imageView.build(lab);
+    if (mode === "sequence") this.seqView.build(lab);
+    else if (mode === "image") this.imageView.build(lab);
     else this.network.build(lab, this.hello.options);
     this.sync();
     if (lab.frame) this.draw(lab);
@@ -324,6 +332,7 @@ const app = {
     const reg = new Set(this.hello.options.regression);
     this.hyper.sync(spec, info, reg);
     if (info?.mode === "image") this.imagePanel.sync(spec, info);
+    else if (info?.mode === "sequence") this.seqPanel.sync(spec, info);
     else {
       this.dataPanel.sync(spec, info);
       this.netOptions.sync(spec);
@@ -345,6 +354,7 @@ const app = {
       }
     }
     if (this.page) return;   // the training views are hidden: drawn again when the page is left
+    if (lab.info?.mode === "sequence") { if (lab === this.lab) this.seqView.draw(); return; }
     if (lab.info?.mode === "image") {
       if (lab === this.lab && this.trustOn && !lab.frame.header.running) this.trustView.refresh();
       if (lab === this.lab) this.imageView.draw();
@@ -372,6 +382,9 @@ const app = {
     if (this.page) {   // the view and its own state: ~view=runs&~runs=id,id&~sort=-created
       extra["~view"] = this.page;
       for (const [k, v] of Object.entries(this.pageView(this.page).state())) if (v) extra[`~${k}`] = v;
+    }
+    if (!this.page && this.mode === "sequence") {   // ~seq=test sequence&~temp=temperature
+      for (const [k, v] of Object.entries(this.seqView.state())) if (v) extra[`~${k}`] = v;
     }
     const hash = url.encode(a, this.hello.presets["2d"], extra);
     history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
@@ -421,6 +434,8 @@ async function main() {
   $('[data-testid="mode-2d"]').addEventListener("click", () => app.leavePage("2d") || app.setMode("2d"));
   $('[data-testid="mode-image"]').addEventListener("click", () => app.leavePage("image") ||
     (app.mode === "image" ? app.setTrust(false) : app.setMode("image")));
+  $('[data-testid="mode-seq"]').addEventListener("click", () => app.leavePage("sequence") ||
+    (app.mode === "sequence" || app.setMode("series")));
   $('[data-testid="trust-tab"]').addEventListener("click", () => { app.leavePage("image"); app.setTrust(true); });
   $('[data-testid="runs-tab"]').addEventListener("click", () => app.setPage("runs"));
   $('[data-testid="predict-tab"]').addEventListener("click", () => app.setPage("predict"));
