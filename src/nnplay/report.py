@@ -26,7 +26,9 @@ from .runs import Run, atomic_write, load_trained
 from .spec import SpecError
 
 HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic", "UnDotum")
-SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse", "seconds")
+SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse", "seconds",
+                "test_mse_pca", "test_recon", "test_kl", "d_loss", "g_loss", "d_accuracy",   # generative
+                "modes_covered", "high_quality")
 MAX_MAPS = 8      # feature-map channels shown per layer
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 figure{margin:2em 0} img{max-width:100%;border:1px solid #ddd} figcaption{color:#444} pre{background:#f6f6f6}
@@ -201,6 +203,7 @@ def plot_confusion(run: Run, trainer, L) -> Figure | None:
 # --- the page ---------------------------------------------------------------------------
 def _html(run: Run, summary: dict, shown: list[str], lang: str) -> str:
     e = html.escape
+    summary = {**summary, "test_mse_pca": summary.get("baselines", {}).get("pca", {}).get("test_mse")}
     rows = "".join(f"<tr><th>{e(t('metric.' + k, lang))}</th><td>{v:.4g}</td></tr>"
                    for k in SUMMARY_KEYS if isinstance(v := summary.get(k), (int, float)))
     caps = {name: e(t(f"report.cap.{name}", lang)) for name in shown}
@@ -237,6 +240,9 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
         "feature_maps": lambda: plot_feature_maps(trainer, sample, L),
         "confusion": lambda: plot_confusion(run, trainer, L),
     }
+    if run.spec.model.kind != "classifier":   # autoencoder, VAE, GAN: their own figures
+        from .generative.report import plots as generative_plots
+        plots = generative_plots(trainer, history, L)
     shown = []
     with rc_context({"font.family": fonts, "axes.unicode_minus": plot_lang == "en"}):
         for name, make in plots.items():

@@ -358,7 +358,7 @@ def _spec_bytes(spec: Spec) -> bytes:
 def _classification_extras(trainer: Trainer) -> dict:
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
     d = trainer.data
-    if d.task == "regression" or len(d.x_test) == 0:
+    if d.task == "regression" or len(d.x_test) == 0 or trainer.spec.model.kind != "classifier":
         return {}
     pred = trainer.predict(d.x_test).argmax(1).numpy()
     true = d.y_test.numpy()

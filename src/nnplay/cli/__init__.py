@@ -2,7 +2,7 @@
 
 Each command family lives in its own module and registers on ``app``:
 train.py (train, runs, report), trust.py (attack, uncertainty, explain), serve.py,
-export.py (export, predict), sweep.py.
+export.py (export, predict), sweep.py, sample.py.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 
 from ._app import LANG, app, fail
 
-for _mod in ("train", "trust", "serve", "export", "sweep"):
+for _mod in ("train", "trust", "serve", "export", "sweep", "sample"):
     try:
         importlib.import_module(f"{__name__}.{_mod}")
     except ModuleNotFoundError as e:  # a family not written yet

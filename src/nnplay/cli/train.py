@@ -74,7 +74,8 @@ def train(
         task = bar.add_task("", total=spec.train.epochs)
 
         def on_epoch(rec: dict) -> None:
-            shown = {k: rec[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in rec}
+            shown = {k: rec[k] for k in ("train_loss", "val_loss", "val_accuracy", "d_loss", "g_loss",
+                                         "high_quality") if k in rec}
             bar.update(task, completed=rec["epoch"],
                        description="  ".join(f"{k} {v:.4f}" for k, v in shown.items()))
         try:
@@ -85,13 +86,18 @@ def train(
         except KeyboardInterrupt:
             runs = store.list()
             fail(t("cli.train.interrupted", lang, run_id=resume or (runs[0]["id"] if runs else "?")))
-    keys = ["train_loss", "test_loss", "test_accuracy", "test_mse", "epochs", "seconds"]
+    keys = ["train_loss", "test_loss", "test_accuracy", "test_mse", "test_mse_pca", "d_loss", "g_loss",
+            "d_accuracy", "modes_covered", "high_quality", "epochs", "seconds"]
+    summary_rows = {**summary, "test_mse_pca": summary.get("baselines", {}).get("pca", {}).get("test_mse")}
     table = Table(show_header=False, box=None)
     for k in keys:
-        if summary.get(k) is not None:
-            v = summary[k]
+        if summary_rows.get(k) is not None:
+            v = summary_rows[k]
             table.add_row(t(f"metric.{k}", lang), f"{v:.4f}" if isinstance(v, float) else str(v))
     err.print(table)
+    if (collapse := summary.get("mode_collapse") or {}).get("warning"):   # generative: a GAN's check
+        err.print(t("gen.collapse_modes", lang, covered=collapse["modes_covered"], modes=collapse["modes"])
+                  if "modes" in collapse else t("gen.collapse_spread", lang, spread=collapse["spread"]))
     err.print(t("cli.train.done", lang, run_id=run.id, seconds=summary["seconds"]))
     if json_out:
         print_json(summary)

@@ -70,6 +70,13 @@ class Trainer:
     """Owns the model, optimiser, schedule and data for one experiment."""
     cancel: threading.Event | None = None   # set it to end ``train_epoch`` at the next batch
 
+    def __new__(cls, spec: Spec, *args, **kwargs):
+        """A spec of a generative ``model.kind`` gets nnplay.generative's Trainer."""
+        if cls is Trainer and spec.model.kind != "classifier":
+            from ..generative.trainer import GenerativeTrainer
+            cls = GenerativeTrainer
+        return super().__new__(cls)
+
     def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
         self.spec = spec
         self.data = data if data is not None else load_data(spec.data)
