@@ -72,7 +72,7 @@ def plot_samples(trainer, L, n: int = 64) -> Figure | None:
     if trainer.kind == "gan":             # D's heat map, real and fake points, G's arrows
         ax.imshow(trainer.decision_grid(100, e), extent=(-e, e, -e, e), origin="upper",
                   cmap="PiYG", vmin=0, vmax=1, alpha=0.6)
-    real = trainer.x["train"].cpu().numpy()
+    real = trainer._units(trainer.x["train"])
     ax.scatter(*real.T, s=4, c="tab:green", label=L("report.fig.real"))
     ax.scatter(*s.T, s=4, c="tab:purple", alpha=0.5, label=L("report.fig.fake"))
     if trainer.kind == "gan":

@@ -31,6 +31,7 @@ from ..spec import Spec, SpecError
 from ..train.compiled import eager
 from ..train.loop import DivergenceError, Trainer, _check_batch_norm, resolve_device
 from ..train.optimizers import make_optimizer
+from ..train.schedules import make_schedule
 from . import metrics
 from .models import GAN, Decoder, build_generative
 
@@ -81,9 +82,17 @@ class GenerativeTrainer(Trainer):
         return toy2d.MODES.get(self.spec.data.name)
 
     def _place_data(self) -> None:
+        """The splits on the device. 2-D points are standardised with one scale for both axes
+        (the grid's +-4 and the ring's unit circle both become ~unit spread; shapes keep their
+        geometry): ``unit`` = (mean, scale); samples, metrics and plots are in the data's units."""
         d = self.data
-        raw = (lambda s: torch.from_numpy(np.ascontiguousarray(d.points[s]))) if d.is_2d else \
-            (lambda s: getattr(d, f"x_{s}"))
+        self.unit = None
+        if d.is_2d:
+            train = d.points["train"].astype(np.float64)
+            self.unit = (train.mean(0), float(train.std()) or 1.0)
+            raw = lambda s: torch.from_numpy(((d.points[s] - self.unit[0]) / self.unit[1]).astype(np.float32))
+        else:
+            raw = lambda s: getattr(d, f"x_{s}")
         self.x = {s: raw(s).float().to(self.device) for s in ("train", "val", "test")}
         self.y = {s: getattr(d, f"y_{s}").to(self.device) for s in ("train", "val", "test")}
         t = self.spec.train
@@ -105,7 +114,11 @@ class GenerativeTrainer(Trainer):
                                     self.model.discriminator)
         self.g_optimizer = self._adam(t.model_copy(update={"optimizer": g.g_optimizer, "lr": g.g_lr}),
                                       self.model.generator)
-        self.scheduler, self.per_batch = None, False
+        if t.schedule == "onecycle":
+            raise SpecError.say("gen.gan_schedule", allowed="none, step, cosine")
+        # step decay or cosine: both players' learning rates follow it, epoch by epoch
+        self.scheduler, self.per_batch = make_schedule(t, self.optimizer, 1)
+        self.g_scheduler, _ = make_schedule(t, self.g_optimizer, 1)
 
     def _adam(self, t, net: nn.Module) -> torch.optim.Optimizer:
         opt = make_optimizer(t, net.parameters())
@@ -255,6 +268,9 @@ class GenerativeTrainer(Trainer):
         for _ in range(rounds):
             d_out += [self.d_step() for _ in range(g.d_steps)]
             g_out += [self.g_step() for _ in range(g.g_steps)]
+        for sched in (self.scheduler, self.g_scheduler):
+            if sched is not None:
+                sched.step()
         rec = {"d_loss": float(torch.stack([o["d_loss"] for o in d_out]).mean()),
                "g_loss": float(torch.stack([o["g_loss"] for o in g_out]).mean()),
                "d_train_accuracy": float(torch.stack([o["d_accuracy"] for o in d_out]).mean())}
@@ -276,7 +292,7 @@ class GenerativeTrainer(Trainer):
             right = self._says_real(D(real)).float().mean() + (~self._says_real(D(fake[:len(real)]))).float().mean()
             out = {"d_accuracy": float(right) / 2}
             if self.modes is not None:
-                covered, hq = metrics.mode_coverage(fake.cpu().numpy(), *self.modes)
+                covered, hq = metrics.mode_coverage(self._units(fake), *self.modes)
                 out.update(modes_covered=covered, modes=len(self.modes[0]), high_quality=hq)
             return out
         finally:
@@ -328,7 +344,7 @@ class GenerativeTrainer(Trainer):
                     "modes": m["modes"]}
         with torch.no_grad():
             fake = self.sample(SAMPLES, seed=self.spec.train.seed).reshape(SAMPLES, -1)
-        ratio = metrics.spread(fake, self.x["train"].cpu().numpy().reshape(len(self.x["train"]), -1))
+        ratio = metrics.spread(fake, self._units(self.x["train"]).reshape(len(self.x["train"]), -1))
         return {"warning": ratio < metrics.COLLAPSE_SPREAD, "spread": ratio}
 
     # --- what a learner looks at ---------------------------------------------------------------
@@ -336,6 +352,8 @@ class GenerativeTrainer(Trainer):
         """Model outputs -> the data's own units: points as they are, images in [0, 1]
         (standardised images un-standardised, then clipped)."""
         a = out.detach().float().cpu().numpy()
+        if self.unit is not None:
+            a = a * self.unit[1] + self.unit[0]
         if self.data.is_image and not self.squash:
             mu, sd = self.data.scale if self.data.scale is not None else (0.0, 1.0)
             a = np.clip(a * sd + mu, 0.0, 1.0)
@@ -394,9 +412,14 @@ class GenerativeTrainer(Trainer):
         e = extent or self.extent
         xs = torch.linspace(-e, e, resolution)
         g = torch.stack(torch.meshgrid(xs, xs.flip(0), indexing="xy"), -1).reshape(-1, 2)
-        out = self._judge(g.to(self.device))
+        out = self._judge(self._inward(g))
         return (torch.sigmoid(out) if self.spec.train.gan.loss == "log" else out.clamp(0, 1)) \
             .reshape(resolution, resolution).cpu().numpy()
+
+    def _inward(self, points: torch.Tensor) -> torch.Tensor:
+        """Points in the data's units -> the model's (standardised) units."""
+        mean, scale = self.unit
+        return (points.to(self.device) - torch.as_tensor(mean, dtype=torch.float32, device=self.device)) / scale
 
     def _judge(self, points: torch.Tensor) -> torch.Tensor:
         """D's logit for each of the points (each packed with copies of itself)."""
@@ -412,7 +435,7 @@ class GenerativeTrainer(Trainer):
         """For generated 2-D points: -d(G's loss)/d(point), the way G's step pushes each fake
         (GAN Lab's arrows), (N, 2)."""
         x = torch.as_tensor(np.asarray(points, np.float32), device=self.device).requires_grad_(True)
-        loss = self._gan_loss(self._judge(x)[:, None], True) * len(x)
+        loss = self._gan_loss(self._judge(self._inward(x))[:, None], True) * len(x)
         (grad,) = torch.autograd.grad(loss, x)
         return (-grad).cpu().numpy()
 
@@ -435,7 +458,7 @@ class GenerativeTrainer(Trainer):
     @property
     def extent(self) -> float:
         """Half-width of a square holding the 2-D training data with a margin."""
-        return float(self.x["train"].abs().max()) * 1.25 if len(self.x["train"]) else toy2d.R
+        return float(np.abs(self._units(self.x["train"])).max()) * 1.25 if len(self.x["train"]) else toy2d.R
 
     def decoder(self) -> nn.Module:
         """The network from a code or noise to a sample, in the data's units (for export)."""
@@ -447,6 +470,7 @@ class GenerativeTrainer(Trainer):
         st["noise_generator"] = self.noise_generator.get_state()
         if self.kind == "gan":
             st["g_optimizer"] = self.g_optimizer.state_dict()
+            st["g_scheduler"] = self.g_scheduler.state_dict() if self.g_scheduler else None
         return st
 
     def load_state(self, st: dict, history: list[dict]) -> None:
@@ -454,3 +478,5 @@ class GenerativeTrainer(Trainer):
         self.noise_generator.set_state(st["noise_generator"])
         if self.kind == "gan":
             self.g_optimizer.load_state_dict(st["g_optimizer"])
+            if self.g_scheduler is not None and st.get("g_scheduler"):
+                self.g_scheduler.load_state_dict(st["g_scheduler"])
