@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from nnplay import spec
 from nnplay.data import load_data
@@ -43,6 +44,11 @@ def test_example_opens_with_a_bilingual_lesson(path):
 def test_example_builds(path):
     s = spec.load(path)
     data = load_data(s.data)
+    if s.model.kind != "classifier":   # autoencoder, VAE, GAN: samples of the data's shape
+        from nnplay.train import Trainer
+        tr = Trainer(s, data)
+        assert tuple(tr.model.decode(torch.zeros(4, s.model.latent)).shape) == (4, *tr.shape)
+        return
     model = build_model(s.model, data.input_shape, data.out_dim)
     out = model(data.x_train[:4])
     assert out.shape == (min(4, len(data.x_train)), data.out_dim)

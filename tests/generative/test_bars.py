@@ -99,3 +99,28 @@ def test_vae_interpolation_starts_at_the_first_class_and_ends_at_the_second(vae,
 def test_autoencoder_beats_pca_at_the_same_width():
     tr, s = fit("autoencoder_digits")
     assert s["test_mse"] <= s["baselines"]["pca"]["test_mse"], s
+
+
+def d_scores(tr) -> tuple[float, float]:
+    """D's mean score (least squares: 1 real, 0 fake) on real training points and on fresh fakes."""
+    D = tr.model.discriminator
+    D.eval()
+    with torch.no_grad():
+        real = D(tr.x["train"][:2500]).mean()
+        fake = D(tr.fakes(2500, torch.Generator().manual_seed(9))).mean()
+    D.train()
+    return float(real), float(fake)
+
+
+def test_lesson_an_unfrozen_d_is_taught_that_fakes_are_real(ring):
+    """examples/gan_ring_unfrozen.toml: gan_ring.toml without freezing D in G's step."""
+    tr, s = fit("gan_ring_unfrozen")
+    frozen_tr, frozen = ring[0]
+    real, fake = d_scores(tr)
+    f_real, f_fake = d_scores(frozen_tr)
+    print(f"unfrozen: {s['modes_covered']} modes, hq {s['high_quality']:.3f}, D acc {s['d_accuracy']:.3f}, "
+          f"D real {real:.3f} fake {fake:.3f}; frozen: {frozen['modes_covered']} modes, hq "
+          f"{frozen['high_quality']:.3f}, D acc {frozen['d_accuracy']:.3f}, D real {f_real:.3f} fake {f_fake:.3f}")
+    assert s["modes_covered"] <= 1 and s["high_quality"] < 0.05          # the samples collapse
+    assert frozen["high_quality"] - s["high_quality"] > 0.8
+    assert s["mode_collapse"]["warning"]
