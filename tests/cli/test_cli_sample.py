@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import onnxruntime as ort
@@ -118,5 +119,12 @@ def test_report_shows_the_generative_figures(runs, tmp_path):
         assert res.exit_code == 0, res.output
         assert {p.stem for p in (tmp_path / name).glob("*.png")} == figs
         page = (tmp_path / name / "index.html").read_text()
-        assert ("test MSE of PCA" in page) == (name == "autoencoder_digits")
-        assert ("modes covered" in page) == (name == "gan_ring")
+        assert ("<th>test MSE of PCA (same width)</th>" in page) == (name == "autoencoder_digits")
+        assert ("<th>modes covered</th>" in page) == (name == "gan_ring")
+
+
+def test_train_warns_of_mode_collapse(tmp_path):
+    res = cli("train", "examples/gan_ring.toml", "--set", "train.epochs=2", "--runs-dir", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    assert re.search(r"warning: mode collapse: the generator covers [0-7] of 8 modes", res.stderr)
+    assert "modes covered" in res.stderr and "D loss" in res.stderr

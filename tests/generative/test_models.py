@@ -117,3 +117,11 @@ def test_ring_and_grid_follow_pacgan():
         covered, hq = mode_coverage(pts, *__import__("nnplay.data.toy2d", fromlist=["MODES"]).MODES[name])
         assert covered == modes and hq > 0.97           # 1 - exp(-4.5) = 0.989 of a 2-D Gaussian
         assert np.abs(pts).max() == pytest.approx(lim, abs=6 * std)
+
+
+def test_spread_is_zero_for_one_repeated_sample_and_one_for_the_data():
+    from nnplay.generative.metrics import COLLAPSE_SPREAD, spread
+    data = np.random.default_rng(0).normal(size=(500, 64))
+    assert spread(data, data) == pytest.approx(1.0)
+    assert spread(np.repeat(data[:1], 500, 0), data) < 1e-12 < COLLAPSE_SPREAD
+    assert spread(data[:, :] * 0.5, data) == pytest.approx(0.25)   # variance scales with the square
