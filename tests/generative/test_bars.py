@@ -49,6 +49,7 @@ def ring():
 def test_gan_ring_covers_the_modes_with_high_quality_samples(ring):
     covered = [s["modes_covered"] for _, s in ring]
     hq = [s["high_quality"] for _, s in ring]
+    print(f"ring: modes {covered}, high quality {hq}")
     assert np.mean(covered) >= 7.5 and np.mean(hq) >= 0.90, (covered, hq)
     # the summary's figures are PacGAN's, recomputed here on 2,500 fresh samples per seed
     for tr, s in ring:
@@ -60,12 +61,14 @@ def test_gan_ring_covers_the_modes_with_high_quality_samples(ring):
 
 def test_gan_grid_covers_22_of_25_modes():
     tr, s = fit("gan_grid")
+    print(f"grid: {s['modes_covered']} modes, high quality {s['high_quality']:.3f}")
     assert s["modes_covered"] >= 22, s
 
 
 def test_gan_digits_are_recognisable_and_every_digit_is_drawn(judge):
     tr, s = fit("gan_digits")
     confident, share = judged(judge, tr.sample(1000, seed=1))
+    print(f"gan digits: confident {confident:.3f}, smallest class share {share.min():.3f}, {s['mode_collapse']}")
     assert confident >= 0.70 and share.min() >= 0.03, (confident, share)
     assert not s["mode_collapse"]["warning"]
 
@@ -78,6 +81,7 @@ def vae():
 def test_vae_digits_are_recognisable_and_every_digit_is_drawn(vae, judge):
     tr, s = vae
     confident, share = judged(judge, tr.sample(1000, seed=1))
+    print(f"vae digits: confident {confident:.3f}, smallest class share {share.min():.3f}")
     assert confident >= 0.60 and share.min() >= 0.03, (confident, share)
     h = tr.history[-1]   # the ELBO's two parts are in the history
     assert h["train_loss"] == pytest.approx(h["train_recon"] + h["train_kl"], rel=1e-5) and h["train_kl"] > 0
@@ -87,17 +91,19 @@ def test_vae_interpolation_starts_at_the_first_class_and_ends_at_the_second(vae,
     tr, _ = vae
     y = tr.data.y_test.numpy()
     first = [int(np.argmax(y == c)) for c in range(10)]   # the first test image of each digit
-    pairs = [(first[c], first[(c + 3) % 10]) for c in range(10)]
+    pairs = [(first[c], first[(c + k) % 10]) for c in range(10) for k in (1, 3, 5)]
     ok = 0
     for i, j in pairs:
         line = tr.interpolate(i, j, steps=8)
         labels = judge(line).argmax(1)
         ok += labels[0] == y[i] and labels[-1] == y[j]
-    assert ok >= 8, ok
+    print(f"vae interpolation: {ok} of {len(pairs)} pairs")
+    assert ok >= 27, ok      # of 30 pairs (measured: 30)
 
 
 def test_autoencoder_beats_pca_at_the_same_width():
     tr, s = fit("autoencoder_digits")
+    print(f"autoencoder: test MSE {s['test_mse']:.4f}, PCA {s['baselines']['pca']['test_mse']:.4f}")
     assert s["test_mse"] <= s["baselines"]["pca"]["test_mse"], s
 
 
@@ -124,3 +130,9 @@ def test_lesson_an_unfrozen_d_is_taught_that_fakes_are_real(ring):
     assert s["modes_covered"] <= 1 and s["high_quality"] < 0.05          # the samples collapse
     assert frozen["high_quality"] - s["high_quality"] > 0.8
     assert s["mode_collapse"]["warning"]
+    # unfrozen, D is taught "fake" (0) in its own step and "real" (1) in G's: its score on the
+    # fakes is pinned halfway, wherever they are, so it no longer tells G which way the data
+    # lies (its accuracy stays high only because 0.5 falls just on the "fake" side), while
+    # the real points get 1. Frozen, D ends at the equilibrium: real and fake both ~0.5.
+    assert abs(fake - 0.5) < 0.1 and real > 0.9
+    assert abs(f_real - f_fake) < 0.1

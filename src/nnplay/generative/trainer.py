@@ -90,10 +90,11 @@ class GenerativeTrainer(Trainer):
         if d.is_2d:
             train = d.points["train"].astype(np.float64)
             self.unit = (train.mean(0), float(train.std()) or 1.0)
-            raw = lambda s: torch.from_numpy(((d.points[s] - self.unit[0]) / self.unit[1]).astype(np.float32))
+            raw = {s: torch.from_numpy(((d.points[s] - self.unit[0]) / self.unit[1]).astype(np.float32))
+                   for s in ("train", "val", "test")}
         else:
-            raw = lambda s: getattr(d, f"x_{s}")
-        self.x = {s: raw(s).float().to(self.device) for s in ("train", "val", "test")}
+            raw = {s: getattr(d, f"x_{s}") for s in ("train", "val", "test")}
+        self.x = {s: a.float().to(self.device) for s, a in raw.items()}
         self.y = {s: getattr(d, f"y_{s}").to(self.device) for s in ("train", "val", "test")}
         t = self.spec.train
         if self.kind == "gan" and t.batch_size < self.spec.model.pack:
