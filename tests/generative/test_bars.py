@@ -4,7 +4,10 @@ GAN on PacGAN's 2-D mixtures: 2,500 samples; a sample is high quality within 3 s
 nearest mode, a mode is covered with at least one high-quality sample (PacGAN's Table 1:
 ring, GAN 6.3 modes / 98.2%, PacGAN2 7.9 / 95.6%; grid, GAN 17.3, PacGAN4 24.8).
 Digits: samples judged by a classifier nnplay did not train, scikit-learn's SVC fitted on
-all 1,797 digits (probabilities calibrated by CalibratedClassifierCV)."""
+all 1,797 digits (probabilities calibrated by CalibratedClassifierCV).
+Marked slow: the ring's three seeds (one module fixture, ~40 s each on an idle core), the grid
+(~50 s) and the unfrozen lesson (~40 s); the digits GAN takes ~15 s, the VAE and autoencoder
+a few seconds."""
 from __future__ import annotations
 
 import numpy as np
@@ -46,6 +49,7 @@ def ring():
     return [fit("gan_ring", f"train.seed={s}") for s in RING_SEEDS]
 
 
+@pytest.mark.slow   # trains 750 (grid: 350) epochs of a GAN; see the module docstring
 def test_gan_ring_covers_the_modes_with_high_quality_samples(ring):
     covered = [s["modes_covered"] for _, s in ring]
     hq = [s["high_quality"] for _, s in ring]
@@ -59,6 +63,7 @@ def test_gan_ring_covers_the_modes_with_high_quality_samples(ring):
         assert s["mode_collapse"]["warning"] == (s["modes_covered"] < 8)
 
 
+@pytest.mark.slow   # trains 750 (grid: 350) epochs of a GAN; see the module docstring
 def test_gan_grid_covers_22_of_25_modes():
     tr, s = fit("gan_grid")
     print(f"grid: {s['modes_covered']} modes, high quality {s['high_quality']:.3f}")
@@ -118,6 +123,7 @@ def d_scores(tr) -> tuple[float, float]:
     return float(real), float(fake)
 
 
+@pytest.mark.slow   # trains 750 (grid: 350) epochs of a GAN; see the module docstring
 def test_lesson_an_unfrozen_d_is_taught_that_fakes_are_real(ring):
     """examples/gan_ring_unfrozen.toml: gan_ring.toml without freezing D in G's step."""
     tr, s = fit("gan_ring_unfrozen")
