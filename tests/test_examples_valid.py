@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from helpers import write_reviews
 from nnplay import spec
@@ -47,6 +48,11 @@ def test_example_builds(path, tmp_path):
     if path.name in USER_FILES:
         s = spec.load(path, [f'data.path="{USER_FILES[path.name](tmp_path / "data.csv")}"'])
     data = load_data(s.data)
+    if s.model.kind != "classifier":   # autoencoder, VAE, GAN: samples of the data's shape
+        from nnplay.train import Trainer
+        tr = Trainer(s, data)
+        assert tuple(tr.model.decode(torch.zeros(4, s.model.latent)).shape) == (4, *tr.shape)
+        return
     model = build_model(s.model, data.input_shape, data.out_dim,
                         vocabulary=len(data.vocabulary) if data.vocabulary else None)
     out = model(data.x_train[:4])

@@ -46,6 +46,10 @@ def _meta(trainer, spec_text: str | None) -> dict:
     """What predict needs besides the weights, from the trainer's data bundle."""
     d = trainer.data
     kind = "text" if d.vocabulary else "points" if d.is_2d else "image" if d.is_image else "sequence" if d.x_test.dim() == 3 else "features"
+    if trainer.spec.model.kind != "classifier":   # a decoder / generator: code -> sample
+        return {"version": 1, "model_kind": trainer.spec.model.kind, "kind": kind,
+                "latent": trainer.spec.model.latent, "output_shape": list(trainer.shape),
+                "name": trainer.spec.name, "spec": spec_text}
     scale = None if d.scale is None else {"mean": np.asarray(d.scale[0], np.float64).ravel().tolist(),
                                           "std": np.asarray(d.scale[1], np.float64).ravel().tolist()}
     out_scale = None
@@ -117,10 +121,16 @@ def export_onnx(run_or_trainer, path: str | Path, inputs: torch.Tensor | None = 
     trainer = _trainer(run_or_trainer)
     spec_text = run_or_trainer.path("spec.toml").read_text() if isinstance(run_or_trainer, Run) else None
     model, path = trainer.model, Path(path)
-    x = (trainer.data.x_test if inputs is None else inputs).detach().cpu()
-    x = x if trainer.data.vocabulary else x.float()     # text: character ids stay int64
+    shape = trainer.data.input_shape
+    if trainer.spec.model.kind != "classifier":   # generative: the decoder or generator alone,
+        model, shape = trainer.decoder(), (trainer.spec.model.latent,)   # checked on N(0, I) codes
+        x = torch.randn(1024, *shape, generator=torch.Generator().manual_seed(0)) if inputs is None else inputs
+    else:
+        x = trainer.data.x_test if inputs is None else inputs
+    x = x.detach().cpu()
+    x = x if trainer.data.vocabulary and trainer.spec.model.kind == "classifier" else x.float()  # text: ids stay int64
     device = next(model.parameters()).device
-    example = torch.zeros((2, *trainer.data.input_shape), dtype=x.dtype, device=device)  # batch 2: not specialised
+    example = torch.zeros((2, *shape), dtype=x.dtype, device=device)  # batch 2: not specialised
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:                  # a folder that is missing or read-only: OSError now, not two exporter failures
         tmp.touch()
@@ -191,6 +201,8 @@ class Predictor:
             return cls._from_onnx(Path(source))
         from .runs import load_trained
         trainer = load_trained(store.get(source))
+        if trainer.spec.model.kind != "classifier":
+            raise ExportError.say("export.generative", path=shorten(source))
         return cls._from_meta(_meta(trainer, None), lambda x: trainer.predict(torch.from_numpy(x)).numpy())
 
     @classmethod
@@ -207,6 +219,8 @@ class Predictor:
         if raw is None:
             raise ExportError.say("export.no_meta", path=shorten(str(path)))
         meta = json.loads(raw)
+        if "model_kind" in meta:
+            raise ExportError.say("export.generative", path=shorten(str(path)))
         return cls._from_meta(meta, lambda x: predict(torch.from_numpy(_ort_logits(session, x)),
                                                       meta["task"]).numpy())
 

@@ -32,7 +32,9 @@ HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothi
 SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse",
                 "test_mae", "test_rmse", "test_recall_at_1", "test_map", "test_map_qe", "seconds",
                 "test_accuracy_tta", "test_balanced_accuracy", "test_pr_auc_mean", "rare_class",
-                "test_recall_rare", "test_pr_auc_rare")
+                "test_recall_rare", "test_pr_auc_rare",
+                "test_recon", "test_kl", "d_loss", "g_loss", "d_accuracy",   # generative
+                "modes_covered", "high_quality")
 SEQ_PROBE = 256   # test sequences the gradient-over-time curve averages over
 MAX_MAPS = 8      # feature-map channels shown per layer
 REPORT_SAMPLE, REPORT_TEMPERATURE = 300, 0.8   # a character model's sample on its page
@@ -409,6 +411,9 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
         "embedding": lambda: plot_embedding(model, data, L),
         "neighbours": lambda: plot_neighbours(model, data, sample, L),
     }
+    if run.spec.model.kind != "classifier":   # autoencoder, VAE, GAN: their own figures
+        from .generative.report import plots as generative_plots
+        plots = generative_plots(trainer, history, L)
     shown = []
     with rc_context({"font.family": fonts, "axes.unicode_minus": plot_lang == "en"}):
         for name, make in plots.items():

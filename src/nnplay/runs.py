@@ -391,8 +391,9 @@ def _classification_extras(trainer: Trainer) -> dict:
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     d = trainer.data
-    if d.task == "regression" or len(d.x_test) == 0 or trainer.spec.data.name == "text":
-        return {}   # a character model's classes are its characters: no confusion matrix
+    if (d.task == "regression" or len(d.x_test) == 0 or trainer.spec.data.name == "text"
+            or trainer.spec.model.kind != "classifier"):
+        return {}   # a character model's classes are its characters; generative: no classes
     pred = trainer.predict(d.x_test).argmax(1).numpy()
     true = d.y_test.numpy()
     p, _, f1, _ = precision_recall_fscore_support(true, pred, average="macro", zero_division=0)

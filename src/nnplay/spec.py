@@ -20,7 +20,7 @@ from .i18n import t
 # --- vocabularies (the course's names) -------------------------------------
 Toy2D = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
 DataName = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss",
-                   "digits", "idx", "csv", "points", "series", "adding", "text", "folder"]
+                   "digits", "idx", "csv", "points", "series", "adding", "text", "folder", "ring", "grid"]
 Series = Literal["sines", "sunspots", "co2", "nile", "elnino", "csv"]   # data.series sources
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 Activation = Literal["step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "prelu",
@@ -29,8 +29,9 @@ Init = Literal["default", "xavier_normal", "xavier_uniform", "he_normal", "he_un
                "lecun_normal", "lecun_uniform", "zeros"]
 LayerType = Literal["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "dropout",
                     "batchnorm", "layernorm", "activation",
-                    "rnn", "lstm", "gru", "conv1d", "embedding", "ngram_bag"]
+                    "rnn", "lstm", "gru", "conv1d", "embedding", "ngram_bag", "conv_transpose2d", "reshape"]
 RECURRENT = ("rnn", "lstm", "gru")    # layer types that carry a state over time steps
+ModelKind = Literal["classifier", "autoencoder", "vae", "gan"]
 Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
                     "radam", "adabound", "adabelief"]
 Schedule = Literal["none", "step", "cosine", "onecycle"]
@@ -181,7 +182,8 @@ class LayerSpec(_Strict):
     """One layer of an explicit stack (``model.layers``)."""
     type: LayerType
     units: Annotated[int, Field(ge=1, le=4096)] | None = None       # dense, rnn/lstm/gru
-    filters: Annotated[int, Field(ge=1, le=512)] | None = None      # conv2d, conv1d
+    filters: Annotated[int, Field(ge=1, le=512)] | None = None      # conv2d, conv1d, conv_transpose2d
+    shape: Annotated[list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=1, max_length=3)] | None = None  # reshape: (C, H, W) or (units,)
     kernel: Annotated[int, Field(ge=1, le=11)] = 3                  # conv2d/1d, pools (size)
     stride: Annotated[int, Field(ge=1, le=8)] | None = None         # conv2d/1d: 1; pools: kernel
     padding: Literal["same", "valid"] = "same"                      # conv2d/1d
@@ -209,10 +211,10 @@ class LayerSpec(_Strict):
             raise ValueError("a dense layer needs 'units' (an integer >= 1)")
         if self.type in RECURRENT and self.units is None:
             raise ValueError(f"a {self.type} layer needs 'units' (an integer >= 1)")
-        if self.type == "conv1d" and self.filters is None:
-            raise ValueError("a conv1d layer needs 'filters' (an integer >= 1)")
-        if self.type == "conv2d" and self.filters is None:
-            raise ValueError("a conv2d layer needs 'filters' (an integer >= 1)")
+        if self.type in ("conv2d", "conv1d", "conv_transpose2d") and self.filters is None:
+            raise ValueError(f"a {self.type} layer needs 'filters' (an integer >= 1)")
+        if self.type == "reshape" and self.shape is None:
+            raise ValueError("a reshape layer needs 'shape' ([channels, height, width] or [units])")
         if self.type == "activation" and self.activation is None:
             raise ValueError("an activation layer needs 'activation'")
         return self
@@ -238,6 +240,19 @@ class ModelSpec(_Strict):
     embedding: Annotated[int, Field(ge=2, le=4096)] | None = None
     temperature: Annotated[float, Field(gt=0, le=1)] = 0.05
     freeze: Annotated[list[str], Field(max_length=64)] = Field(default_factory=list)  # layer names kept fixed; "features": all before the first dense layer
+    # generative models (nnplay.generative): the stacks default to model.hidden (decoder and
+    # generator: reversed); the output layer that gives the data's shape is added
+    kind: ModelKind = "classifier"
+    latent: Annotated[int, Field(ge=1, le=512)] = 2      # bottleneck / code / noise size
+    encoder: list[LayerSpec] | None = None               # autoencoder, vae: input -> code
+    decoder: list[LayerSpec] | None = None               # autoencoder, vae: code -> input
+    generator: list[LayerSpec] | None = None             # gan: noise -> sample
+    discriminator: list[LayerSpec] | None = None         # gan: sample -> real/fake logit
+    beta: Annotated[float, Field(ge=0, le=100)] = 1.0    # vae: weight of the KL term (beta-VAE)
+    noise: Literal["gaussian", "uniform"] = "gaussian"   # gan: the noise G maps; vae prior is gaussian
+    denoise: Annotated[float, Field(ge=0, le=1)] = 0.0   # autoencoder: std of noise added to inputs
+    pack: Annotated[int, Field(ge=1, le=8)] = 1          # gan: PacGAN, D judges this many samples at once
+    spectral_norm: bool = False                          # gan: spectral norm on D's weights
 
     _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
@@ -262,6 +277,19 @@ class AdversarialSpec(_Strict):
     eps: Annotated[float, Field(ge=0, le=1)] = 0.1
     steps: Annotated[int, Field(ge=1, le=100)] = 7      # pgd
     mix: Annotated[float, Field(ge=0, le=1)] = 0.5      # share of each batch that is attacked
+
+
+class GanTrainSpec(_Strict):
+    """A GAN's two players, trained in turn: D-steps, then G-steps through a frozen D."""
+    d_optimizer: Optimizer = "adam"
+    d_lr: Annotated[float, Field(gt=0, le=10)] = 0.001
+    g_optimizer: Optimizer = "adam"
+    g_lr: Annotated[float, Field(gt=0, le=10)] = 0.001
+    beta1: Annotated[float, Field(ge=0, lt=1)] = 0.5     # adam family: first-moment decay (DCGAN's 0.5)
+    d_steps: Annotated[int, Field(ge=1, le=100)] = 1      # discriminator updates per round
+    g_steps: Annotated[int, Field(ge=1, le=100)] = 1      # generator updates per round
+    loss: Literal["log", "least_squares"] = "log"        # GAN's log loss (non-saturating G), or LSGAN
+    freeze_d: bool = True          # off: D's weights also move during G's step (the lesson)
 
 
 class TrainSpec(_Strict):
@@ -291,6 +319,7 @@ class TrainSpec(_Strict):
     miner: Literal["none", "batch_hard", "multi_similarity"] = "none"
     triplet_margin: Annotated[float, Field(gt=0, le=2)] = 0.2   # d(a, n) >= d(a, p) + margin
     tta: Annotated[int, Field(ge=0, le=64)] = 0      # test-time augmentation: average N augmented copies (0 = off)
+    gan: GanTrainSpec = Field(default_factory=GanTrainSpec)   # model.kind = "gan"
 
 
 class Spec(_Strict):

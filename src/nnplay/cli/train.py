@@ -102,7 +102,8 @@ def train(
         task = bar.add_task("", total=spec.train.epochs)
 
         def on_epoch(rec: dict) -> None:
-            shown = {k: rec[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in rec}
+            shown = {k: rec[k] for k in ("train_loss", "val_loss", "val_accuracy", "d_loss", "g_loss",
+                                         "high_quality") if k in rec}
             bar.update(task, completed=rec["epoch"],
                        description="  ".join(f"{k} {v:.4f}" for k, v in shown.items()))
         started = {"run": resume}
@@ -119,7 +120,8 @@ def train(
             runs = store.list()
             fail(t("cli.train.interrupted", lang, run_id=started["run"] or (runs[0]["id"] if runs else "?")))
     keys = ["train_loss", "test_loss", "test_accuracy", "test_accuracy_tta", "test_mse", "test_mae", "test_rmse",
-            "test_balanced_accuracy", "rare_class", "test_recall_rare", "epochs", "seconds"]
+            "test_balanced_accuracy", "rare_class", "test_recall_rare", "d_loss", "g_loss", "d_accuracy",
+            "modes_covered", "high_quality", "epochs", "seconds"]
     table = Table(show_header=False, box=None)
     for k in keys:
         if summary.get(k) is not None:
@@ -129,6 +131,9 @@ def train(
     for name, scores in summary.get("baselines", {}).items():   # sequences: the same test windows
         err.print(t("cli.train.baseline", lang, name=t(f"baseline.{name}", lang),
                     scores=", ".join(f"{t('metric.' + k, lang)} {v:.4f}" for k, v in scores.items())))
+    if (collapse := summary.get("mode_collapse") or {}).get("warning"):   # generative: a GAN's check
+        err.print(t("gen.collapse_modes", lang, covered=collapse["modes_covered"], modes=collapse["modes"])
+                  if "modes" in collapse else t("gen.collapse_spread", lang, spread=collapse["spread"]))
     err.print(t("cli.train.done", lang, run_id=run.id, seconds=summary["seconds"]))
     if json_out:
         print_json(summary)

@@ -236,7 +236,8 @@ def load_data(spec: DataSpec) -> DataBundle:
             P, y = arr[:, :2], arr[:, 2].astype(np.int64)
         else:
             regression = spec.name in toy2d.REGRESSION
-            k = 1 if regression else 2 if spec.name in toy2d.BINARY_ONLY else spec.classes
+            k = 1 if regression else 2 if spec.name in toy2d.BINARY_ONLY else \
+                len(toy2d.MODES[spec.name][0]) if spec.name in toy2d.MODES else spec.classes
             check_splits(spec.samples, k, spec, source=("data.src_samples", {"n": spec.samples}))
             P, y = toy2d.generate(spec.name, spec.samples, spec.noise, spec.classes, spec.seed)
         X = np.concatenate([P, featurize(P, names)], 1)  # carry raw points through the split

@@ -69,7 +69,22 @@ def reg_gauss(n: int, noise: float, classes: int, rng: np.random.Generator):
     return X, np.clip(y + rng.normal(0, noise * 0.3, n), -1, 1)
 
 
-GENERATORS = {"circle": circle, "xor": xor, "gauss": gauss, "spiral": spiral, "moons": moons,
+def _modes(centres: np.ndarray, std: float):
+    def mixture(n: int, noise: float, classes: int, rng: np.random.Generator):
+        y = rng.integers(0, len(centres), n)
+        return centres[y] + rng.normal(0, std, (n, 2)), y
+    return mixture
+
+
+# PacGAN's (Lin et al. 2018, https://arxiv.org/abs/1712.04086) mixtures for mode collapse:
+# name -> (mode centres, std). The label of a point is its mode; data.noise is not used.
+_ANGLES = 2 * np.pi * np.arange(8) / 8
+MODES = {"ring": (np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], 1), 0.01),
+         "grid": (np.array([(i, j) for i in (-4, -2, 0, 2, 4) for j in (-4, -2, 0, 2, 4)], float), 0.05)}
+ring = _modes(*MODES["ring"])     # 8 Gaussians on the unit circle, std 0.01
+grid = _modes(*MODES["grid"])     # 25 Gaussians at {-4, -2, 0, 2, 4}^2, std 0.05
+
+GENERATORS = {"ring": ring, "grid": grid, "circle": circle, "xor": xor, "gauss": gauss, "spiral": spiral, "moons": moons,
               "reg-plane": reg_plane, "reg-gauss": reg_gauss}
 REGRESSION = {"reg-plane", "reg-gauss"}
 BINARY_ONLY = {"xor", "moons"}

@@ -50,13 +50,17 @@ def _shape_str(shape: tuple[int, ...]) -> str:
 def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
                 generator: torch.Generator | None = None,
                 dropout_generator: torch.Generator | None = None,
-                vocabulary: int | None = None) -> nn.Sequential:
+                vocabulary: int | None = None, layers: list[LayerSpec] | None = None,
+                field: str = "model.layers", out_shape: tuple[int, ...] | None = None) -> nn.Sequential:
     """Build the network; shape mismatches raise ``SpecError`` naming the layer.
     Either generator None: the global RNG, as PyTorch's own layers.
     ``vocabulary``: the data are character ids 0..vocabulary-1 (text), read by a first
-    ``embedding`` or ``ngram_bag`` layer."""
-    explicit = spec.layers is not None
-    layers = spec.layers if explicit else _mlp_layers(spec)
+    ``embedding`` or ``ngram_bag`` layer.
+    ``layers``/``field``: another stack than ``model.layers`` (a generative model's encoder,
+    decoder, generator, discriminator). ``out_shape``: the output is that shape (an image for
+    a decoder) instead of ``out_dim`` logits; a stack already ending in it gets no head."""
+    explicit = layers is not None or spec.layers is not None
+    layers = layers if layers is not None else spec.layers if explicit else _mlp_layers(spec)
     if vocabulary is not None and (not layers or layers[0].type not in ("embedding", "ngram_bag")):
         raise SpecError.say("model.text_first", where="model.layers[0]" if explicit and layers else "model.layers")
     mods: OrderedDict[str, nn.Module] = OrderedDict()
@@ -68,7 +72,7 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
         mods[f"{kind}{count[kind]}"] = module
 
     def where(i: int, layer: LayerSpec) -> str:
-        return f"model.layers[{i}] ({layer.type})" if explicit else f"model.hidden ({layer.type})"
+        return f"{field}[{i}] ({layer.type})" if explicit else f"model.hidden ({layer.type})"
 
     def add_activation(name: str, alpha: float) -> None:
         nonlocal shape
@@ -133,6 +137,32 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
             shape = (steps, L.filters)
             if act != "linear":
                 add_activation(act, L.alpha if L.activation else spec.alpha)
+        elif L.type == "conv_transpose2d":   # upsampling: out = (in - 1) * stride + kernel - 2 pad
+            if len(shape) != 3:
+                raise SpecError(f"{where(i, L)}: needs an image input (channels x height x width), "
+                                f"got shape {_shape_str(shape)}; add a layer of type 'reshape' before it")
+            stride = L.stride or 1
+            if L.padding == "same" and (L.kernel - stride) % 2 and stride == 1:
+                raise SpecError(f"{where(i, L)}: padding 'same' with stride 1 keeps the size only "
+                                f"with an odd kernel (1, 3, 5, ...); received kernel {L.kernel}")
+            pad = (L.kernel - stride + 1) // 2 if L.padding == "same" else 0   # 'same': size x stride
+            extra = (L.kernel - stride) % 2 if L.padding == "same" else 0
+            c, h, w = shape
+            h2, w2 = ((n - 1) * stride + L.kernel - 2 * pad + extra for n in (h, w))
+            conv = skip_init(nn.ConvTranspose2d, c, L.filters, L.kernel, stride=stride, padding=pad,
+                             output_padding=extra)
+            initialize(conv, L.init or spec.init, generator)
+            add("deconv", conv)
+            shape = (L.filters, h2, w2)
+            if act != "linear":
+                add_activation(act, L.alpha if L.activation else spec.alpha)
+        elif L.type == "reshape":
+            if _prod(shape) != _prod(tuple(L.shape)):
+                raise SpecError(f"{where(i, L)}: cannot reshape {_shape_str(shape)} "
+                                f"({_prod(shape)} values) to {_shape_str(tuple(L.shape))}")
+            add("reshape", nn.Unflatten(1, tuple(L.shape)) if len(shape) == 1 else
+                nn.Sequential(nn.Flatten(), nn.Unflatten(1, tuple(L.shape))))
+            shape = tuple(L.shape)
         elif L.type in ("maxpool2d", "avgpool2d"):
             if len(shape) != 3:
                 raise SpecError(f"{where(i, L)}: needs an image input, got shape {_shape_str(shape)}")
@@ -178,6 +208,10 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
             add("ln", nn.LayerNorm(list(shape)))
         elif L.type == "activation":
             add_activation(L.activation, L.alpha)
+    if out_shape is not None and shape == tuple(out_shape):
+        return nn.Sequential(mods)
+    if out_shape is not None and len(shape) == 3:
+        raise SpecError.say("gen.out_shape", field=field, got=_shape_str(shape), want=_shape_str(tuple(out_shape)))
     if len(shape) != 1:
         add("flatten", nn.Flatten())
         shape = (int(_prod(shape)),)
@@ -189,9 +223,11 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
         mods["embed"] = embed
         head = skip_init(NormalizedSoftmax, spec.embedding, out_dim, spec.temperature)
     else:
-        head = skip_init(nn.Linear, shape[0], out_dim)
+        head = skip_init(nn.Linear, shape[0], out_dim if out_shape is None else _prod(tuple(out_shape)))
     initialize(head, spec.init, generator)
     mods["out"] = head
+    if out_shape is not None and len(out_shape) > 1:
+        mods["reshape_out"] = nn.Unflatten(1, tuple(out_shape))
     return nn.Sequential(mods)
 
 

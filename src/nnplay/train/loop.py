@@ -89,6 +89,13 @@ class Trainer:
     cancel: threading.Event | None = None   # set it to end ``train_epoch`` at the next batch
     share = OneProcess()                    # which part of each batch this process trains on
 
+    def __new__(cls, spec: Spec, *args, **kwargs):
+        """A spec of a generative ``model.kind`` gets nnplay.generative's Trainer."""
+        if cls is Trainer and spec.model.kind != "classifier":
+            from ..generative.trainer import GenerativeTrainer
+            cls = GenerativeTrainer
+        return super().__new__(cls)
+
     def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
         self.spec = spec
         augmentation.check(spec.data.augment, spec.data.name)   # before any data is loaded
