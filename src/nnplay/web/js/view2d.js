@@ -75,7 +75,7 @@ export class DataPanel {
     this.noise.set(Math.round(d.noise * 100));
     this.samples.set(d.samples);
     this.batch.set(spec.train.batch_size);
-    const k = Math.min(10, Math.max(2, (info && info.task !== "regression" ? info.num_classes : 2) + 1));
+    const k = Math.min(schema.range("data.classes").max, Math.max(2, (info && info.task !== "regression" ? info.num_classes : 2) + 1));
     this.swatches.replaceChildren(...Array.from({ length: k }, (_, c) => {
       const s = el("button", { class: "swatch", "data-testid": `draw-class-${c}`, style: `background:${css(CLASS_COLORS[c])}`,
         onclick: () => { this.drawClass = c; this.app.setDraw(true, c); this.sync(spec, info); } });
