@@ -360,3 +360,18 @@ def test_live_fields_are_marked_once_in_the_spec_and_read_by_trainer_and_server(
         new = Spec.model_validate({"train": {name: value}})
         assert session.live_changes(old, new) is not None, name
     assert session.live_changes(old, Spec.model_validate({"train": {"seed": 1}})) is None
+
+
+def test_a_layer_keeps_only_its_own_fields():
+    """A conv2d block has no dropout rate, a flatten no kernel (issue 9: the playground's
+    "add block" used to fill every block with every other block's defaults)."""
+    s = S.from_dict({"model": {"layers": [
+        {"type": "conv2d", "filters": 4}, {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
+        {"type": "dense", "units": 8, "activation": "leaky_relu", "alpha": 0.2},
+        {"type": "dense", "units": 8, "activation": "relu"}, {"type": "dropout"}]}})
+    layers = s.to_dict()["model"]["layers"]
+    assert layers == [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
+                      {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
+                      {"type": "dense", "units": 8, "activation": "leaky_relu", "alpha": 0.2},
+                      {"type": "dense", "units": 8, "activation": "relu"}, {"type": "dropout", "rate": 0.5}]
+    assert S.loads(s.to_toml()) == s and S.from_dict(json.loads(s.to_json())) == s

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .model import CHUNK, eval_mode
-from .model.activations import RELU_LIKE
+from .model.activations import RELU_LIKE, name_of, width_factor
 
 PARAM_LAYERS = (nn.Linear, nn.Conv2d)
 
@@ -119,17 +119,23 @@ def feature_maps(model: nn.Sequential, image: torch.Tensor) -> dict[str, np.ndar
 
 
 # --- for the playground's network diagram and image views -----------------------
-def _blocks(model: nn.Sequential) -> list[tuple[str, str]]:
-    """(dense layer, last child before the next dense/out): a hidden layer and its output."""
+def blocks(model: nn.Sequential) -> list[dict]:
+    """The hidden layers as the library built them: each dense layer (not ``out``) with the
+    children up to the next dense layer. ``name``: the dense layer; ``last``: its last child
+    (a unit's value is that child's output); ``units``: that output's width (CReLU doubles it);
+    ``act``: the activation child and ``activation`` its course name (None: no activation)."""
     names = list(dict(model.named_children()))
-    blocks = []
+    out = []
     for i, n in enumerate(names):
         if isinstance(getattr(model, n), nn.Linear) and n != "out":
             j = i
             while j + 1 < len(names) and not isinstance(getattr(model, names[j + 1]), nn.Linear):
                 j += 1
-            blocks.append((n, names[j]))
-    return blocks
+            act = next((c for c in names[i + 1:j + 1] if name_of(getattr(model, c))), None)
+            units = getattr(model, n).out_features * (width_factor(name_of(getattr(model, act))) if act else 1)
+            out.append({"name": n, "last": names[j], "units": units, "act": act,
+                        "activation": name_of(getattr(model, act)) if act else None})
+    return out
 
 
 def unit_grids(model: nn.Sequential, data, resolution: int = 20) -> dict[str, np.ndarray]:
@@ -140,8 +146,8 @@ def unit_grids(model: nn.Sequential, data, resolution: int = 20) -> dict[str, np
     """
     x = data.featurize(plane(data.extent, resolution)).to(next(model.parameters()).device)
     outs = activations(model, x)
-    return {d: outs[last].T.reshape(-1, resolution, resolution).float().cpu().numpy()
-            for d, last in _blocks(model) if outs[last].dim() == 2}
+    return {b["name"]: outs[b["last"]].T.reshape(-1, resolution, resolution).float().cpu().numpy()
+            for b in blocks(model) if outs[b["last"]].dim() == 2}
 
 
 def dense_weights(model: nn.Module) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from .i18n import t
 
@@ -32,6 +32,27 @@ LayerType = Literal["dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "dro
                     "rnn", "lstm", "gru", "conv1d", "embedding", "ngram_bag", "conv_transpose2d", "reshape"]
 RECURRENT = ("rnn", "lstm", "gru")    # layer types that carry a state over time steps
 ModelKind = Literal["classifier", "autoencoder", "vae", "gan"]
+# Each layer type's own fields of LayerSpec (the others do not apply to it, and a layer's
+# dict leaves them out), its main one first; ``alpha`` goes with activation = "leaky_relu".
+_CONV = ("filters", "kernel", "stride", "padding", "activation", "alpha", "init")
+_RNN = ("units", "return_sequences", "bidirectional", "num_layers", "dropout", "activation", "alpha", "init")
+LAYER_FIELDS: dict[str, tuple[str, ...]] = {
+    "dense": ("units", "activation", "alpha", "init"), "conv2d": _CONV,
+    "maxpool2d": ("kernel", "stride"), "avgpool2d": ("kernel", "stride"), "flatten": (),
+    "dropout": ("rate",), "batchnorm": (), "layernorm": (), "activation": ("activation", "alpha"),
+    "rnn": _RNN, "lstm": _RNN, "gru": _RNN, "conv1d": _CONV,
+    "embedding": ("dim", "vocabulary"), "ngram_bag": ("dim", "vocabulary", "ngrams"),
+    "conv_transpose2d": _CONV, "reshape": ("shape",)}
+# What a new layer starts from where the spec has no default or a poor one (the playground's
+# "add block"): the required sizes, a pool that halves, a milder dropout
+LAYER_START: dict[str, dict[str, Any]] = {
+    "dense": {"units": 32}, "conv2d": {"filters": 8}, "conv1d": {"filters": 8},
+    "maxpool2d": {"kernel": 2}, "avgpool2d": {"kernel": 2}, "dropout": {"rate": 0.25},
+    "rnn": {"units": 16}, "lstm": {"units": 16}, "gru": {"units": 16},
+    "embedding": {"dim": 16}, "ngram_bag": {"dim": 16}, "activation": {"activation": "relu"}}
+# The blocks of an image network (the CNN lesson) and those of them that go before its flatten
+IMAGE_LAYERS = ("conv2d", "maxpool2d", "avgpool2d", "dense", "dropout", "batchnorm", "layernorm", "flatten")
+BEFORE_FLATTEN = ("conv2d", "maxpool2d", "avgpool2d", "batchnorm")
 Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
                     "radam", "adabound", "adabelief"]
 Schedule = Literal["none", "step", "cosine", "onecycle"]
@@ -61,6 +82,13 @@ def _init_alias(v: Any) -> Any:
     return v
 
 
+def ui(**hints: Any) -> Any:
+    """Hints for the playground's control of a field (JSON schema ``"ui"``): ``choices`` (a
+    menu), ``slider`` ({min, max, step}; a missing max is the field's own), ``start`` (the
+    value a control sets when it first turns the field on)."""
+    return Field(json_schema_extra={"ui": hints})
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
@@ -81,8 +109,8 @@ class DataSpec(_Strict):
     """Where the samples come from and how they are split."""
     name: DataName = "spiral"
     noise: Annotated[float, Field(ge=0, le=1)] = 0.0      # toy sets: std of added noise (0..1)
-    samples: Annotated[int, Field(ge=10, le=200_000)] = 500   # generated sets
-    limit: Annotated[int, Field(ge=10)] | None = None       # digits/idx/csv: use at most this many
+    samples: Annotated[int, Field(ge=10, le=200_000), ui(slider={"min": 100, "step": 100})] = 500   # generated sets
+    limit: Annotated[Annotated[int, Field(ge=10)] | None, ui(start=6000)] = None   # digits/idx/csv: use at most this many
     classes: Annotated[int, Field(ge=2, le=MAX_CLASSES)] = 2       # toy classification sets
     train_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5  # share for train+val, rest is test
     val_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.2    # share of the train part held out
@@ -203,6 +231,13 @@ class LayerSpec(_Strict):
 
     _aliases = model_validator(mode="before")(classmethod(lambda cls, v: _init_alias(v)))
 
+    @model_serializer(mode="wrap")
+    def _own_fields(self, handler) -> dict:
+        """Only the fields of this layer type (a conv2d layer has no dropout rate)."""
+        own = LAYER_FIELDS[self.type]
+        keep = {"type", *own} - ({"alpha"} if self.activation != "leaky_relu" else set())
+        return {k: v for k, v in handler(self).items() if k in keep}
+
     @model_validator(mode="after")
     def _check(self) -> "LayerSpec":
         if self.type in ("embedding", "ngram_bag") and self.dim is None:
@@ -223,17 +258,19 @@ class LayerSpec(_Strict):
 class ModelSpec(_Strict):
     """The network: MLP shorthands, or an explicit ``layers`` list (CNNs)."""
     hidden: list[Annotated[int, Field(ge=1, le=4096)]] = Field(default_factory=lambda: [8, 8])
-    activation: Activation = "tanh"      # hidden layers' default
+    # hidden layers' default; softmax only as an output (its units compete)
+    activation: Annotated[Activation, ui(choices=[a for a in get_args(Activation) if a != "softmax"])] = "tanh"
     activations: list[Activation] | None = None  # per hidden layer i (overrides activation)
     init: Init = "xavier_uniform"        # "default": PyTorch's own scheme, every layer
-    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    dropout: Annotated[float, Field(ge=0, lt=1), ui(choices=[0, 0.1, 0.2, 0.3, 0.5])] = 0.0
     batchnorm: bool = False              # before the activation, as in the course
     layernorm: bool = False
     alpha: Annotated[float, Field(ge=0, le=1)] = 0.01  # leaky_relu slope
     layers: list[LayerSpec] | None = None
     regularization: Annotated[Regularization, LIVE] = "none"
-    reg_rate: Annotated[float, Field(ge=0, le=10), LIVE] = 0.0
-    label_smoothing: Annotated[float, Field(ge=0, lt=1), LIVE] = 0.0
+    reg_rate: Annotated[float, Field(ge=0, le=10), LIVE,
+                        ui(choices=[0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10], start=0.001)] = 0.0
+    label_smoothing: Annotated[float, Field(ge=0, lt=1), LIVE, ui(choices=[0, 0.05, 0.1, 0.2])] = 0.0
     # metric learning: the network ends in an embedding of this size, L2-normalised and
     # classified by a normalised softmax (cosine / temperature; Zhai & Wu 2019); retrieval
     # by cosine similarity is then measured on the test split (nnplay.retrieval)
@@ -274,7 +311,7 @@ class EarlyStopping(_Strict):
 class AdversarialSpec(_Strict):
     """Adversarial training: each batch is replaced by attacked copies (nnplay.trust)."""
     method: Literal["none", "fgsm", "pgd"] = "none"
-    eps: Annotated[float, Field(ge=0, le=1)] = 0.1
+    eps: Annotated[float, Field(ge=0, le=1), ui(slider={"min": 0, "max": 0.5, "step": 0.01})] = 0.1
     steps: Annotated[int, Field(ge=1, le=100)] = 7      # pgd
     mix: Annotated[float, Field(ge=0, le=1)] = 0.5      # share of each batch that is attacked
 
@@ -295,7 +332,8 @@ class GanTrainSpec(_Strict):
 class TrainSpec(_Strict):
     """How the weights are fitted."""
     optimizer: Annotated[Optimizer, LIVE] = "adam"
-    lr: Annotated[float, Field(gt=0, le=10), LIVE] = 0.01
+    lr: Annotated[float, Field(gt=0, le=10), LIVE,
+                  ui(choices=[0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10])] = 0.01
     momentum: Annotated[float, Field(ge=0, lt=1), LIVE] = 0.9    # momentum/nesterov
     weight_decay: Annotated[float, Field(ge=0, le=1), LIVE] = 0.0  # 0 = none for every optimizer (adamw too)
     batch_size: Annotated[int, Field(ge=1, le=65_536), LIVE] = 32

@@ -290,3 +290,26 @@ def test_bad_link_falls_back_with_a_clear_error(page, server):
     assert "model.activation" in text and "relu" in text
     _ready(page)
     assert page.evaluate("nnplay.labs[0].spec.model.activation") == "relu"
+
+
+def test_controls_are_built_from_the_library_lists_and_the_limits(page):
+    """The menus and ranges come from the hello (the library and the server's caps); the
+    learning rate of each frame is shown, so a live change is visible (issue 9)."""
+    from typing import get_args
+
+    from nnplay import spec
+    from nnplay.server import Limits
+
+    values = lambda testid: page.get_by_test_id(testid).locator("option").evaluate_all(  # noqa: E731
+        "os => os.map((o) => o.value)")
+    assert values("optimizer") == list(get_args(spec.Optimizer))
+    assert values("schedule") == list(get_args(spec.Schedule))
+    assert values("init") == list(get_args(spec.Init))
+    assert values("layer-act-0") == [a for a in get_args(spec.Activation) if a != "softmax"]
+    assert page.locator("[data-testid^=classes-]").count() == spec.MAX_CLASSES - 1   # 2..10
+    assert page.get_by_test_id("samples").get_attribute("max") == str(Limits().samples)
+    page.get_by_test_id("lr").select_option(label="0.3")
+    page.wait_for_function("() => nnplay.labs[0].spec.train.lr === 0.3 && !nnplay.labs[0].pending", timeout=WAIT)
+    page.get_by_test_id("step").click()
+    page.wait_for_function("() => nnplay.labs[0].frame.header.metrics.lr === 0.3", timeout=WAIT)
+    page.wait_for_function("() => document.querySelector('[data-testid=lr-now]').textContent === '0.3'", timeout=WAIT)

@@ -4,6 +4,9 @@ Most are PyTorch's own modules; ``Step`` and ``CReLU`` are written here.
 """
 from __future__ import annotations
 
+from functools import cache
+from typing import get_args
+
 import torch
 from torch import nn
 
@@ -51,6 +54,17 @@ def make(name: str, width: int | None = None, alpha: float = 0.01) -> nn.Module:
     if name == "softmax":
         return nn.Softmax(dim=1)
     raise ValueError(f"unknown activation {name!r}")
+
+
+def name_of(module: nn.Module) -> str | None:
+    """The course name of an activation module made by ``make`` (None for another module)."""
+    return _names().get(type(module))
+
+
+@cache
+def _names() -> dict[type, str]:
+    from ..spec import Activation
+    return {type(make(n)): n for n in get_args(Activation)}
 
 
 def width_factor(name: str) -> int:

@@ -32,9 +32,10 @@ from ..export import export_onnx
 from ..i18n import LANGS, messages
 from ..runs import RunStore, atomic_write
 from ..spec import UserError
+from ..trust import uncertainty
 from . import dashboard, predict, sequences
-from .limits import LimitError, Limits
-from .protocol import parse
+from .limits import LimitError, Limits, schema
+from .protocol import TRUST_METHODS, parse
 from .session import Session
 
 log = logging.getLogger("nnplay.server")
@@ -66,6 +67,10 @@ def options(idx_sets: dict[str, str]) -> dict:
             "schedules": list(get_args(specmod.Schedule)),
             "regularizations": list(get_args(specmod.Regularization)),
             "layer_types": [t for t in get_args(specmod.LayerType) if t != "activation"],
+            "layers": {t: {"fields": list(specmod.LAYER_FIELDS[t]), "start": specmod.LAYER_START.get(t, {})}
+                       for t in get_args(specmod.LayerType)},
+            "image_layers": list(specmod.IMAGE_LAYERS), "before_flatten": list(specmod.BEFORE_FLATTEN),
+            "trust": {**{k: list(v) for k, v in TRUST_METHODS.items()}, "ood": list(uncertainty.OOD_KINDS)},
             "image_sets": {"digits": None, **idx_sets}, **sequences.options()}
 
 
@@ -173,6 +178,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
     uploads.mkdir(exist_ok=True)
     idx_sets = find_idx_sets(data_dir)
     presets = _presets()
+    spec_schema = schema(limits)
     sessions: set[Session] = set()
 
     def in_use() -> set[str]:
@@ -197,6 +203,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
 
     def hello() -> dict:
         return {"type": "hello", "version": __version__, "limits": limits.model_dump(),
+                "schema": spec_schema,
                 "options": options(idx_sets), "presets": presets}
 
     @app.get("/api/info")

@@ -51,6 +51,28 @@ class Limits(BaseModel):
         return self
 
 
+# Limits field -> where it caps the spec's JSON schema: (section, field, bound)
+_SCHEMA_CAPS = {"samples": ("DataSpec", "samples", "maximum"), "points": ("DataSpec", "points", "maxItems"),
+                "image_samples": ("DataSpec", "limit", "maximum"),
+                "hidden_layers": ("ModelSpec", "hidden", "maxItems"), "units": ("ModelSpec", "hidden", "items.maximum"),
+                "layers": ("ModelSpec", "layers", "maxItems"), "filters": ("LayerSpec", "filters", "maximum"),
+                "dense_units": ("LayerSpec", "units", "maximum"), "batch_size": ("TrainSpec", "batch_size", "maximum")}
+
+
+def schema(limits: Limits) -> dict:
+    """The spec's JSON schema with this server's caps: each capped bound is the smaller of the
+    spec's and the server's (the playground builds its controls from it)."""
+    out = Spec.model_json_schema()
+    for cap, (section, name, bound) in _SCHEMA_CAPS.items():
+        prop = out["$defs"][section]["properties"][name]
+        node = next((b for b in prop.get("anyOf", []) if b.get("type") != "null"), prop)
+        *path, key = bound.split(".")
+        for step in path:
+            node = node[step]
+        node[key] = min(node.get(key, math.inf), getattr(limits, cap))
+    return out
+
+
 def _cap(field: str, value: int, most: int) -> None:
     if value > most:
         raise LimitError(f"{field}: {value} is over this server's limit; allowed: 1..{most}")

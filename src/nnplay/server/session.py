@@ -270,7 +270,7 @@ class Session:
                 "class_names": d.class_names, "feature_names": d.feature_names,
                 "input_shape": list(d.input_shape), "extent": d.extent,
                 "sizes": {s: len(getattr(d, f"y_{s}")) for s in ("train", "val", "test")},
-                "layers": probes.layer_table(tr.model, d.input_shape),
+                "layers": probes.layer_table(tr.model, d.input_shape), "blocks": probes.blocks(tr.model),
                 "params": sum(p.numel() for p in tr.model.parameters())}
         out: dict = {"info": info}
         if mode == "2d":   # every input feature over the plane, for the feature toggles

@@ -1,7 +1,10 @@
-// Loss (and accuracy) curves: one point per frame, thinned to at most MAX points.
+// Loss curves and the learning rate: one point per frame, thinned to at most MAX points.
+// The lr (metrics.lr: a schedule's or a live change's) is dashed, on its own log scale.
 import { fit } from "./draw.js";
 
 const MAX = 600;
+const LR = { key: "lr", color: "#c2410c", width: 1.2 };
+export const lrText = (v) => (Number.isFinite(v) ? String(Number(v.toPrecision(3))) : "");
 const SERIES = [
   { key: "train_loss", color: "#7a8794", width: 1.6 },
   { key: "test_loss", color: "#1f2933", width: 1.8 },
@@ -62,5 +65,29 @@ export class Chart {
     ctx.fillStyle = "#7a8794";
     ctx.font = `${10 * r}px system-ui, sans-serif`;
     ctx.fillText(top.toPrecision(2), pad + 2 * r, pad + 10 * r);
+    this.drawLr(ctx, r, pad, w, h, e0, e1);
+  }
+
+  // log10(lr) between its lowest and highest so far (a constant lr: a line across the middle)
+  drawLr(ctx, r, pad, w, h, e0, e1) {
+    const rows = this.rows.filter((row) => row.lr > 0);
+    if (!rows.length) return;
+    const logs = rows.map((row) => Math.log10(row.lr));
+    const lo = Math.min(...logs), hi = Math.max(...logs);
+    const y = (v) => (hi > lo ? pad + h - (h * 0.9 * (v - lo)) / (hi - lo) : pad + h / 2);
+    ctx.save();
+    ctx.setLineDash([4 * r, 3 * r]);
+    ctx.strokeStyle = LR.color;
+    ctx.lineWidth = LR.width * r;
+    ctx.beginPath();
+    rows.forEach((row, i) => {
+      const x = pad + (w * (row.epoch - e0)) / (e1 - e0);
+      if (i) ctx.lineTo(x, y(logs[i])); else ctx.moveTo(x, y(logs[i]));
+    });
+    ctx.stroke();
+    ctx.fillStyle = LR.color;
+    ctx.textAlign = "right";
+    ctx.fillText(`lr ${lrText(rows[rows.length - 1].lr)}`, pad + w - 2 * r, pad + 10 * r);
+    ctx.restore();
   }
 }

@@ -72,7 +72,7 @@ export function slice(arr, i) {
 }
 
 // Points [[x1, x2, label], ...] on a canvas showing [-extent, extent]^2.
-export function points(canvas, pts, { extent = 6, task = "binary", test = false, radius = 3.2 } = {}) {
+export function points(canvas, pts, { extent, task = "binary", test = false, radius = 3.2 } = {}) {
   const ctx = canvas.getContext("2d");
   const s = canvas.width / (2 * extent);
   ctx.lineWidth = test ? 1.4 : 1;
@@ -86,7 +86,7 @@ export function points(canvas, pts, { extent = 6, task = "binary", test = false,
   }
 }
 
-// Axis ticks around a boundary canvas (drawn in a wrapper, numbers at -6, -3, 0, 3, 6).
+// Axis ticks along the bottom and left edges of a boundary canvas: -extent/2, 0, extent/2.
 export function ticks(canvas, extent) {
   const ctx = canvas.getContext("2d");
   ctx.save();

@@ -4,11 +4,10 @@
 import { el } from "./draw.js";
 import { t } from "./i18n.js";
 import { select, toggle, field } from "./widgets.js";
+import * as schema from "./schema.js";
 
-const LR = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
-const RATES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
-const DROPOUT = [0, 0.1, 0.2, 0.3, 0.5];
-const SMOOTH = [0, 0.05, 0.1, 0.2];
+// a menu of the spec field's values (its "ui" choices in the schema)
+const menu = (path) => schema.choices(path).map((v) => ({ value: v }));
 
 function labelled(key, control, help) {
   return el("div", { class: "hyper-item", "data-help": help }, el("span", { class: "label", "data-i18n": key }, t(key)), control);
@@ -17,14 +16,14 @@ function labelled(key, control, help) {
 export class HyperBar {
   // app: {edit(fn), setProblem(kind)}
   constructor(root, app, options) {
-    this.lr = select("lr", LR.map((v) => ({ value: v })), (v) => app.edit((s) => { s.train.lr = v; }), "lr");
+    this.lr = select("lr", menu("train.lr"), (v) => app.edit((s) => { s.train.lr = v; }), "lr");
     this.optimizer = select("optimizer", options.optimizers.map((o) => ({ value: o, key: `opt.${o}` })),
       (v) => app.edit((s) => { s.train.optimizer = v; }), "optimizer");
-    this.activation = select("activation", options.activations.filter((a) => a !== "softmax").map((a) => ({ value: a, key: `act.${a}` })),
+    this.activation = select("activation", schema.choices("model.activation").map((a) => ({ value: a, key: `act.${a}` })),
       (v) => app.edit((s) => { s.model.activation = v; delete s.model.activations; }), "activation");
     this.reg = select("regularization", options.regularizations.map((r) => ({ value: r, key: `reg.${r}` })),
-      (v) => app.edit((s) => { s.model.regularization = v; if (v !== "none" && !s.model.reg_rate) s.model.reg_rate = 0.001; }), "regularization");
-    this.rate = select("reg-rate", RATES.map((v) => ({ value: v })), (v) => app.edit((s) => { s.model.reg_rate = v; }), "regRate");
+      (v) => app.edit((s) => { s.model.regularization = v; if (v !== schema.defaultOf("model.regularization") && !s.model.reg_rate) s.model.reg_rate = schema.start("model.reg_rate"); }), "regularization");
+    this.rate = select("reg-rate", menu("model.reg_rate"), (v) => app.edit((s) => { s.model.reg_rate = v; }), "regRate");
     this.problem = select("problem", [{ value: "classification", key: "problem.classification" }, { value: "regression", key: "problem.regression" }],
       (v) => app.setProblem(v), "problem");
     this.problemItem = labelled("problem", this.problem, "problem");
@@ -47,8 +46,8 @@ export class HyperBar {
 export class NetOptions {
   constructor(root, app, options) {
     this.init = select("init", options.inits.map((i) => ({ value: i, key: `init.${i}` })), (v) => app.edit((s) => { s.model.init = v; }), "init");
-    this.dropout = select("dropout", DROPOUT.map((v) => ({ value: v })), (v) => app.edit((s) => { s.model.dropout = v; }), "dropout");
-    this.smooth = select("label-smoothing", SMOOTH.map((v) => ({ value: v })), (v) => app.edit((s) => { s.model.label_smoothing = v; }), "labelSmoothing");
+    this.dropout = select("dropout", menu("model.dropout"), (v) => app.edit((s) => { s.model.dropout = v; }), "dropout");
+    this.smooth = select("label-smoothing", menu("model.label_smoothing"), (v) => app.edit((s) => { s.model.label_smoothing = v; }), "labelSmoothing");
     this.schedule = select("schedule", options.schedules.map((v) => ({ value: v, key: `schedule.${v}` })), (v) => app.edit((s) => { s.train.schedule = v; }), "schedule");
     this.bn = toggle("batchnorm", "batchnorm", (v) => app.edit((s) => { s.model.batchnorm = v; }), "batchnorm");
     this.ln = toggle("layernorm", "layernorm", (v) => app.edit((s) => { s.model.layernorm = v; }), "layernorm");

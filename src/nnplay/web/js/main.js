@@ -3,6 +3,7 @@
 // server, which validates it and answers with the spec it is training.
 import * as i18n from "./i18n.js";
 import * as url from "./url.js";
+import * as schema from "./schema.js";
 import { el } from "./draw.js";
 import { applyIcons, icon } from "./icons.js";
 import { Lab } from "./lab.js";
@@ -81,7 +82,7 @@ const app = {
   addLayer(d) {
     this.edit((s) => {
       const h = s.model.hidden;
-      if (d > 0) h.push(h.length ? h[h.length - 1] : 4); else h.pop();
+      if (d > 0) h.push(h.length ? h[h.length - 1] : schema.defaultOf("model.hidden")[0]); else h.pop();
       if (s.model.activations) s.model.activations = s.model.activations.slice(0, h.length);
     });
   },
@@ -152,6 +153,7 @@ const app = {
   onHello(lab, m) {
     if (this.hello) return;
     this.hello = m;
+    schema.load(m.schema);
     const extra = this.boot?.extra || {};   // the Sequences mode's view from the URL (before the lab sends its view)
     if (extra.seq) lab.view.sequence = Math.max(0, Math.round(Number(extra.seq)) || 0);
     if (extra.temp && Number(extra.temp) > 0) lab.view.temperature = Number(extra.temp);

@@ -4,22 +4,12 @@
 import { el, heatmap, slice, diverging, css, CLASS_COLORS } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
+import * as schema from "./schema.js";
 
 const HEAD = 64;        // room for the per-layer controls above the nodes
 
-// The hidden layers as the diagram shows them: each dense layer's output width.
-export function hiddenLayers(info) {
-  const out = [];
-  const L = info.layers;
-  for (let i = 0; i < L.length; i++) {
-    if (L[i].kind !== "Linear" || L[i].name === "out") continue;
-    let j = i;
-    while (j + 1 < L.length && L[j + 1].kind !== "Linear") j++;
-    const act = L.slice(i + 1, j + 1).find((x) => x.name.startsWith("act"));
-    out.push({ name: L[i].name, units: L[j].shape[0], act: act ? act.kind : "Identity" });
-  }
-  return out;
-}
+// The hidden layers as the library describes them (probes.blocks): {name, units, activation, act}.
+export const hiddenLayers = (info) => info.blocks;
 
 export class Network {
   // hooks: {toggleFeature(name), addLayer(d), addUnit(i, d), setLayerAct(i, act), hover(target|null)}
@@ -121,7 +111,7 @@ export class Network {
       layers.forEach((layer, i) => {
         const x = colX(i + 1);
         const w = Math.min(88, colX(1) - colX(0) - 6);   // narrow columns: narrower controls
-        const acts = options.activations.filter((a) => a !== "softmax");
+        const acts = schema.choices("model.activation");
         const current = (spec.model.activations || [])[i] || spec.model.activation;
         const sel = el("select", { class: "layer-act", "data-testid": `layer-act-${i}`, "data-help": "layerActivation" },
           ...acts.map((a) => el("option", { value: a }, t(`act.${a}`))));
@@ -221,7 +211,7 @@ export class Network {
   showNeuron(e, c, j, layer) {
     const b = this.biases?.[`bias:${layer.name}`];
     const bias = b && j < b.data.length ? b.data[j].toFixed(4) : "-";
-    this.show(e, t("tip.neuron", { layer: layer.name, unit: j + 1, act: layer.act, bias }));
+    this.show(e, t("tip.neuron", { layer: layer.name, unit: j + 1, act: layer.activation ? t(`act.${layer.activation}`) : "-", bias }));
     this.hooks.hover({ layer: layer.name, unit: j });
   }
 

@@ -5,6 +5,8 @@ import { t } from "./i18n.js";
 import { dataIcon, icon } from "./icons.js";
 import { field, slider, toggle, button, heading } from "./widgets.js";
 import { classGrid } from "./network.js";
+import * as schema from "./schema.js";
+import { lrText } from "./chart.js";
 
 const pct = (v) => `${Math.round(v)}%`;
 
@@ -25,12 +27,13 @@ export class DataPanel {
     }
     this.binaryOnly = new Set(options.binary_only);
     this.regression = new Set(options.regression);
+    const { min: k0, max: k1 } = schema.range("data.classes");
     this.classes = el("div", { class: "segmented", "data-help": "classes" },
-      ...[2, 3, 4, 5].map((k) => el("button", { "data-testid": `classes-${k}`, onclick: () => app.editData((d) => { d.classes = k; }) }, String(k))));
+      ...Array.from({ length: k1 - k0 + 1 }, (_, i) => k0 + i).map((k) => el("button", { "data-testid": `classes-${k}`, onclick: () => app.editData((d) => { d.classes = k; }) }, String(k))));
     this.ratio = slider("ratio", { min: 10, max: 90, step: 5 }, pct, (v) => app.editData((d) => { d.train_ratio = v / 100; }), "ratio");
     this.val = slider("val-ratio", { min: 0, max: 50, step: 5 }, pct, (v) => app.editData((d) => { d.val_ratio = v / 100; }), "valRatio");
     this.noise = slider("noise", { min: 0, max: 50, step: 5 }, (v) => String(v), (v) => app.editData((d) => { d.noise = v / 100; }), "noise");
-    this.samples = slider("samples", { min: 100, max: 2000, step: 100 }, (v) => String(v), (v) => app.editData((d) => { d.samples = v; }), "samples");
+    this.samples = slider("samples", schema.range("data.samples"), (v) => String(v), (v) => app.editData((d) => { d.samples = v; }), "samples");
     this.batch = slider("batch", { min: 1, max: 100, step: 1 }, (v) => String(v), (v) => app.edit((s) => { s.train.batch_size = v; }), "batch");
     const regen = button("regenerate", "regenerate", () => app.regenerate(), { icon: "dice", help: "regenerate" });
 
@@ -72,7 +75,7 @@ export class DataPanel {
     this.noise.set(Math.round(d.noise * 100));
     this.samples.set(d.samples);
     this.batch.set(spec.train.batch_size);
-    const k = Math.min(10, Math.max(2, (info && info.task !== "regression" ? info.num_classes : 2) + 1));
+    const k = Math.min(schema.range("data.classes").max, Math.max(2, (info && info.task !== "regression" ? info.num_classes : 2) + 1));
     this.swatches.replaceChildren(...Array.from({ length: k }, (_, c) => {
       const s = el("button", { class: "swatch", "data-testid": `draw-class-${c}`, style: `background:${css(CLASS_COLORS[c])}`,
         onclick: () => { this.drawClass = c; this.app.setDraw(true, c); this.sync(spec, info); } });
@@ -93,6 +96,7 @@ export class OutputPanel {
     this.lossTrain = el("b", { "data-tid": id("loss-train") }, "–");
     this.accTest = el("span", { class: "acc", "data-tid": id("acc-test") }, "");
     this.accTrain = el("span", { class: "acc", "data-tid": id("acc-train") }, "");
+    this.lrNow = el("b", { "data-tid": id("lr-now"), "data-help": "lr" });
     this.canvas = el("canvas", { class: "boundary", "data-testid": id("boundary"), "data-help": "boundary" });
     this.canvas.addEventListener("click", (e) => this.click(e));
     this.grads = el("div", { class: "grads", "data-testid": id("grad-strip"), "data-help": "gradients" });
@@ -105,7 +109,8 @@ export class OutputPanel {
       lab.chart.canvas,
       el("div", { class: "legend-line" },
         el("span", { class: "key train" }), el("span", { "data-i18n": "curve.train" }, t("curve.train")),
-        el("span", { class: "key test" }), el("span", { "data-i18n": "curve.test" }, t("curve.test"))),
+        el("span", { class: "key test" }), el("span", { "data-i18n": "curve.test" }, t("curve.test")),
+        el("span", { class: "key lr" }), el("span", { "data-i18n": "curve.lr" }, t("curve.lr")), this.lrNow),
       el("div", { class: "boundary-wrap" }, this.canvas),
       el("div", { class: "colorbar", "data-help": "colorbar" }, el("span", {}, "-1"), el("i"), el("span", {}, "1")),
       el("h3", { "data-i18n": "h.gradients" }, t("h.gradients")),
@@ -115,7 +120,8 @@ export class OutputPanel {
 
   click(e) {
     const r = this.canvas.getBoundingClientRect();
-    const E = this.lab.info?.extent ?? 6;
+    const E = this.lab.info?.extent;
+    if (!E) return;
     const x1 = ((e.clientX - r.left) / r.width) * 2 * E - E;
     const x2 = E - ((e.clientY - r.top) / r.height) * 2 * E;
     this.app.addPoint(this.lab, x1, x2);
@@ -133,6 +139,7 @@ export class OutputPanel {
     const acc = (v) => (Number.isFinite(v) ? t("accuracy", { v: (100 * v).toFixed(1) }) : "");
     this.accTest.textContent = acc(m.test_accuracy);
     this.accTrain.textContent = acc(m.train_accuracy);
+    this.lrNow.textContent = lrText(m.lr);
     lab.chart.draw();
     const c = this.canvas;
     fit(c);
@@ -143,7 +150,7 @@ export class OutputPanel {
     else if (a.boundary) heatmap(c, a.boundary, { task: info.task, discrete: opts.discrete, alpha: 0.85 });
     else c.getContext("2d").clearRect(0, 0, c.width, c.height);
     if (lab.points) c.getContext("2d").drawImage(this.pointsLayer(c, opts.showTest), 0, 0);
-    this.drawGrads(h);
+    this.drawGrads(h, info.blocks);
   }
 
   // The data points and axis ticks, drawn once per data set and size, then copied each frame.
@@ -163,12 +170,13 @@ export class OutputPanel {
   }
 
   // One row per layer: built when the layers change, then only widths and numbers move.
-  drawGrads(h) {
+  // blocks (probes.blocks): a dense layer's activation, whose dead share shows beside it.
+  drawGrads(h, blocks) {
     const norms = h.grad_norm || {};
     const names = Object.keys(norms);
     if (!names.length) return;
     const dead = {};
-    Object.entries(h.activations || {}).forEach(([k, v]) => { dead[k.replace("act", "")] = v.dead; });
+    for (const b of blocks || []) dead[b.name] = h.activations?.[b.act]?.dead;
     if (this.gradKey !== names.join()) {
       this.gradKey = names.join();
       this.gradRows = names.map((n) => {
@@ -185,8 +193,7 @@ export class OutputPanel {
       row.bar.style.width = `${Math.max(2, Math.min(100, ((lg + 6) / 7) * 100))}%`;   // 1e-6 .. 10
       row.el.classList.toggle("tiny", v < top / 100);   // 100x below the largest: vanishing
       row.num.textContent = v.toExponential(1);
-      const idx = n.replace(/\D/g, "");
-      row.dead.textContent = dead[idx] > 0 ? t("dead", { p: Math.round(100 * dead[idx]) }) : "";
+      row.dead.textContent = dead[n] > 0 ? t("dead", { p: Math.round(100 * dead[n]) }) : "";
     });
   }
 }

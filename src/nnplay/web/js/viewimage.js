@@ -4,10 +4,8 @@ import { el, image, fit, css, CLASS_COLORS } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { field, slider, select, button, heading } from "./widgets.js";
+import * as schema from "./schema.js";
 
-const BLOCK = { conv2d: { filters: 8, kernel: 3 }, maxpool2d: { kernel: 2 }, avgpool2d: { kernel: 2 },
-  dense: { units: 32 }, dropout: { rate: 0.25 }, batchnorm: {}, layernorm: {}, flatten: {} };
-const PARAM = { conv2d: "filters", dense: "units", dropout: "rate", maxpool2d: "kernel", avgpool2d: "kernel" };
 const pct = (v) => `${Math.round(v)}%`;
 
 export class ImagePanel {
@@ -19,18 +17,18 @@ export class ImagePanel {
     this.set = select("image-set", sets.map((s) => ({ value: s, label: s === "digits" ? t("data.digits") : s })),
       (name) => app.editData((d) => {
         if (name === "digits") { d.name = "digits"; delete d.path; delete d.limit; }
-        else { d.name = "idx"; d.path = options.image_sets[name]; d.limit = d.limit || 6000; }
+        else { d.name = "idx"; d.path = options.image_sets[name]; d.limit = d.limit || schema.start("data.limit"); }
       }), "imageSet");
     this.ratio = slider("image-ratio", { min: 10, max: 90, step: 5 }, pct, (v) => app.editData((d) => { d.train_ratio = v / 100; }), "ratio");
     this.batch = slider("image-batch", { min: 8, max: 256, step: 8 }, String, (v) => app.edit((s) => { s.train.batch_size = v; }), "batch");
     this.blocks = el("div", { class: "blocks", "data-testid": "blocks" });
-    this.addType = select("add-block-type", Object.keys(BLOCK).map((b) => ({ value: b, key: `layer.${b}` })), () => {}, "addBlock");
+    this.addType = select("add-block-type", options.image_layers.map((b) => ({ value: b, key: `layer.${b}` })), () => {}, "addBlock");
     const add = button("add-block", "addBlock", () => app.edit((s) => {
       const type = this.addType.value;
       const layers = s.model.layers || [];
       const at = layers.findIndex((l) => l.type === "flatten");
-      const conv = ["conv2d", "maxpool2d", "avgpool2d", "batchnorm"].includes(type);
-      layers.splice(conv && at >= 0 ? at : layers.length, 0, { type, ...BLOCK[type] });
+      const conv = options.before_flatten.includes(type);
+      layers.splice(conv && at >= 0 ? at : layers.length, 0, { type, ...options.layers[type].start });
       s.model.layers = layers;
     }), { icon: "plus", help: "addBlock" });
     this.init = select("image-init", options.inits.map((i) => ({ value: i, key: `init.${i}` })),
@@ -52,9 +50,11 @@ export class ImagePanel {
     const shapes = {};
     (info?.layers || []).forEach((l) => { shapes[l.name] = l.shape; });
     this.blocks.replaceChildren(...layers.map((layer, i) => {
-      const p = PARAM[layer.type];
+      let p = this.options.layers[layer.type]?.fields[0];   // the type's main field, if a number
+      const f = p && schema.field(`model.layers.${p}`);
+      if (f && f.type !== "integer" && f.type !== "number") p = null;
       const input = p ? el("input", { type: "number", class: "param", "data-testid": `block-${i}-param`, value: layer[p],
-        step: p === "rate" ? 0.05 : 1, min: p === "rate" ? 0 : 1 }) : el("span", { class: "param" });
+        step: f.type === "integer" ? 1 : 0.05, min: f.minimum ?? 0, max: f.maximum ?? f.exclusiveMaximum }) : el("span", { class: "param" });
       if (p) input.addEventListener("change", () => this.app.edit((s) => { s.model.layers[i][p] = Number(input.value); }));
       const rm = el("button", { class: "mini", "data-testid": `remove-block-${i}`, "data-help": "removeBlock",
         onclick: () => this.app.edit((s) => { s.model.layers.splice(i, 1); }) });

@@ -4,23 +4,26 @@
 import { el, image, fit, css, diverging, NEG, POS } from "./draw.js";
 import { t } from "./i18n.js";
 import { select, slider, heading } from "./widgets.js";
+import * as schema from "./schema.js";
 
-const EXPLAIN = ["saliency", "integrated-gradients", "occlusion", "gradcam", "lime"];
-const OOD = ["noise", "rotated", "inverted"];
-const OOD_COLORS = { test: POS, noise: [127, 127, 127], rotated: NEG, inverted: [214, 39, 40] };
+// the test images' colour, then one per kind of out-of-distribution input (in the server's order)
+const OOD_COLORS = [POS, [127, 127, 127], NEG, [214, 39, 40], [46, 160, 67], [142, 68, 173]];
 const pct = (p) => `${(100 * p).toFixed(0)}%`;
 
 export class TrustView {
   // root: <main>; app: {lab}
   constructor(root, app) {
     this.app = app;
-    this.req = { image: 0, method: "fgsm", eps: 0.1, unc: "single" };
+    const lists = app.hello.options.trust;   // the library's methods and OOD kinds
+    this.explainMethods = lists.explain;
+    this.kinds = ["test", ...lists.ood];
+    this.req = { image: 0, method: lists.attack[0], eps: schema.defaultOf("train.adversarial.eps"), unc: lists.uncertainty[0] };
     this.asked = {};      // what -> the request key outstanding or answered
     this.answers = {};
     this.gallery = el("div", { class: "gallery", "data-testid": "trust-gallery" });
-    this.method = select("trust-method", [{ value: "fgsm", label: "FGSM" }, { value: "pgd", label: "PGD" }],
+    this.method = select("trust-method", lists.attack.map((m) => ({ value: m, label: m.toUpperCase() })),
       (v) => { this.req.method = v; this.ask("attack"); }, "trustMethod");
-    this.eps = slider("trust-eps", { min: 0, max: 0.5, step: 0.01 }, (v) => v.toFixed(2),
+    this.eps = slider("trust-eps", schema.range("train.adversarial.eps"), (v) => v.toFixed(2),
       (v) => { this.req.eps = v; this.ask("attack"); }, "trustEps");
     this.eps.set(this.req.eps);
     this.method.set(this.req.method);
@@ -45,7 +48,7 @@ export class TrustView {
         el("div", {}, el("span", { "data-i18n": "trust.pred.adv" }, t("trust.pred.adv")), this.predAdv)),
       this.testAcc);
     this.maps = {};
-    this.explainBox = el("div", { class: "trust-maps" }, EXPLAIN.map((m) => {
+    this.explainBox = el("div", { class: "trust-maps" }, this.explainMethods.map((m) => {
       const c = el("canvas", { width: 96, height: 96, class: "trust-img", "data-testid": `trust-explain-${m}` });
       this.maps[m] = c;
       return el("figure", {}, c, el("figcaption", { "data-i18n": `trust.m.${m}` }, t(`trust.m.${m}`)));
@@ -54,7 +57,7 @@ export class TrustView {
     this.explainA = el("section", { class: "col trust-col", "data-testid": "trust-explain" },
       heading("trust.h.explain"), el("p", { class: "hint small", "data-i18n": "trust.explain.hint" }, t("trust.explain.hint")),
       this.explainBox, this.explainNote);
-    this.uncMethod = select("trust-unc-method", [{ value: "single", key: "trust.unc.single" }, { value: "mc-dropout", key: "trust.unc.mc" }],
+    this.uncMethod = select("trust-unc-method", lists.uncertainty.map((m) => ({ value: m, key: `trust.unc.${m}` })),
       (v) => { this.req.unc = v; this.ask("uncertainty"); }, "trustUnc");
     this.ece = el("b", { "data-testid": "trust-ece" }, "–");
     this.auroc = el("b", { "data-testid": "trust-auroc" }, "–");
@@ -141,7 +144,7 @@ export class TrustView {
 
   drawExplain(h, a, names) {
     const [, H, W] = a.input.shape;
-    for (const m of EXPLAIN) overlay(this.maps[m], a.input.data, a[`attr:${m}`]?.data, H, W);
+    for (const m of this.explainMethods) overlay(this.maps[m], a.input.data, a[`attr:${m}`]?.data, H, W);
     const gap = h.completeness_gap !== undefined ? t("trust.gap", { gap: h.completeness_gap.toFixed(3) }) : "";
     this.explainNote.textContent = `${t("trust.explained", { cls: names[h.target] ?? "–" })} ${gap}`;
   }
@@ -150,10 +153,11 @@ export class TrustView {
     this.ece.textContent = h.ece.toFixed(3);
     this.auroc.textContent = h.ood_auroc.toFixed(3);
     reliabilityDiagram(this.reliability, h.bins);
-    const series = ["test", ...OOD].map((k) => [k, a[`confidence:${k}`]?.data]).filter(([, d]) => d);
+    const color = (k) => OOD_COLORS[this.kinds.indexOf(k) % OOD_COLORS.length];
+    const series = this.kinds.map((k) => [color(k), a[`confidence:${k}`]?.data]).filter(([, d]) => d);
     histograms(this.hist, series);
-    this.oodRows.replaceChildren(...["test", ...OOD].map((k) => el("div", { class: "trust-ood-row" },
-      el("i", { style: `background:${css(OOD_COLORS[k])}` }), el("span", { "data-i18n": `trust.ood.${k}` }, t(`trust.ood.${k}`)),
+    this.oodRows.replaceChildren(...this.kinds.map((k) => el("div", { class: "trust-ood-row" },
+      el("i", { style: `background:${css(color(k))}` }), el("span", { "data-i18n": `trust.ood.${k}` }, t(`trust.ood.${k}`)),
       el("b", { "data-testid": `trust-auroc-${k}` }, k === "test" ? t("trust.conf", { c: pct(h.mean_confidence) })
         : `${t("trust.conf", { c: pct(h.ood[k].mean_confidence) })} · AUROC ${h.ood[k].auroc.toFixed(3)}`))));
   }
@@ -203,12 +207,12 @@ function reliabilityDiagram(canvas, bins) {
   }
 }
 
-// Share of inputs per confidence bin, one line per input kind.
+// Share of inputs per confidence bin, one line per input kind: series [[colour, shares]].
 function histograms(canvas, series) {
   const { ctx, r, x, y } = axes(canvas);
   const top = Math.max(0.05, ...series.flatMap(([, d]) => Array.from(d)));
-  for (const [k, d] of series) {
-    ctx.strokeStyle = css(OOD_COLORS[k]); ctx.lineWidth = 2 * r;
+  for (const [color, d] of series) {
+    ctx.strokeStyle = css(color); ctx.lineWidth = 2 * r;
     ctx.beginPath();
     d.forEach((v, i) => { const px = x((i + 0.5) / d.length), py = y(v / top); i ? ctx.lineTo(px, py) : ctx.moveTo(px, py); });
     ctx.stroke();
