@@ -49,7 +49,8 @@ LAYER_START: dict[str, dict[str, Any]] = {
     "dense": {"units": 32}, "conv2d": {"filters": 8}, "conv1d": {"filters": 8},
     "maxpool2d": {"kernel": 2}, "avgpool2d": {"kernel": 2}, "dropout": {"rate": 0.25},
     "rnn": {"units": 16}, "lstm": {"units": 16}, "gru": {"units": 16},
-    "embedding": {"dim": 16}, "ngram_bag": {"dim": 16}, "activation": {"activation": "relu"}}
+    "embedding": {"dim": 16}, "ngram_bag": {"dim": 16}, "activation": {"activation": "relu"},
+    "conv_transpose2d": {"filters": 8, "stride": 2}, "reshape": {"shape": [8, 2, 2]}}
 # The blocks of an image network (the CNN lesson) and those of them that go before its flatten
 IMAGE_LAYERS = ("conv2d", "maxpool2d", "avgpool2d", "dense", "dropout", "batchnorm", "layernorm", "flatten")
 BEFORE_FLATTEN = ("conv2d", "maxpool2d", "avgpool2d", "batchnorm")
