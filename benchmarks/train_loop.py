@@ -203,7 +203,7 @@ class Worker:
 
 
 def keras_epochs(setup: str, t, x, y, xv, yv, threads: int):
-    """Keras 3 model.fit on the same layers, initialisers, optimiser and data."""
+    """Keras 3 model.fit on the same layers, initializers, optimizer and data."""
     import keras
     if keras.backend.backend() == "torch":
         import torch

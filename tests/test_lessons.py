@@ -57,7 +57,7 @@ def test_sigmoid_gradient_vanishes_relu_he_keeps_it():
     assert s["train_loss"] > 0.6 and r["train_loss"] < 0.3
 
 
-# 4. initialisation ----------------------------------------------------------------
+# 4. initialization ----------------------------------------------------------------
 def test_xavier_and_he_learn_zeros_never_break_symmetry():
     _, xavier = trained("init_xavier")
     _, he = trained("init_he")
@@ -111,7 +111,7 @@ def test_dropout_narrows_the_train_validation_gap():
     assert val_drop < val_plain               # measured 0.67 vs 1.16
 
 
-# 7. batch normalisation -------------------------------------------------------------------
+# 7. batch normalization -------------------------------------------------------------------
 def first_epoch_below(history: list[dict], target: float) -> int | None:
     return next((h["epoch"] for h in history if h["train_loss"] < target), None)
 
@@ -126,7 +126,7 @@ def test_batchnorm_reaches_target_loss_in_far_fewer_epochs():
     assert e_plain is None                    # not within 100 epochs: over 3x slower
 
 
-# 8. optimisers ---------------------------------------------------------------------------------
+# 8. optimizers ---------------------------------------------------------------------------------
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "radam",
               "adabound", "adabelief"]
 

@@ -137,9 +137,9 @@ def test_bad_arguments_name_the_field(runs, tmp_path):
 
 
 def test_confidence_image_hand_worked():
-    colours = np.array([[1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1]], float)   # RGBA
+    colors = np.array([[1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1]], float)   # RGBA
     p = np.array([[[1, 0, 0], [1 / 3, 1 / 3, 1 / 3], [0.25, 0.5, 0.25]]])
-    img = report.confidence_image(p, colours)
+    img = report.confidence_image(p, colors)
     # alpha = (max p - 1/3) / (2/3): 1 (pure red), 0 (white), 0.25 (a quarter green on white)
     np.testing.assert_allclose(img[0], [[1, 0, 0], [1, 1, 1], [0.75, 1, 0.75]], atol=1e-12)
 

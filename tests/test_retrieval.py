@@ -1,6 +1,6 @@
-"""Metric learning and retrieval: the normalised-softmax head against pytorch-metric-learning's
+"""Metric learning and retrieval: the normalized-softmax head against pytorch-metric-learning's
 loss, recall@1 and mAP against pytorch-metric-learning's AccuracyCalculator and scikit-learn,
-query expansion and neighbours by hand, and the lesson of examples/digits_metric.toml."""
+query expansion and neighbors by hand, and the lesson of examples/digits_metric.toml."""
 from __future__ import annotations
 
 import math
@@ -21,7 +21,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "digits_metric.toml
 
 
 def blobs(n: int = 90, d: int = 6, k: int = 4, seed: int = 0):
-    """Normalised embeddings of k noisy clusters: neither perfect nor random retrieval."""
+    """Normalized embeddings of k noisy clusters: neither perfect nor random retrieval."""
     g = torch.Generator().manual_seed(seed)
     y = torch.randint(0, k, (n,), generator=g)
     centres = torch.randn(k, d, generator=g)
@@ -73,12 +73,12 @@ def test_blocks_of_queries_give_the_same_figures(monkeypatch):
     assert retrieval.scores(emb, y) == pytest.approx(whole)
 
 
-def test_query_expansion_and_neighbours_by_hand():
+def test_query_expansion_and_neighbors_by_hand():
     # e0 = (1, 0), e1 = (0.8, 0.6), e2 = (0, 1): cos(e0, e1) = 0.8, cos(e1, e2) = 0.6, cos(e0, e2) = 0
     e = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
-    assert retrieval.neighbours(e, 0, 2) == ([1, 2], [pytest.approx(0.8), pytest.approx(0.0)])
-    assert retrieval.neighbours(e, 2, 1)[0] == [1]
-    q = retrieval.query_expansion(e, k=1)               # each plus its nearest other, normalised
+    assert retrieval.neighbors(e, 0, 2) == ([1, 2], [pytest.approx(0.8), pytest.approx(0.0)])
+    assert retrieval.neighbors(e, 2, 1)[0] == [1]
+    q = retrieval.query_expansion(e, k=1)               # each plus its nearest other, normalized
     n1, n2 = math.hypot(1.8, 0.6), math.hypot(0.8, 1.6)
     expected = [[1.8 / n1, 0.6 / n1], [1.8 / n1, 0.6 / n1], [0.8 / n2, 1.6 / n2]]
     assert q.tolist() == [pytest.approx(r) for r in expected]
@@ -163,15 +163,15 @@ def test_summary_figures_are_the_librarys(lesson):
     assert summary["test_recall_at_1"] == pytest.approx(retrieval.recall_at_1(emb, tr.data.y_test))
     assert summary["baselines"]["pixels"]["test_map"] == pytest.approx(
         retrieval.mean_average_precision(retrieval.pixels(tr.data.x_test), tr.data.y_test))
-    idx, sims = retrieval.neighbours(emb, 7, 5)           # what the playground will show
+    idx, sims = retrieval.neighbors(emb, 7, 5)           # what the playground will show
     assert 7 not in idx and sims == sorted(sims, reverse=True)
 
 
-def test_report_shows_embedding_and_neighbours(lesson, tmp_path):
+def test_report_shows_embedding_and_neighbors(lesson, tmp_path):
     from nnplay.report import write_report
     run, summary = lesson[1][0]
     page = write_report(run, tmp_path / "en", sample=5)
-    for name in ("embedding", "neighbours", "confusion"):
+    for name in ("embedding", "neighbors", "confusion"):
         assert (tmp_path / "en" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     text = page.read_text()
     assert "<th>test recall@1</th>" in text and "<th>raw pixels: test recall@1</th>" in text

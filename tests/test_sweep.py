@@ -86,7 +86,7 @@ def test_tpe_runs_n_trials_within_the_ranges_and_a_larger_n_adds_only_the_missin
     assert len({r["params"]["train.lr"] for r in more["trials"]}) == 7
 
 
-def test_accuracy_is_maximised(tmp_path):
+def test_accuracy_is_maximized(tmp_path):
     plan, _, res = sweep_in(tmp_path, metric="val_accuracy")
     assert res["direction"] == "maximize"
     assert res["best"]["value"] == max(r["value"] for r in res["trials"])
@@ -102,7 +102,7 @@ def test_folds_score_a_trial_by_the_mean_over_folds_and_make_no_run(tmp_path):
         assert r["value"] == pytest.approx(want["mean"], abs=1e-9)
 
 
-def test_without_a_validation_split_the_test_loss_is_optimised(tmp_path):
+def test_without_a_validation_split_the_test_loss_is_optimized(tmp_path):
     plan = sw.prepare(tiny("data.val_ratio=0"), tmp_path, ["train.lr=[0.01]"], [])
     assert plan.metric == "test_loss" and plan.note == "no_val"
     with pytest.raises(SpecError, match="val_loss"):

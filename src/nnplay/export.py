@@ -130,7 +130,7 @@ def export_onnx(run_or_trainer, path: str | Path, inputs: torch.Tensor | None = 
     x = x.detach().cpu()
     x = x if trainer.data.vocabulary and trainer.spec.model.kind == "classifier" else x.float()  # text: ids stay int64
     device = next(model.parameters()).device
-    example = torch.zeros((2, *shape), dtype=x.dtype, device=device)  # batch 2: not specialised
+    example = torch.zeros((2, *shape), dtype=x.dtype, device=device)  # batch 2: not specialized
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:                  # a folder that is missing or read-only: OSError now, not two exporter failures
         tmp.touch()
@@ -178,10 +178,10 @@ class Predictor:
     """A network plus what turns the user's raw inputs into its inputs.
 
     ``kind``: "sequence" (time steps x features, a .npy array; a series' windows in its own
-    units, standardised and its forecasts turned back as in training: ``out_scale``),
+    units, standardized and its forecasts turned back as in training: ``out_scale``),
     "points" (raw columns x1, x2, featurized as in training), "features" (a csv
-    run's columns, standardised with the training scaler) or "image" (C x H x W pixels in
-    [0, 1], standardised when the run was)."""
+    run's columns, standardized with the training scaler) or "image" (C x H x W pixels in
+    [0, 1], standardized when the run was)."""
     task: str
     class_names: list[str]
     kind: str

@@ -7,7 +7,7 @@ ReLUs), weight norms (L1 sparsity), a CNN's first-layer filters and the feature
 maps of one test image, and the test confusion matrix; for sequences the forecast
 against the truth and the baselines, the gradient over time steps and the gates; for
 metric learning (``model.embedding``) the test embedding in 2-D (PCA) and one test
-image's nearest neighbours by the embedding and by raw pixels.
+image's nearest neighbors by the embedding and by raw pixels.
 """
 from __future__ import annotations
 
@@ -81,12 +81,12 @@ def plot_curves(history: list[dict], L) -> Figure:
 
 
 # --- 2. decision boundary on the 2-D plane ---------------------------------------------
-def confidence_image(p: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """(R, R, K) probabilities -> RGB: the argmax class's colour, faded to white as the
+def confidence_image(p: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """(R, R, K) probabilities -> RGB: the argmax class's color, faded to white as the
     confidence falls to chance (alpha = (max p - 1/K) / (1 - 1/K))."""
     k = p.shape[-1]
     alpha = ((p.max(-1) - 1 / k) / (1 - 1 / k)).clip(0, 1)[..., None]
-    return (alpha * colours[p.argmax(-1)][..., :3] + (1 - alpha)).clip(0, 1)
+    return (alpha * colors[p.argmax(-1)][..., :3] + (1 - alpha)).clip(0, 1)
 
 
 def plot_boundary(model, data, L, resolution: int = 100) -> Figure | None:
@@ -97,10 +97,10 @@ def plot_boundary(model, data, L, resolution: int = 100) -> Figure | None:
     fig = Figure(figsize=(6, 5.2))
     ax = fig.subplots()
     kw = dict(extent=(-e, e, -e, e), origin="upper", aspect="equal")
-    if data.task == "multiclass":            # colour of the argmax class, faded by confidence
-        colours = colormaps["tab10"](np.arange(data.num_classes) % 10)
-        ax.imshow(confidence_image(grid, colours), **kw)
-        style = {s: {"c": colours[data.split(s)[1].numpy() % 10]} for s in splits}
+    if data.task == "multiclass":            # color of the argmax class, faded by confidence
+        colors = colormaps["tab10"](np.arange(data.num_classes) % 10)
+        ax.imshow(confidence_image(grid, colors), **kw)
+        style = {s: {"c": colors[data.split(s)[1].numpy() % 10]} for s in splits}
     else:                                     # P(class 1) or the regression value
         ys = torch.cat([data.y_train, data.y_test]).float().numpy()
         lo, hi = (0.0, 1.0) if binary else (min(grid.min(), ys.min()), max(grid.max(), ys.max()))
@@ -287,9 +287,9 @@ def plot_gates(trainer, L, sample: int = 0) -> Figure | None:
     return fig
 
 
-# --- 7. metric learning: the embedding in 2-D, and one test image's nearest neighbours ----
+# --- 7. metric learning: the embedding in 2-D, and one test image's nearest neighbors ----
 def plot_embedding(model, data, L) -> Figure | None:
-    """The test embeddings' first two principal components, coloured by class."""
+    """The test embeddings' first two principal components, colored by class."""
     if not _embeds(model) or len(data.x_test) < 3:
         return None
     from . import retrieval
@@ -297,8 +297,8 @@ def plot_embedding(model, data, L) -> Figure | None:
     y = data.y_test.numpy()
     fig = Figure(figsize=(6, 5.2))
     ax = fig.subplots()
-    colours = colormaps["tab10"](y % 10)
-    ax.scatter(xy[:, 0], xy[:, 1], c=colours, s=12, edgecolors="none")
+    colors = colormaps["tab10"](y % 10)
+    ax.scatter(xy[:, 0], xy[:, 1], c=colors, s=12, edgecolors="none")
     for k, name in enumerate(data.class_names):   # each class's name at its centre
         if (y == k).any():
             ax.annotate(name, xy[y == k].mean(0), fontsize=11, ha="center", va="center",
@@ -308,7 +308,7 @@ def plot_embedding(model, data, L) -> Figure | None:
     return fig
 
 
-def plot_neighbours(model, data, sample: int, L, k: int = 8) -> Figure | None:
+def plot_neighbors(model, data, sample: int, L, k: int = 8) -> Figure | None:
     """Test image ``sample`` and its k nearest other test images, by the embedding and by raw
     pixels (cosine similarity; red: another class)."""
     if not _embeds(model) or not data.is_image or len(data.x_test) <= k:
@@ -319,7 +319,7 @@ def plot_neighbours(model, data, sample: int, L, k: int = 8) -> Figure | None:
     fig = Figure(figsize=(1.1 * (k + 1) + 1, 1.5 * len(rows) + 0.6))
     axes = fig.subplots(len(rows), k + 1, squeeze=False)
     for r, (label, emb) in enumerate(rows.items()):
-        idx, sims = retrieval.neighbours(emb, sample, k)
+        idx, sims = retrieval.neighbors(emb, sample, k)
         for j, (i, sim) in enumerate([(sample, None), *zip(idx, sims)]):
             ax = axes[r][j]
             ax.imshow(x[i].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray")
@@ -328,7 +328,7 @@ def plot_neighbours(model, data, sample: int, L, k: int = 8) -> Figure | None:
             ax.set_title(names[int(y[i])] if sim is None else f"{names[int(y[i])]} {sim:.2f}",
                          fontsize=8, color="red" if wrong else "black")
         axes[r][0].set_ylabel(label, fontsize=9)
-    fig.suptitle(L("report.fig.neighbours", i=sample))
+    fig.suptitle(L("report.fig.neighbors", i=sample))
     return fig
 
 
@@ -409,7 +409,7 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
         "time_gradients": lambda: plot_time_gradients(trainer, L),
         "gates": lambda: plot_gates(trainer, L),
         "embedding": lambda: plot_embedding(model, data, L),
-        "neighbours": lambda: plot_neighbours(model, data, sample, L),
+        "neighbors": lambda: plot_neighbors(model, data, sample, L),
     }
     if run.spec.model.kind != "classifier":   # autoencoder, VAE, GAN: their own figures
         from .generative.report import plots as generative_plots

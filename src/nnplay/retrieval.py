@@ -1,6 +1,6 @@
 """Retrieval (검색) with a learned embedding: find the test items most like a query.
 
-A network with ``model.embedding`` maps each input to an L2-normalised vector (its
+A network with ``model.embedding`` maps each input to an L2-normalized vector (its
 ``embed`` layer); items are ranked by cosine similarity to the query, and every test item
 queries all the others (the usual deep-metric-learning protocol):
 
@@ -8,8 +8,8 @@ queries all the others (the usual deep-metric-learning protocol):
 - mAP: the mean over queries of the average precision of the whole ranking,
   AP = (1 / R) sum_{r: item r relevant} precision@r, with R the query's relevant items;
 - query expansion (average query expansion of "Total Recall", Chum et al. 2007,
-  https://doi.org/10.1109/ICCV.2007.4408891): the query is replaced by the normalised
-  mean of itself and its top-k neighbours, and the search runs again.
+  https://doi.org/10.1109/ICCV.2007.4408891): the query is replaced by the normalized
+  mean of itself and its top-k neighbors, and the search runs again.
 
 The baseline is raw pixels with the same cosine similarity, in the same run.
 """
@@ -22,13 +22,13 @@ from torch.nn import functional as F
 
 from .model import CHUNK, eval_mode
 
-QE_K = 2      # neighbours averaged into the query by query expansion
+QE_K = 2      # neighbors averaged into the query by query expansion
 BLOCK = 1024  # queries ranked at a time
 
 
 @torch.no_grad()
 def embed(model: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    """(N, D) L2-normalised embeddings: the output of every layer before ``out``, in eval mode."""
+    """(N, D) L2-normalized embeddings: the output of every layer before ``out``, in eval mode."""
     body = model[:-1]
     with eval_mode(model):
         out = [body(x[i:i + CHUNK]).float() for i in range(0, len(x), CHUNK)]
@@ -36,7 +36,7 @@ def embed(model: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
 
 
 def pixels(x: torch.Tensor) -> torch.Tensor:
-    """The raw-pixel baseline: each input flattened and L2-normalised."""
+    """The raw-pixel baseline: each input flattened and L2-normalized."""
     return F.normalize(x.float().flatten(1), dim=1)
 
 
@@ -52,7 +52,7 @@ def _blocks(emb: torch.Tensor, queries: torch.Tensor | None = None):
         yield rows, s
 
 
-def neighbours(emb: torch.Tensor, i: int, k: int = 5) -> tuple[list[int], list[float]]:
+def neighbors(emb: torch.Tensor, i: int, k: int = 5) -> tuple[list[int], list[float]]:
     """The ``k`` items nearest to item ``i`` (itself excluded), nearest first, and their
     cosine similarities."""
     s = emb @ emb[i]
@@ -82,7 +82,7 @@ def mean_average_precision(emb: torch.Tensor, y: torch.Tensor, queries: torch.Te
 
 
 def query_expansion(emb: torch.Tensor, k: int = QE_K) -> torch.Tensor:
-    """Average query expansion: each item becomes normalise(item + its k nearest others)."""
+    """Average query expansion: each item becomes normalize(item + its k nearest others)."""
     top = torch.cat([s.topk(k, dim=1).indices for _, s in _blocks(emb)])   # (N, k)
     return F.normalize(emb + emb[top].sum(1), dim=1)
 

@@ -77,7 +77,7 @@ MAX_DEPTH = 16                # nesting of tables and lists (a real spec needs 3
 
 
 def _init_alias(v: Any) -> Any:
-    """Accept short initialiser names ("he", "xavier") in layer and model sections."""
+    """Accept short initializer names ("he", "xavier") in layer and model sections."""
     if isinstance(v, dict) and isinstance(v.get("init"), str) and v["init"] in INIT_ALIASES:
         v = {**v, "init": INIT_ALIASES[v["init"]]}
     return v
@@ -121,7 +121,7 @@ class DataSpec(_Strict):
     target: str | None = None      # csv: name of the target column
     task: Literal["auto", "classification", "regression"] = "auto"  # csv
     resample: Literal["none", "smote", "oversample"] = "none"   # class imbalance: oversample train set (SMOTE or copies)
-    scale: Literal["unit", "standard"] = "unit"   # images: [0,1] or per-pixel standardised
+    scale: Literal["unit", "standard"] = "unit"   # images: [0,1] or per-pixel standardized
     points: Annotated[list[list[float]], Field(max_length=200_000)] | None = None  # name="points": [[x1, x2, label], ...]
     # sequences. series: generated "sines" (data.samples steps, data.noise), a series shipped in
     # statsmodels, or "csv": the column data.target of the file data.path, top to bottom
@@ -272,8 +272,8 @@ class ModelSpec(_Strict):
     reg_rate: Annotated[float, Field(ge=0, le=10), LIVE,
                         ui(choices=[0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10], start=0.001)] = 0.0
     label_smoothing: Annotated[float, Field(ge=0, lt=1), LIVE, ui(choices=[0, 0.05, 0.1, 0.2])] = 0.0
-    # metric learning: the network ends in an embedding of this size, L2-normalised and
-    # classified by a normalised softmax (cosine / temperature; Zhai & Wu 2019); retrieval
+    # metric learning: the network ends in an embedding of this size, L2-normalized and
+    # classified by a normalized softmax (cosine / temperature; Zhai & Wu 2019); retrieval
     # by cosine similarity is then measured on the test split (nnplay.retrieval)
     embedding: Annotated[int, Field(ge=2, le=4096)] | None = None
     temperature: Annotated[float, Field(gt=0, le=1)] = 0.05
@@ -352,7 +352,7 @@ class TrainSpec(_Strict):
     checkpoint_every: Annotated[int, Field(ge=1), LIVE] = 10  # epochs between resumable checkpoints
     adversarial: AdversarialSpec = Field(default_factory=AdversarialSpec)
     # metric learning (model.embedding): a pytorch-metric-learning loss trains the embedding on
-    # the pairs or triplets a miner picks in each batch; the normalised-softmax head then only
+    # the pairs or triplets a miner picks in each batch; the normalized-softmax head then only
     # reads the embedding (its gradient stops there), so accuracy still means something
     metric_loss: Literal["none", "triplet", "contrastive"] = "none"
     miner: Literal["none", "batch_hard", "multi_similarity"] = "none"

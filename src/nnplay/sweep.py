@@ -29,7 +29,7 @@ from .cluster import need
 from .spec import Spec, SpecError, UserError, from_dict, set_field, shorten
 
 DISTS = ("loguniform", "uniform", "int", "choice")
-MAXIMISE = ("accuracy", "f1", "precision", "recall")
+MAXIMIZE = ("accuracy", "f1", "precision", "recall")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -142,7 +142,7 @@ def _candidates(p: Param) -> list:
 
 
 def metrics_for(task: str, has_val: bool, folds: int) -> list[str]:
-    """The metrics a sweep can optimise for this data."""
+    """The metrics a sweep can optimize for this data."""
     score = "mse" if task == "regression" else "accuracy"
     if folds:
         return ["val_loss", f"val_{score}"]
@@ -151,7 +151,7 @@ def metrics_for(task: str, has_val: bool, folds: int) -> list[str]:
 
 
 def direction(metric: str) -> str:
-    return "maximize" if metric.endswith(MAXIMISE) else "minimize"
+    return "maximize" if metric.endswith(MAXIMIZE) else "minimize"
 
 
 @dataclass

@@ -49,7 +49,7 @@ def test_new_errors_in_korean(spec_file):
     assert "data: 테이블(키가 있는 섹션)이어야 합니다 (받은 값: 1)" in ko
 
 
-def test_one_cycle_with_an_optimiser_without_momentum(spec_file):
+def test_one_cycle_with_an_optimizer_without_momentum(spec_file):
     for opt in ("adagrad", "sgd", "adam"):
         r = cli("train", str(spec_file), "-q", "--set", "train.schedule=onecycle", "--set", f"train.optimizer={opt}",
                 "--set", "train.epochs=2")

@@ -126,7 +126,7 @@ def test_smote_balances_the_training_classes():
     c0, c1 = np.bincount(plain.y_train.numpy())
     assert c1 < c0 / 3
     assert np.bincount(smote.y_train.numpy()).tolist() == [c0, c0]
-    # synthetic minority samples are new points between minority neighbours, val/test untouched
+    # synthetic minority samples are new points between minority neighbors, val/test untouched
     assert len(smote.x_train) == 2 * c0 and torch.equal(smote.x_test, plain.x_test)
     new = smote.x_train[len(plain.x_train):].numpy()
     assert (smote.y_train[len(plain.x_train):] == 1).all() and new[:, 0].mean() > 0.5

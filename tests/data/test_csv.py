@@ -1,4 +1,4 @@
-"""Tabular CSV data: standardised features, class or regression targets, clear errors."""
+"""Tabular CSV data: standardized features, class or regression targets, clear errors."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,7 +33,7 @@ def test_string_target_becomes_classes(flowers):
     assert len(b.x_train) + len(b.x_val) + len(b.x_test) == 60
 
 
-def test_features_standardised_with_train_statistics(flowers):
+def test_features_standardized_with_train_statistics(flowers):
     path, rows = flowers
     b = load_data(DataSpec(name="csv", path=str(path), target="species", train_ratio=0.75, val_ratio=0.2))
     xtr = b.x_train.double()
@@ -50,7 +50,7 @@ def test_features_standardised_with_train_statistics(flowers):
         sd, mu = 1 / slope, -icpt / slope
         train_raw = b.x_train[:, j].double().numpy() * sd + mu
         assert abs(train_raw.std() - sd) < 1e-3 * sd and abs(train_raw.mean() - mu) < 1e-3 * abs(mu)
-    assert abs(b.x_test.double().mean(0)).max() > 1e-3   # not standardised with its own statistics
+    assert abs(b.x_test.double().mean(0)).max() > 1e-3   # not standardized with its own statistics
 
 
 def test_numeric_integer_target_is_classification(tmp_path):
@@ -83,8 +83,8 @@ def test_missing_file_names_the_path(tmp_path):
 def test_missing_target_column_lists_columns(flowers):
     path, _ = flowers
     with pytest.raises(UserError, match="data.target") as e:
-        load_data(DataSpec(name="csv", path=str(path), target="colour"))
-    assert "'colour'" in str(e.value) and "length, weight, species" in str(e.value)
+        load_data(DataSpec(name="csv", path=str(path), target="color"))
+    assert "'color'" in str(e.value) and "length, weight, species" in str(e.value)
 
 
 def test_non_numeric_feature_column_is_named(tmp_path):

@@ -16,7 +16,7 @@ from nnplay.train import Trainer
 
 def write_shapes(root: Path, per_class: int = 40, seed: int = 0) -> Path:
     """Two classes drawn by hand: 'bars' (a vertical bar) and 'rings' (a hollow square), at
-    16-28 pixels, every other image grey (PNG) or colour (JPEG), on noisy backgrounds."""
+    16-28 pixels, every other image grey (PNG) or color (JPEG), on noisy backgrounds."""
     rng = np.random.default_rng(seed)
     for cls in ("bars", "rings"):
         (root / cls).mkdir(parents=True)
@@ -49,7 +49,7 @@ def test_a_folder_of_mixed_images_loads_and_trains(tmp_path):
     s = spec.load(None, FOLDER_SPEC + [f'data.path="{root}"'])
     d = load_data(s.data)
     assert d.class_names == ["bars", "rings"]
-    assert d.input_shape == (3, 16, 16)           # one colour image makes the set RGB
+    assert d.input_shape == (3, 16, 16)           # one color image makes the set RGB
     assert len(d.x_train) + len(d.x_val) + len(d.x_test) == 80
     assert 0 <= float(d.x_train.min()) and float(d.x_train.max()) <= 1
     summary = Trainer(s, data=d).fit().summary

@@ -25,7 +25,7 @@ def test_windows_follow_time_and_never_cross_a_period(sunspots):
     assert len(te) == 19 and f.times[te[0]] == 1990 and f.times[te[-1]] == 2008
     assert tr.max() < va.min() and va.max() < te.min()          # train | val | test, in order
     assert np.all(np.diff(np.concatenate([tr, va, te])) > 0)    # never shuffled
-    # each window is the 9 years before its target, standardised with the train period's stats
+    # each window is the 9 years before its target, standardized with the train period's stats
     v = f.values
     i = 17
     np.testing.assert_allclose(f.unscale(sunspots.x_test[i, :, 0].numpy()), v[te[i] - 9:te[i]], atol=1e-3)

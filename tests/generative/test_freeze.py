@@ -1,5 +1,5 @@
 """Freezing the discriminator while the generator trains through it (the Keras note:
-``discriminator.trainable = False`` in the combined model): D's weights, buffers and optimiser
+``discriminator.trainable = False`` in the combined model): D's weights, buffers and optimizer
 state do not move in G's step; unfrozen, G's step teaches D that fakes are real."""
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ def test_dropout_active_in_training_and_off_in_eval():
     assert torch.equal(m.drop1(x), x)
 
 
-def test_batchnorm_normalises_then_scales_and_shifts():
+def test_batchnorm_normalizes_then_scales_and_shifts():
     m = build_model(layers({"type": "dense", "units": 3, "activation": "linear"}, {"type": "batchnorm"}),
                     (2,), 1)
     x = torch.randn(64, 3) * torch.tensor([5.0, 0.1, 2.0]) + torch.tensor([10.0, -3.0, 0.0])
@@ -145,7 +145,7 @@ def test_batchnorm_2d_on_feature_maps_and_before_the_activation():
     torch.testing.assert_close(z.mean((0, 2, 3)), torch.zeros(4), atol=1e-5, rtol=0)
 
 
-def test_layernorm_normalises_each_sample():
+def test_layernorm_normalizes_each_sample():
     m = build_model(ModelSpec(hidden=[6], layernorm=True, activation="relu"), (2,), 1)
     assert list(dict(m.named_children()))[:3] == ["dense1", "ln1", "act1"]
     z = m.ln1(torch.randn(5, 6) * 4 + 2)

@@ -1,4 +1,4 @@
-"""Weight initialisers (가중치 초기화): empirical spread against each scheme's formula."""
+"""Weight initializers (가중치 초기화): empirical spread against each scheme's formula."""
 from __future__ import annotations
 
 import math

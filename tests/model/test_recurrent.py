@@ -67,7 +67,7 @@ def test_init_schemes_and_no_global_rng():
     assert all(torch.count_nonzero(p) == 0 for p in z[0].parameters())
 
 
-def test_regularisation_covers_recurrent_and_conv1d_weights():
+def test_regularization_covers_recurrent_and_conv1d_weights():
     m = model({"type": "conv1d", "filters": 4}, {"type": "lstm", "units": 3})
     ws = [m.conv1.weight, m.lstm1.layers[0].weight_ih_l0, m.lstm1.layers[0].weight_hh_l0, m.out.weight]
     torch.testing.assert_close(penalty(m, "l2", 0.1), 0.1 * sum(w.pow(2).sum() for w in ws))

@@ -43,4 +43,4 @@ def test_l1_gradient_is_lambda_sign():
     m = hand_model()
     penalty(m, "l1", 0.1).backward()
     torch.testing.assert_close(m[2].weight.grad, 0.1 * torch.sign(m[2].weight.detach()))
-    assert m[2].bias.grad is None and m[0].bias.grad is None      # biases are not penalised
+    assert m[2].bias.grad is None and m[0].bias.grad is None      # biases are not penalized

@@ -1,5 +1,5 @@
 """Transfer learning: --from loads layers whose name and shape match; model.freeze fixes layers
-(no gradient, no optimiser state, batch-norm statistics frozen too)."""
+(no gradient, no optimizer state, batch-norm statistics frozen too)."""
 from __future__ import annotations
 
 import json
@@ -32,7 +32,7 @@ def test_freeze_features_fixes_weights_and_batchnorm_statistics():
     frozen_params = {id(p) for n in ("conv1", "bn1") for p in tr.model.get_submodule(n).parameters()}
     assert all(p.grad is None for n in ("conv1", "bn1") for p in tr.model.get_submodule(n).parameters())
     in_optimizer = {id(p) for g in tr.optimizer.param_groups for p in g["params"]}
-    assert not frozen_params & in_optimizer                       # no optimiser state for them
+    assert not frozen_params & in_optimizer                       # no optimizer state for them
     assert not frozen_params & {id(p) for p in tr.optimizer.state}
     tr.model.train()
     assert not tr.model.bn1.training and tr.model.dense1.training  # BN stays in eval mode

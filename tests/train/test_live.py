@@ -1,4 +1,4 @@
-"""Live changes (Trainer.update / update_model between epochs) reach the optimiser and the
+"""Live changes (Trainer.update / update_model between epochs) reach the optimizer and the
 schedule, one test per field the playground changes live. Expected learning rates come
 from PyTorch's own schedulers or hand-worked numbers."""
 from __future__ import annotations
@@ -153,7 +153,7 @@ def test_model_fields_change_the_loss_live():
     assert norm(tr) < 0.5 * norm(twin)
 
 
-def test_onecycle_cycles_momentum_only_where_the_optimiser_has_some():
+def test_onecycle_cycles_momentum_only_where_the_optimizer_has_some():
     for name, key, want in [("sgd", "momentum", 0.0), ("rmsprop", "momentum", 0.0),
                             ("momentum", "momentum", 0.95)]:
         tr = trainer(optimizer=name, schedule="onecycle", lr=0.1)

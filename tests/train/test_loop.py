@@ -205,7 +205,7 @@ def test_update_model_label_smoothing_changes_the_loss():
         tr.update_model(hidden=[3])
 
 
-def test_regularisation_enters_the_objective():
+def test_regularization_enters_the_objective():
     """L1 at a huge rate drives the weights to (almost) zero; without it they stay."""
     s = dict(data={"name": "gauss"}, train={"optimizer": "sgd", "lr": 0.05, "epochs": 5, "probe_every": 0})
     plain = Trainer(spec(**s))

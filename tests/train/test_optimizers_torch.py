@@ -1,5 +1,5 @@
-"""make_optimizer: each optimiser's first steps against its update rule in numpy,
-and every optimiser fits a least-squares problem."""
+"""make_optimizer: each optimizer's first steps against its update rule in numpy,
+and every optimizer fits a least-squares problem."""
 from __future__ import annotations
 
 import numpy as np
@@ -134,7 +134,7 @@ def test_classes():
     ("sgd", 0.05), ("momentum", 0.02), ("nesterov", 0.02), ("adagrad", 0.3), ("rmsprop", 0.05),
     ("adam", 0.05), ("adamw", 0.05), ("radam", 0.05), ("adabound", 0.05), ("adabelief", 0.05),
 ])
-def test_every_optimiser_fits_least_squares(name, lr):
+def test_every_optimizer_fits_least_squares(name, lr):
     g = torch.Generator().manual_seed(0)
     X = torch.randn(64, 5, generator=g)
     w_true = torch.tensor([1.0, -2.0, 0.5, 0.0, 3.0])

@@ -90,7 +90,7 @@ def test_mc_dropout_passes_differ_are_seeded_and_leave_the_model_alone():
 
 
 def assert_temperature_helps(pred, y):
-    """The fitted T lowers the validation NLL it minimises; the ECE (10 bins, 144 samples: one
+    """The fitted T lowers the validation NLL it minimizes; the ECE (10 bins, 144 samples: one
     sample moves it by 0.007) may not fall with it: over train.seed 0-19 it rose by up to 0.010."""
     def nll(p):
         return float(-p.gather(1, y.view(-1, 1)).clamp_min(1e-12).log().mean())

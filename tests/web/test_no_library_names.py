@@ -1,4 +1,4 @@
-"""The page keeps no copy of the library's names: every optimiser, activation, initialiser,
+"""The page keeps no copy of the library's names: every optimizer, activation, initializer,
 schedule, attack and explanation method reaches it in the server's hello (issue 9). A name
 written as a quoted literal in src/nnplay/web would go stale when the library renames it."""
 import re

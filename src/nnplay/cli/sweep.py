@@ -28,7 +28,7 @@ def sweep(
     trials: Annotated[int | None, typer.Option("--trials", help=(
         "Trials in all (a rerun completes the missing ones); a grid alone defaults to its size."))] = None,
     metric: Annotated[str | None, typer.Option("--metric", help=(
-        "What to optimise: val_loss (default), val_accuracy, test_loss, ... (accuracies are maximised)."))] = None,
+        "What to optimize: val_loss (default), val_accuracy, test_loss, ... (accuracies are maximized)."))] = None,
     folds: Annotated[int, typer.Option("--folds", help="Score each trial by K-fold cross-validation (no run).")] = 0,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override the base spec: key=value, repeatable.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Sweep (study) name; default: the spec's name.")] = None,

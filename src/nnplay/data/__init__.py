@@ -41,7 +41,7 @@ class DataBundle:
     # 2-D sets only: raw points (before features), for drawing and boundary grids
     points: dict[str, np.ndarray] | None = None
     extent: float = toy2d.R
-    # (mean, std) the raw inputs were standardised with (csv features; images with scale =
+    # (mean, std) the raw inputs were standardized with (csv features; images with scale =
     # "standard"): the model's input is (raw - mean) / std. None: raw inputs go in as they are.
     scale: tuple[np.ndarray, np.ndarray] | None = None
     # series only: the series, its windows' positions, train scaling and baselines (data/series.py)
@@ -284,7 +284,7 @@ def load_data(spec: DataSpec) -> DataBundle:
     stratify = not regression and np.bincount(y).min() >= 2
     (Xtr, ytr), (Xva, yva), (Xte, yte) = _split(X, y, spec, stratify, test)
     scale = None
-    if spec.name == "csv":  # standardise with the train part's statistics only
+    if spec.name == "csv":  # standardize with the train part's statistics only
         sc = StandardScaler().fit(Xtr)
         Xtr, Xva, Xte = (sc.transform(a).astype(np.float32) if len(a) else a for a in (Xtr, Xva, Xte))
         scale = (sc.mean_, sc.scale_)

@@ -1,7 +1,7 @@
 """An image folder: one sub-folder per class (``cats/``, ``dogs/``), PNG or JPEG files in each.
 
-Pillow reads every file; grey and colour images may be mixed (the set is RGB as soon as one
-image has colour, grey images then get three equal channels), and so may sizes (``data.size``
+Pillow reads every file; grey and color images may be mixed (the set is RGB as soon as one
+image has color, grey images then get three equal channels), and so may sizes (``data.size``
 resizes every image to size x size; without it all images must share one size).
 Files with other extensions (``.txt``, ``.DS_Store``) are skipped.
 """

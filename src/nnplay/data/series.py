@@ -4,7 +4,7 @@ A series v_0..v_{N-1} becomes windows: the model sees ``window`` past steps
 v_{t-w}..v_{t-1} and forecasts the next ``horizon`` steps v_t..v_{t+h-1}.
 The time axis is cut, never shuffled: train | validation | test periods follow
 one another, a window belongs to the period that holds all its targets, and the
-scaling (standardisation) is fitted on the train period alone. Baselines are
+scaling (standardization) is fitted on the train period alone. Baselines are
 scored on the same test windows, in the data's own units:
 - persistence: every future step equals the last one seen (v_{t-1});
 - seasonal naive (when the period p is known): the value one season earlier, v_{t+k-p*ceil((k+1)/p)};
@@ -156,7 +156,7 @@ def baselines(v: np.ndarray, fit: np.ndarray, test: np.ndarray, w: int, h: int,
 
 def load(spec: DataSpec):
     """-> (x, y, Forecasts) for each split: x (n, window, 1) and y (n,) or (n, horizon),
-    standardised with the train period's mean and std."""
+    standardized with the train period's mean and std."""
     times = None
     if spec.series == "sines":
         v = generate_sines(spec.samples, spec.noise, spec.seed)

@@ -7,7 +7,7 @@
 - ``GAN`` (Goodfellow et al. 2014, https://arxiv.org/abs/1406.2661): a generator G (the
   forger) maps noise to samples, a discriminator D (the police) gives a real/fake logit.
   ``pack`` > 1 is PacGAN (Lin et al. 2018, https://arxiv.org/abs/1712.04086): D judges
-  ``pack`` samples at once, concatenated, which penalises a G that repeats itself.
+  ``pack`` samples at once, concatenated, which penalizes a G that repeats itself.
   ``spectral_norm``: D's weights divided by their largest singular value (Miyato et al. 2018,
   https://arxiv.org/abs/1802.05957), which keeps D smooth.
 

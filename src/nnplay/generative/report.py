@@ -86,7 +86,7 @@ def plot_samples(trainer, L, n: int = 64) -> Figure | None:
 
 
 def plot_latent(trainer, L) -> Figure | None:
-    """The test set's codes (first two latent dimensions), coloured by class."""
+    """The test set's codes (first two latent dimensions), colored by class."""
     if trainer.kind == "gan":
         return None
     z, y = trainer.encode("test")

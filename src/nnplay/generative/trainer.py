@@ -9,10 +9,10 @@ so runs, resume and reports need no second path.
 - vae: loss = -ELBO = reconstruction + beta * KL(q(z|x) || N(0, I)) per sample; images in
   [0, 1]: Bernoulli reconstruction (BCE summed over pixels), else Gaussian (squared error).
 - gan: rounds of ``train.gan.d_steps`` D-steps, then ``g_steps`` G-steps. In G's step D is
-  frozen: no gradient reaches its weights, its optimiser does not step and it runs in eval
+  frozen: no gradient reaches its weights, its optimizer does not step and it runs in eval
   mode (batch-norm statistics, spectral norm's power iteration stay put) -- what Keras's
   ``discriminator.trainable = False`` before compiling the combined model does. With
-  ``train.gan.freeze_d = false`` D's optimiser also steps on G's loss ("fakes are real"), the
+  ``train.gan.freeze_d = false`` D's optimizer also steps on G's loss ("fakes are real"), the
   mistake that note warns of: D learns to call everything real.
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ SAMPLES = 2500       # samples behind each epoch's GAN metrics (PacGAN's count)
 
 
 class GenerativeTrainer(Trainer):
-    """Owns a generative model, its optimiser(s) and data; see the module docstring."""
+    """Owns a generative model, its optimizer(s) and data; see the module docstring."""
 
     def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
         self.spec = spec
@@ -82,7 +82,7 @@ class GenerativeTrainer(Trainer):
         return toy2d.MODES.get(self.spec.data.name)
 
     def _place_data(self) -> None:
-        """The splits on the device. 2-D points are standardised with one scale for both axes
+        """The splits on the device. 2-D points are standardized with one scale for both axes
         (the grid's +-4 and the ring's unit circle both become ~unit spread; shapes keep their
         geometry): ``unit`` = (mean, scale); samples, metrics and plots are in the data's units."""
         d = self.data
@@ -129,7 +129,7 @@ class GenerativeTrainer(Trainer):
         return opt
 
     def update(self, **train_fields) -> None:
-        """Change training settings between epochs (a GAN's optimisers are rebuilt)."""
+        """Change training settings between epochs (a GAN's optimizers are rebuilt)."""
         if self.kind != "gan":
             return super().update(**train_fields)
         self.spec = self.spec.model_copy(update={"train": self.spec.train.model_copy(update=train_fields)})
@@ -351,7 +351,7 @@ class GenerativeTrainer(Trainer):
     # --- what a learner looks at ---------------------------------------------------------------
     def _units(self, out: torch.Tensor) -> np.ndarray:
         """Model outputs -> the data's own units: points as they are, images in [0, 1]
-        (standardised images un-standardised, then clipped)."""
+        (standardized images un-standardized, then clipped)."""
         a = out.detach().float().cpu().numpy()
         if self.unit is not None:
             a = a * self.unit[1] + self.unit[0]
@@ -418,7 +418,7 @@ class GenerativeTrainer(Trainer):
             .reshape(resolution, resolution).cpu().numpy()
 
     def _inward(self, points: torch.Tensor) -> torch.Tensor:
-        """Points in the data's units -> the model's (standardised) units."""
+        """Points in the data's units -> the model's (standardized) units."""
         mean, scale = self.unit
         return (points.to(self.device) - torch.as_tensor(mean, dtype=torch.float32, device=self.device)) / scale
 

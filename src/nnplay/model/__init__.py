@@ -1,4 +1,4 @@
-"""Model: activations, initialisers, regularisation and the spec -> nn.Module builder."""
+"""Model: activations, initializers, regularization and the spec -> nn.Module builder."""
 from contextlib import contextmanager
 
 from torch import nn

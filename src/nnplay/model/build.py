@@ -5,7 +5,7 @@ lstm1, ..., out``. Sequences are (time steps x features) per sample, batch first
 + BCE; regression: raw value + MSE) or K logits (softmax + cross-entropy); the
 sigmoid/softmax live in the loss and in ``predict`` for numerical stability.
 With ``model.embedding`` (metric learning) the last layers are ``embed``, the
-embedding, and ``out``, a normalised-softmax classifier over it.
+embedding, and ``out``, a normalized-softmax classifier over it.
 A perceptron is ``hidden = []``: inputs -> out, nothing between.
 Weights are drawn from ``generator`` and dropout masks from ``dropout_generator`` (a
 session's own, see ``Trainer``): then the global RNG is never touched.
@@ -215,7 +215,7 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
     if len(shape) != 1:
         add("flatten", nn.Flatten())
         shape = (int(_prod(shape)),)
-    if spec.embedding is not None:   # metric learning: embedding -> normalised softmax
+    if spec.embedding is not None:   # metric learning: embedding -> normalized softmax
         if out_dim < 2:
             raise SpecError.say("model.embedding_task")
         embed = skip_init(nn.Linear, shape[0], spec.embedding)

@@ -1,4 +1,4 @@
-"""Weight initialisation (가중치 초기화): Xavier/Glorot, He, LeCun, zeros, PyTorch's default.
+"""Weight initialization (가중치 초기화): Xavier/Glorot, He, LeCun, zeros, PyTorch's default.
 
 n_in = fan-in, n_out = fan-out of the layer.
 - xavier_normal:  N(0, 2/(n_in+n_out));  xavier_uniform: U(+-sqrt(6/(n_in+n_out)))  (for sigmoid/tanh)
@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-_INIT = {   # scheme -> (PyTorch initialiser, its keyword arguments)
+_INIT = {   # scheme -> (PyTorch initializer, its keyword arguments)
     "xavier_normal": (nn.init.xavier_normal_, {}),
     "xavier_uniform": (nn.init.xavier_uniform_, {}),
     "he_normal": (nn.init.kaiming_normal_, {"nonlinearity": "relu"}),

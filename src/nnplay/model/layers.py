@@ -1,5 +1,5 @@
 """Layers that draw their randomness from a session's own ``torch.Generator``; the
-normalised-softmax head of metric learning (``model.embedding``)."""
+normalized-softmax head of metric learning (``model.embedding``)."""
 from __future__ import annotations
 
 import torch
@@ -38,7 +38,7 @@ class Recurrent(nn.Module):
     One module per layer, not ``nn.LSTM(num_layers=n, dropout=p)``: PyTorch draws that dropout
     from the global RNG, ours from the session's ``generator``, and the gate probe reads each
     layer on its own. Output: every step's (B, T, D*units) with ``return_sequences``, else the
-    state that summarises the sequence, (B, D*units): the last step forwards and, when
+    state that summarizes the sequence, (B, D*units): the last step forwards and, when
     ``bidirectional`` (D = 2), the first step of the backward pass (its last).
     Papers: Elman 1990 (RNN); Hochreiter & Schmidhuber 1997 (LSTM); Cho et al. 2014 (GRU),
     https://arxiv.org/abs/1406.1078.
@@ -51,7 +51,7 @@ class Recurrent(nn.Module):
         super().__init__()
         d = 2 if bidirectional else 1
         self.kind, self.units, self.bidirectional, self.return_sequences = kind, units, bidirectional, return_sequences
-        self.layers = nn.ModuleList(   # made on "meta", uninitialised: model.init sets the weights
+        self.layers = nn.ModuleList(   # made on "meta", uninitialized: model.init sets the weights
             self.KINDS[kind](input_size if i == 0 else d * units, units, batch_first=True,
                              bidirectional=bidirectional, device="meta").to_empty(device="cpu")
             for i in range(num_layers))
@@ -112,7 +112,7 @@ class NgramBag(nn.Module):
 
 
 class NormalizedSoftmax(nn.Linear):
-    """The normalised-softmax classifier of "Making Classification Competitive for Deep Metric
+    """The normalized-softmax classifier of "Making Classification Competitive for Deep Metric
     Learning" (Zhai & Wu 2019, https://arxiv.org/abs/1811.12649): logits
     z_k = cos(e, w_k) / T = (e / ||e||) . (w_k / ||w_k||) / T for an embedding e and one
     weight vector (a class "proxy") w_k per class. Trained with plain cross-entropy, it pulls

@@ -1,4 +1,4 @@
-"""Regularisation (규제): J(theta) = loss + lambda * R(theta), on weights (not biases).
+"""Regularization (규제): J(theta) = loss + lambda * R(theta), on weights (not biases).
 
 L1: R = sum |w|   (drives weights to exactly zero: sparsity)
 L2: R = sum w^2   (weight decay: shrinks all weights)
@@ -28,7 +28,7 @@ def l2(ws: list[torch.Tensor]) -> torch.Tensor:
 
 
 def penalty(model: nn.Module, kind: str, rate: float) -> torch.Tensor | None:
-    """lambda * R(theta), or None when regularisation is off."""
+    """lambda * R(theta), or None when regularization is off."""
     if kind == "none" or rate == 0:
         return None
     return rate * (l1 if kind == "l1" else l2)(weights(model))

@@ -2,7 +2,7 @@
 
 ``load_matching`` copies every layer whose name and shapes match (``conv1``, ``dense1``...;
 a head for another number of classes does not match and keeps its fresh weights).
-``freeze`` fixes layers: their parameters get no gradient (and so no optimiser state), and
+``freeze`` fixes layers: their parameters get no gradient (and so no optimizer state), and
 their batch-norm statistics stop moving (the layer stays in eval mode while the rest trains).
 "Take everything before the FC layer": ``model.freeze = ["features"]`` names every layer
 before the first dense layer. Yosinski et al. 2014, https://arxiv.org/abs/1411.1792

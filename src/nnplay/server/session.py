@@ -130,7 +130,7 @@ class Session:
                 if self._frame_due():
                     self._guarded(self._send_frame)
         finally:
-            self.trainer = None   # free the model, optimiser state and data
+            self.trainer = None   # free the model, optimizer state and data
 
     def _handle_inbox(self, block: bool) -> bool:
         """Apply the posted messages one by one (waiting for one if ``block``); False once closed."""

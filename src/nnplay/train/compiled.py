@@ -10,7 +10,7 @@ loss as a function of the parameters), traced to an ATen graph with ``make_fx`` 
 compiled with ``torch._inductor.compile``: no TorchDynamo guards on every call.
 
 Tracing and compiling take seconds, so ``start`` does it in a background thread on a
-copy of the network; ``ready`` tells the Trainer when to switch. Other optimisers get the
+copy of the network; ``ready`` tells the Trainer when to switch. Other optimizers get the
 compiled gradients in ``p.grad`` and step as usual. Networks whose training changes
 buffers (batch norm) stay eager.
 
@@ -314,7 +314,7 @@ class CompiledStep:
                  l1: float = 0.0, l2: float = 0.0, keep_grads: bool = False):
         """One training step; returns (loss, output) like the eager step.
 
-        Plain SGD is applied inside the graph; any other optimiser steps on the gradients,
+        Plain SGD is applied inside the graph; any other optimizer steps on the gradients,
         which are then in ``p.grad`` (as they are when ``keep_grads``, for the probes)."""
         n = len(self.params)
         sgd = plain_sgd(optimizer)

@@ -10,7 +10,7 @@ whole batch's mean loss, the step one process takes (up to float rounding). Epoc
 accuracies are summed over the processes. Process 0 writes the run (checkpoints, metrics,
 model), so ``nnplay train --resume`` continues it with any number of processes.
 
-Exact only where a sample's loss does not depend on its batch-mates: batch norm normalises
+Exact only where a sample's loss does not depend on its batch-mates: batch norm normalizes
 each share (SyncBatchNorm on CUDA), dropout draws per process, and class-weighted losses are
 weighted means per share. Li et al. 2020, "PyTorch Distributed: Experiences on Accelerating
 Data Parallel Training", https://arxiv.org/abs/2006.15704
@@ -72,7 +72,7 @@ def check(spec: Spec, n_train: int, nproc: int, local: bool = True) -> None:
 
 
 def join(trainer, rank: int, world: int) -> None:
-    """Make ``trainer`` one of ``world`` data-parallel processes (the group is initialised)."""
+    """Make ``trainer`` one of ``world`` data-parallel processes (the group is initialized)."""
     model = trainer.model
     cuda = trainer.device.type == "cuda"
     if cuda:

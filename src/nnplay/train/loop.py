@@ -85,7 +85,7 @@ class OneProcess:
 
 
 class Trainer:
-    """Owns the model, optimiser, schedule and data for one experiment."""
+    """Owns the model, optimizer, schedule and data for one experiment."""
     cancel: threading.Event | None = None   # set it to end ``train_epoch`` at the next batch
     share = OneProcess()                    # which part of each batch this process trains on
 
@@ -111,7 +111,7 @@ class Trainer:
         weights = torch.Generator().manual_seed(int(s_init))
         self.model = build_model(spec.model, d.input_shape, d.out_dim, weights, self.dropout_generator,
                                  len(d.vocabulary) if d.vocabulary else None).to(self.device)
-        self.frozen = freeze(self.model, spec.model.freeze)   # before the optimiser sees them
+        self.frozen = freeze(self.model, spec.model.freeze)   # before the optimizer sees them
         self.transfer: dict | None = None                     # set by start_from
         s_aug = int(np.random.SeedSequence([spec.train.seed % 2**64, 12]).generate_state(1)[0])
         self.augment = augmentation.build(spec.data.augment, d, s_aug)
@@ -150,7 +150,7 @@ class Trainer:
 
     def set_data(self, spec: DataSpec, data: DataBundle | None = None) -> None:
         """Go on training the same network on other data of the same shape (points a learner
-        adds on the canvas): weights, optimiser state, epoch and history stay. ``data``:
+        adds on the canvas): weights, optimizer state, epoch and history stay. ``data``:
         ``spec`` already loaded."""
         new, old = data if data is not None else load_data(spec), self.data
         if not self.accepts(new):
@@ -166,7 +166,7 @@ class Trainer:
         return math.ceil(len(self.x["train"]) / self.spec.train.batch_size)
 
     def _build_optimizer(self) -> None:
-        # frozen layers' parameters are left out: no updates, no optimiser state
+        # frozen layers' parameters are left out: no updates, no optimizer state
         self.optimizer = make_optimizer(self.spec.train, [p for p in self.model.parameters() if p.requires_grad])
         self._build_schedule()
         adv = self.spec.train.adversarial
@@ -203,10 +203,10 @@ class Trainer:
     SCHEDULE_FIELDS = ("lr", "schedule", "step_size", "gamma", "epochs", "batch_size")
 
     def update(self, **train_fields) -> None:
-        """Change training settings between epochs (learning rate, optimiser, batch size...).
+        """Change training settings between epochs (learning rate, optimizer, batch size...).
 
-        A new optimiser is built (its state starts afresh); momentum and weight decay change
-        in the optimiser's state in place; the schedule is rebuilt at the position reached,
+        A new optimizer is built (its state starts afresh); momentum and weight decay change
+        in the optimizer's state in place; the schedule is rebuilt at the position reached,
         so a new lr (the schedule's peak or base) holds from the next step on."""
         old = self.spec.train
         new = TrainSpec.model_validate({**old.model_dump(), **train_fields})
@@ -223,7 +223,7 @@ class Trainer:
             self._build_schedule()
 
     def update_model(self, **model_fields) -> None:
-        """Change the loss-side model settings live (regularisation, label smoothing)."""
+        """Change the loss-side model settings live (regularization, label smoothing)."""
         allowed = live_fields(ModelSpec)   # the spec marks what may change live
         bad = set(model_fields) - allowed
         if bad:
@@ -312,7 +312,7 @@ class Trainer:
 
     def _eager_step(self, forward, xb: torch.Tensor, yb: torch.Tensor, want_grads: bool,
                     weight: float = 1.0):
-        """forward, loss (+ L1/L2), backward, optimiser step; (loss, output, gradient norms
+        """forward, loss (+ L1/L2), backward, optimizer step; (loss, output, gradient norms
         taken before the step when ``want_grads``). ``weight``: the loss's factor when
         ``xb`` is one process's share of a global batch (train/distributed.py)."""
         m, opt = self.spec.model, self.optimizer

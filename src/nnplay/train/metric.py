@@ -4,7 +4,7 @@
   a negative n of another (FaceNet, Schroff et al. 2015, https://arxiv.org/abs/1503.03832);
 - contrastive: d(a, p) for pairs of one class, max(0, 1 - d(a, n)) for pairs of two
   (Hadsell et al. 2006);
-with d the Euclidean distance of L2-normalised embeddings. A miner picks the informative
+with d the Euclidean distance of L2-normalized embeddings. A miner picks the informative
 pairs of each batch: batch_hard the farthest positive and nearest negative per anchor
 (Hermans et al. 2017, https://arxiv.org/abs/1703.07737), multi_similarity the pairs that
 break the margin of similarity (Wang et al. 2019, https://arxiv.org/abs/1904.06627);

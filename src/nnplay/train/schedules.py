@@ -17,7 +17,7 @@ def make_schedule(spec: TrainSpec, optimizer, steps_per_epoch: int):
     if spec.schedule == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=spec.epochs), False
     if spec.schedule == "onecycle":
-        # momentum cycles only where the optimiser has some (not plain SGD, RMSprop or Adagrad)
+        # momentum cycles only where the optimizer has some (not plain SGD, RMSprop or Adagrad)
         cycles = optimizer.defaults.get("momentum", 0) > 0 or "betas" in optimizer.defaults
         return lr_scheduler.OneCycleLR(optimizer, max_lr=spec.lr, cycle_momentum=cycles,
                                        total_steps=spec.epochs * steps_per_epoch), True

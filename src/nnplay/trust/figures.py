@@ -59,7 +59,7 @@ def _styled(draw):
 
 
 def _image(a: torch.Tensor) -> np.ndarray:
-    """(C, H, W) -> what imshow takes: (H, W) for one channel, (H, W, 3) for colour."""
+    """(C, H, W) -> what imshow takes: (H, W) for one channel, (H, W, 3) for color."""
     a = a.detach().cpu()
     return a[0].numpy() if a.shape[0] == 1 else a[:3].permute(1, 2, 0).clamp(0, 1).numpy()
 

@@ -2,7 +2,7 @@
 
 Not an invisible change but a visible sticker: one small square, learned once, that
 makes the model say ``target`` wherever it is pasted on any image (the "toaster"
-patch next to a banana). Learning maximises log p(target | image with the patch at a
+patch next to a banana). Learning maximizes log p(target | image with the patch at a
 random place), averaged over training images, with Adam on the patch pixels.
 """
 from __future__ import annotations

@@ -131,7 +131,7 @@ def confidence_histogram(probs: torch.Tensor, bins: int = 10) -> torch.Tensor:
 
 
 def fit_temperature(pred: Predictive, y: torch.Tensor, steps: int = 100) -> float:
-    """The T > 0 that minimises the negative log-likelihood of ``y`` (validation data)."""
+    """The T > 0 that minimizes the negative log-likelihood of ``y`` (validation data)."""
     log_t = torch.zeros((), device=pred.logits.device, requires_grad=True)
     opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=steps, line_search_fn="strong_wolfe")
     lg = pred.logits.detach()

@@ -1,4 +1,4 @@
-"""Optimisers written from their papers' update rules."""
+"""Optimizers written from their papers' update rules."""
 
 from nnplay.train.optimizers.adabelief import AdaBelief
 from nnplay.train.optimizers.adabound import AdaBound
@@ -7,10 +7,10 @@ __all__ = ["AdaBound", "AdaBelief"]
 
 
 def make_optimizer(spec, params):
-    """The optimiser named by ``spec.optimizer`` (a TrainSpec), sorted by complexity:
+    """The optimizer named by ``spec.optimizer`` (a TrainSpec), sorted by complexity:
     sgd < momentum < nesterov < adagrad < rmsprop < adam < adamw < radam < adabound < adabelief.
     Each has its library's defaults for every setting the spec does not name; weight_decay
-    0 means no decay for every optimiser (adamw included: PyTorch's 0.01 is not applied).
+    0 means no decay for every optimizer (adamw included: PyTorch's 0.01 is not applied).
     """
     import torch
 

@@ -1,4 +1,4 @@
-"""AdaBelief optimiser, written from the equations in the paper."""
+"""AdaBelief optimizer, written from the equations in the paper."""
 
 import torch
 from torch.optim import Optimizer

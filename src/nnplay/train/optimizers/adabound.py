@@ -1,4 +1,4 @@
-"""AdaBound optimiser (Luo et al. 2019), as its authors released it."""
+"""AdaBound optimizer (Luo et al. 2019), as its authors released it."""
 
 import torch
 from torch.optim import Optimizer

@@ -1,4 +1,4 @@
-// Canvas drawing: colour scales, heat maps, data points, small images. Drawing only:
+// Canvas drawing: color scales, heat maps, data points, small images. Drawing only:
 // every number drawn here comes from a frame.
 
 export const NEG = [245, 147, 34];    // orange: class 0 / negative
@@ -24,7 +24,7 @@ function pixels(grid, task, discrete, scale = 1, hue = null) {
   const d = grid.data;
   for (let i = 0; i < rows * cols; i++) {
     let c;
-    if (k) {   // K classes: mix class colours by probability, paler where unsure
+    if (k) {   // K classes: mix class colors by probability, paler where unsure
       let best = 0;
       for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
       if (discrete) c = mix(WHITE, CLASS_COLORS[best], 0.75);
@@ -37,7 +37,7 @@ function pixels(grid, task, discrete, scale = 1, hue = null) {
         const sure = (d[i * k + best] - 1 / k) / (1 - 1 / k);
         c = mix(WHITE, c, 0.25 + 0.6 * sure);
       }
-    } else if (hue) {   // one class's probability: white .. that class's colour
+    } else if (hue) {   // one class's probability: white .. that class's color
       c = mix(WHITE, hue, discrete ? (d[i] > 0.5 ? 0.8 : 0) : Math.max(0, Math.min(1, d[i])));
     } else {
       let v = task === "binary" ? 2 * d[i] - 1 : d[i] * scale;

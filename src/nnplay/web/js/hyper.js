@@ -1,6 +1,6 @@
 // The top bar's training settings (shared by both modes) and the options under the
 // network diagram. Each change is sent as a spec; the server decides whether it applies
-// live (learning rate, optimiser, regularisation...) or rebuilds the network.
+// live (learning rate, optimizer, regularization...) or rebuilds the network.
 import { el } from "./draw.js";
 import { t } from "./i18n.js";
 import { select, toggle, field } from "./widgets.js";

@@ -1,6 +1,6 @@
 // The network diagram: input features, hidden layers of neurons (each a small heat map of
 // its output over the plane), the output, and every weight drawn as a link whose width
-// shows its size and colour its sign. Hover a neuron or a link to read its values.
+// shows its size and color its sign. Hover a neuron or a link to read its values.
 import { el, heatmap, slice, diverging, css, CLASS_COLORS } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
@@ -166,7 +166,7 @@ export class Network {
       if (!w) continue;
       this.weights[name] = w;
       const cols = w.shape[1];
-      for (const { x1, y1, x2, y2, k, j } of group) {   // width = |w|, colour = sign
+      for (const { x1, y1, x2, y2, k, j } of group) {   // width = |w|, color = sign
         const v = w.data[k * cols + j];
         const mx = (x1 + x2) / 2;
         ctx.beginPath();

@@ -110,9 +110,9 @@ export class RunsView {
     const head = el("tr", {}, el("th", {}, ""), COLUMNS.map((c) => el("th", {
       class: c === key ? "sorted" : "", "data-testid": `runs-sort-${c}`, onclick: () => this.setSort(c),
     }, t(`runs.col.${c}`) + (c === key ? arrow : ""))), el("th", {}, ""));
-    const colour = (id) => this.picked.indexOf(id);
+    const color = (id) => this.picked.indexOf(id);
     const body = this.sorted().map((r) => {
-      const i = colour(r.id);
+      const i = color(r.id);
       const box = el("input", { type: "checkbox", "data-testid": `runs-pick-${r.id}`, onchange: (e) => this.pick(r.id, e.target.checked) });
       box.checked = i >= 0;
       const done = r.status === "done";

@@ -6,7 +6,7 @@ import { t } from "./i18n.js";
 import { select, slider, heading } from "./widgets.js";
 import * as schema from "./schema.js";
 
-// the test images' colour, then one per kind of out-of-distribution input (in the server's order)
+// the test images' color, then one per kind of out-of-distribution input (in the server's order)
 const OOD_COLORS = [POS, [127, 127, 127], NEG, [214, 39, 40], [46, 160, 67], [142, 68, 173]];
 const pct = (p) => `${(100 * p).toFixed(0)}%`;
 
@@ -207,7 +207,7 @@ function reliabilityDiagram(canvas, bins) {
   }
 }
 
-// Share of inputs per confidence bin, one line per input kind: series [[colour, shares]].
+// Share of inputs per confidence bin, one line per input kind: series [[color, shares]].
 function histograms(canvas, series) {
   const { ctx, r, x, y } = axes(canvas);
   const top = Math.max(0.05, ...series.flatMap(([, d]) => Array.from(d)));
