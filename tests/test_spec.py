@@ -232,8 +232,8 @@ def test_validate_assignment():
      "train.batch_size: 1 이상이어야 합니다 (받은 값: 0)"),
     ({"train": {"lr": 0}}, "train.lr: must be greater than 0", "train.lr: 0보다 커야 합니다"),
     ({"model": {"activation": "relu6"}}, "must be one of: step, linear", "다음 중 하나여야 합니다: step, linear"),
-    ({"train": {"optimizer": "sgd"}}, "train.optimizer: unknown key; allowed keys: optimizer",
-     "train.optimizer: 알 수 없는 키입니다. 쓸 수 있는 키: optimizer"),
+    ({"train": {"optimiser": "sgd"}}, "train.optimiser: unknown key; allowed keys: optimizer",
+     "train.optimiser: 알 수 없는 키입니다. 쓸 수 있는 키: optimizer"),
     ({"train": {"epochs": "many"}}, "train.epochs: must be a whole number", "train.epochs: 정수여야 합니다"),
     ({"train": {"compile": "maybe"}}, "train.compile: must be true or false", "train.compile: true 또는 false여야 합니다"),
 ])

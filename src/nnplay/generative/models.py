@@ -126,16 +126,16 @@ def build_generative(spec: ModelSpec, data_shape: tuple[int, ...], squash: bool,
     if spec.kind in ("autoencoder", "vae"):
         layers, field = _stack(spec, "encoder", False, len(shape) == 3)
         width = 2 * z if spec.kind == "vae" else z
-        enc = build_model(spec, shape, width, weights, dropout, layers, field)
+        enc = build_model(spec, shape, width, weights, dropout, layers=layers, field=field)
         layers, field = _stack(spec, "decoder", True)
-        dec = build_model(spec, (z,), 0, weights, dropout, layers, field, out_shape=shape)
+        dec = build_model(spec, (z,), 0, weights, dropout, layers=layers, field=field, out_shape=shape)
         return (VAE if spec.kind == "vae" else AutoEncoder)(enc, dec, z, squash)
     if spec.kind == "gan":
         layers, field = _stack(spec, "generator", True)
-        gen = build_model(spec, (z,), 0, weights, dropout, layers, field, out_shape=shape)
+        gen = build_model(spec, (z,), 0, weights, dropout, layers=layers, field=field, out_shape=shape)
         layers, field = _stack(spec, "discriminator", False, len(shape) == 3)
         packed = (spec.pack * shape[0], *shape[1:])
-        net = build_model(spec, packed, 1, weights, dropout, layers, field)
+        net = build_model(spec, packed, 1, weights, dropout, layers=layers, field=field)
         if spec.spectral_norm:
             with torch.random.fork_rng(devices=[]):   # its power iteration starts from a random u
                 torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=weights)) if weights else 0)

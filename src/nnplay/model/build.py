@@ -50,7 +50,7 @@ def _shape_str(shape: tuple[int, ...]) -> str:
 def build_model(spec: ModelSpec, input_shape: tuple[int, ...], out_dim: int,
                 generator: torch.Generator | None = None,
                 dropout_generator: torch.Generator | None = None,
-                vocabulary: int | None = None, layers: list[LayerSpec] | None = None,
+                *, vocabulary: int | None = None, layers: list[LayerSpec] | None = None,
                 field: str = "model.layers", out_shape: tuple[int, ...] | None = None) -> nn.Sequential:
     """Build the network; shape mismatches raise ``SpecError`` naming the layer.
     Either generator None: the global RNG, as PyTorch's own layers.

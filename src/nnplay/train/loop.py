@@ -110,7 +110,7 @@ class Trainer:
         self.dropout_generator = torch.Generator(self.device).manual_seed(int(s_drop))
         weights = torch.Generator().manual_seed(int(s_init))
         self.model = build_model(spec.model, d.input_shape, d.out_dim, weights, self.dropout_generator,
-                                 len(d.vocabulary) if d.vocabulary else None).to(self.device)
+                                 vocabulary=len(d.vocabulary) if d.vocabulary else None).to(self.device)
         self.frozen = freeze(self.model, spec.model.freeze)   # before the optimizer sees them
         self.transfer: dict | None = None                     # set by start_from
         s_aug = int(np.random.SeedSequence([spec.train.seed % 2**64, 12]).generate_state(1)[0])
