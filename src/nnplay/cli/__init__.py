@@ -1,6 +1,6 @@
 """The ``nnplay`` command: thin commands that parse, call the library and print.
 
-Each command family lives in its own module and registers on ``app``:
+Each command family lives in its own module, imported below, and registers on ``app``:
 train.py (train, runs, report), trust.py (attack, uncertainty, explain), serve.py,
 export.py (export, predict), sweep.py, sample.py, active.py.
 
@@ -14,18 +14,11 @@ interpreter and fails when one loads torch; a new family module needs no change 
 """
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 
+from . import train, trust, serve, export, sweep, sample, active  # noqa: F401, I001 - each registers its commands, in the help's order
 from ._app import LANG, app, fail
-
-for _mod in ("train", "trust", "serve", "export", "sweep", "sample", "active"):
-    try:
-        importlib.import_module(f"{__name__}.{_mod}")
-    except ModuleNotFoundError as e:  # a family not written yet
-        if e.name != f"{__name__}.{_mod}":
-            raise
 
 
 def main() -> None:

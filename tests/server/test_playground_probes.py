@@ -1,4 +1,4 @@
-"""What the playground added to the library: unit_grids, dense_weights, layer_table,
+"""The probes the playground draws: unit_grids, dense_weights, layer_table,
 confusion (nnplay.probes), csv.to_points and model.activations, checked by hand."""
 from __future__ import annotations
 
