@@ -61,7 +61,7 @@ def test_between_decodes_the_line_between_two_test_images(runs, tmp_path):
 
 
 @pytest.mark.parametrize("args,texts", [
-    (("sample", "{spiral}", "--n", "3"), ("is a classifier", "model.kind")),
+    (("sample", "{spiral}", "--n", "3"), ("neither a character model nor a generative one", "model.kind")),
     (("sample", "{autoencoder_digits}", "--n", "3"), ("no prior",)),
     (("sample", "{gan_ring}", "--between", "0", "1"), ("a GAN has no encoder",)),
     (("sample", "{vae_digits}", "--between", "0", "9999"), ("J: must be a test sample index 0..",)),
@@ -78,7 +78,7 @@ def test_sample_errors_in_korean(runs, tmp_path):
     root, r = runs
     line = user_error(run_cli(root, "sample", r["spiral"].id, "--out", str(tmp_path / "x.npy"),
                               "--lang", "ko"))
-    assert "분류기" in line
+    assert "문자 모델도 생성 모델도 아닙니다" in line
 
 
 def test_latent_zero_and_a_generator_of_the_wrong_shape_exit_2(tmp_path):
@@ -119,7 +119,7 @@ def test_report_shows_the_generative_figures(runs, tmp_path):
         assert res.exit_code == 0, res.output
         assert {p.stem for p in (tmp_path / name).glob("*.png")} == figs
         page = (tmp_path / name / "index.html").read_text()
-        assert ("<th>test MSE of PCA (same width)</th>" in page) == (name == "autoencoder_digits")
+        assert ("<th>PCA at the same width: test MSE</th>" in page) == (name == "autoencoder_digits")
         assert ("<th>modes covered</th>" in page) == (name == "gan_ring")
 
 

@@ -62,7 +62,7 @@ def test_sample_errors_exit_2(chars, tmp_path):
     spiral = last_json(cli("train", "examples/spiral.toml", "--set", "train.epochs=1", "--runs-dir",
                            str(root), "--json", "-q"))
     user_error(cli("sample", spiral["run_id"], "--runs-dir", str(root)),
-               "is not a character model (data.name = 'spiral')")
+               "is neither a character model nor a generative one (data.name = 'spiral'")
     user_error(cli("sample", "no-such-run", "--runs-dir", str(root)), "unknown run")
 
 

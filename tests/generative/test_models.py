@@ -125,3 +125,12 @@ def test_spread_is_zero_for_one_repeated_sample_and_one_for_the_data():
     assert spread(data, data) == pytest.approx(1.0)
     assert spread(np.repeat(data[:1], 500, 0), data) < 1e-12 < COLLAPSE_SPREAD
     assert spread(data[:, :] * 0.5, data) == pytest.approx(0.25)   # variance scales with the square
+
+
+@pytest.mark.parametrize("key", ['data.augment=[{type="noise"}]', "train.tta=2", 'model.freeze=["features"]',
+                                 "model.embedding=8", 'train.metric_loss="triplet"'])
+def test_classifier_only_fields_are_refused_for_generative_kinds(key):
+    """A generative spec does not silently drop a classifier's practice field."""
+    s = load(None, ['model.kind="vae"', 'data.name="digits"', key])
+    with pytest.raises(SpecError, match=key.split("=")[0]):
+        Trainer(s)

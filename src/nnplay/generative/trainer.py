@@ -42,6 +42,11 @@ class GenerativeTrainer(Trainer):
     """Owns a generative model, its optimizer(s) and data; see the module docstring."""
 
     def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
+        for field, used in (("data.augment", spec.data.augment), ("train.tta", spec.train.tta),
+                            ("model.freeze", spec.model.freeze), ("model.embedding", spec.model.embedding),
+                            ("train.metric_loss", spec.train.metric_loss != "none")):
+            if used:   # classifier features: refused rather than silently ignored
+                raise SpecError.say("gen.classifier_only", field=field, kind=spec.model.kind)
         self.spec = spec
         self.data = data if data is not None else load_data(spec.data)
         self.device = resolve_device(device or spec.train.device)
@@ -63,6 +68,10 @@ class GenerativeTrainer(Trainer):
         self.scaler = torch.amp.GradScaler("cuda", enabled=False)
         self.adversary = None
         self.compiled = None
+        self.augment = None       # the classifier's practice features do not apply here
+        self.frozen: list[str] = []
+        self.transfer = None
+        self.metric_loss = None
         self.seconds = 0.0
         self._build_optimizer()
 
