@@ -119,7 +119,7 @@ export class Practice {
       el("figcaption", {}, `#${h.image.index} ${names[h.image.label]}`));
     this.nbrs.replaceChildren(q, ...h.neighbors.map((n, i) => el("figure", {
       class: n.label === h.image.label ? "same" : "other", "data-testid": `neighbor-${i}` },
-      thumb(f.arrays.images, i), el("figcaption", {}, `${names[n.label]} · ${t("neighbors.sim", { v: n.similarity.toFixed(2) })}`))));
+      thumb(f.arrays.images, i), el("figcaption", {}, `${names[n.label]} · ${t("neighbors.sim", { v: n.similarity.toFixed(3) })}`))));
   }
 
   // --- active learning -------------------------------------------------------------------
