@@ -173,7 +173,7 @@ export class Practice {
 
   // after a ready in image mode: a fresh preview and the picked image's neighbours
   onReady(lab) {
-    if (lab.info?.mode !== "image") { this.asked = this.asked.filter(() => lab.info?.mode === "2d"); return; }
+    if (lab.info?.mode !== "image") { if (lab.info?.mode !== "2d") this.asked = []; return; }
     this.preview();
     this.findNeighbors(lab, lab.view.image);
   }
