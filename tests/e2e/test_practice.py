@@ -75,6 +75,11 @@ def test_active_learning_prompt(page, shot):
     assert page.locator("[data-testid^=ask-][data-testid$=-class-0]").count() == 4
     page.get_by_test_id("step").click()                                   # training goes on with it
     page.wait_for_function("() => nnplay.labs[0].frame && nnplay.labs[0].frame.header.epoch >= 3", timeout=WAIT)
+    url = page.url.split("#")[0]
+    page.goto("about:blank")
+    page.goto(url + "#~ask=entropy")                                      # the strategy comes back from the URL
+    page.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
+    assert page.get_by_test_id("ask-strategy").input_value() == "entropy"
 
 
 def test_neighbors_view(page, shot):
