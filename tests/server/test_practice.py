@@ -16,7 +16,7 @@ from nnplay.server.app import _presets
 from nnplay.server.practice import ASK_GRID, find_folder_sets
 from nnplay import probes
 
-from .conftest import HOST, ORIGIN, Socket
+HOST, ORIGIN = "testserver", "http://testserver"   # as conftest.py: TestClient's Host, the page's Origin
 
 IMAGE = _presets()["image"]
 AUGMENTED = {**IMAGE, "data": {**IMAGE["data"], "augment": [{"type": "rotate", "p": 1.0, "degrees": 20},
@@ -140,7 +140,7 @@ def _write_folder(root, sizes=((8, 8), (10, 6))):
             im.save(root / cls / f"{i}.{'png' if i % 2 else 'jpg'}")
 
 
-def test_folder_sets_are_offered_and_train(tmp_path):
+def test_folder_sets_are_offered_and_train(tmp_path, wrap):
     data = tmp_path / "data"
     _write_folder(data / "shades")
     (data / "one-class" / "only").mkdir(parents=True)           # not a set: one class
@@ -151,7 +151,7 @@ def test_folder_sets_are_offered_and_train(tmp_path):
     assert find_folder_sets(data, Limits(image_samples=15)) == {}   # 16 images each: over the cap
     app = create_app(Limits(), runs_dir=tmp_path / "runs", data_dir=data, allow_hosts=[HOST])
     with TestClient(app, headers={"origin": ORIGIN}) as c, c.websocket_connect("/ws") as ws:
-        sock = Socket(ws)
+        sock = wrap(ws)
         hello = sock.until("hello")
         path = hello["options"]["folder_sets"]["shades"]
         assert hello["options"]["strategies"] == list(active.STRATEGIES)
