@@ -138,7 +138,7 @@ class DataSpec(_Strict):
     corpus: Literal["constitution", "bills"] = "constitution"   # text: which shipped text
     text: str | None = None        # csv: name of the text column (text classification)
     # --- practice with real data (issue 12) ---
-    size: Annotated[int, Field(ge=4, le=256)] | None = None   # folder: resize every image to size x size
+    size: Annotated[Annotated[int, Field(ge=4, le=256)] | None, ui(start=32)] = None   # folder: resize every image to size x size
     augment: Annotated[list[AugmentSpec], Field(max_length=16)] = Field(default_factory=list)  # training batches only
     keep_classes: Annotated[list[Annotated[int, Field(ge=0, lt=MAX_CLASSES)]], Field(min_length=2, max_length=MAX_CLASSES)] | None = None  # keep these classes, relabelled 0.. in this order
     rare_class: Annotated[int, Field(ge=0, lt=MAX_CLASSES)] | None = None  # make this class rare in train+val (test kept)
@@ -275,7 +275,7 @@ class ModelSpec(_Strict):
     # metric learning: the network ends in an embedding of this size, L2-normalized and
     # classified by a normalized softmax (cosine / temperature; Zhai & Wu 2019); retrieval
     # by cosine similarity is then measured on the test split (nnplay.retrieval)
-    embedding: Annotated[int, Field(ge=2, le=4096)] | None = None
+    embedding: Annotated[Annotated[int, Field(ge=2, le=4096)] | None, ui(start=16)] = None
     temperature: Annotated[float, Field(gt=0, le=1)] = 0.05
     freeze: Annotated[list[str], Field(max_length=64)] = Field(default_factory=list)  # layer names kept fixed; "features": all before the first dense layer
     # generative models (nnplay.generative): the stacks default to model.hidden (decoder and

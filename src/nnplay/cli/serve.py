@@ -40,7 +40,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port (default 8000).")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
     open_: Annotated[bool, typer.Option("--open", help="Open the page in a browser (if there is one).")] = False,
-    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder with IDX sets (MNIST, Fashion-MNIST) in subfolders.")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder with IDX sets (MNIST, Fashion-MNIST) and image folders (one sub-folder per class) in subfolders.")] = None,
     sessions: Annotated[int, typer.Option("--sessions", help="Training sessions (open tabs) at once.")] = 8,
     threads: Threads = 1,
     allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Another name the page may be opened as (this machine's LAN name or address with --host 0.0.0.0); repeatable.")] = None,

@@ -33,7 +33,7 @@ from ..i18n import LANGS, messages
 from ..runs import RunStore, atomic_write
 from ..spec import UserError
 from ..trust import uncertainty
-from . import dashboard, predict, sequences
+from . import dashboard, practice, predict, sequences
 from .limits import LimitError, Limits, schema
 from .protocol import TRUST_METHODS, parse
 from .session import Session
@@ -177,6 +177,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
     uploads = store.root / "uploads"
     uploads.mkdir(exist_ok=True)
     idx_sets = find_idx_sets(data_dir)
+    folder_sets = practice.find_folder_sets(data_dir, limits)   # data.name = "folder"
     presets = _presets()
     spec_schema = schema(limits)
     sessions: set[Session] = set()
@@ -204,7 +205,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
     def hello() -> dict:
         return {"type": "hello", "version": __version__, "limits": limits.model_dump(),
                 "schema": spec_schema,
-                "options": options(idx_sets), "presets": presets}
+                "options": {**options(idx_sets), **practice.options(folder_sets)}, "presets": presets}
 
     @app.get("/api/info")
     def info() -> dict:
@@ -314,7 +315,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
                 pass
 
         emit(json.dumps(hello()))
-        session = Session(emit, limits, store, uploads, idx_sets)
+        session = Session(emit, limits, store, uploads, {**idx_sets, **folder_sets})
         sessions.add(session)
 
         async def pump() -> None:

@@ -42,6 +42,9 @@ class Limits(BaseModel):
     fps: float = Field(60.0, gt=0, le=240)    # frames per second at most, per session (a display's rate)
     steps: int = Field(200, ge=2)             # time steps per sequence (data.window, data.length)
     sample_chars: int = Field(400, ge=1)      # characters of one text sample (view.sample_length)
+    preview_images: int = Field(32, ge=1)     # images of one augmentation preview (augment.n)
+    ask_points: int = Field(20, ge=1)         # points one active-learning question asks about (ask.k)
+    neighbors: int = Field(16, ge=1)          # nearest test images of one neighbors answer (neighbors.k)
 
     @model_validator(mode="after")
     def _quota_holds_an_upload(self) -> "Limits":
@@ -112,6 +115,9 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
     if d.name == "text" and d.path is not None and Path(d.path).resolve().parent != uploads.resolve():
         raise LimitError("data.path: the playground reads only files uploaded to it "
                          "(use the upload button), or the texts shipped with konlpy (data.corpus)")
+    if d.name == "folder" and d.path not in idx_sets.values():   # idx_sets: every set offered
+        allowed = ", ".join(idx_sets.values()) or "none (start nnplay serve with --data-dir)"
+        raise LimitError(f"data.path: not an image folder this server offers; allowed: {allowed}")
     if d.name == "idx" and d.path not in idx_sets.values():
         allowed = ", ".join(idx_sets.values()) or "none (start nnplay serve with --data-dir)"
         raise LimitError(f"data.path: not an IDX set this server offers; allowed: {allowed}")

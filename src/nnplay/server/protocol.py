@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from .. import active
 from ..spec import UserError
 from ..trust import attacks, explain
 from .limits import LimitError, Limits
@@ -83,13 +84,37 @@ class Trust(_Msg):
     eps: Annotated[float, Field(allow_inf_nan=False)] = 0.1
 
 
+class AugmentPreview(_Msg):
+    """Image mode: a training batch of ``n`` images before and after ``data.augment``."""
+    type: Literal["augment"]
+    n: Annotated[int, Field(ge=1)] = 16
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+
+
+class Ask(_Msg):
+    """2-D mode, active learning: the ``k`` points the model is least sure of by ``strategy``
+    (``nnplay.active.STRATEGIES``)."""
+    type: Literal["ask"]
+    k: Annotated[int, Field(ge=1)] = 5
+    strategy: str = "margin"
+
+
+class Neighbors(_Msg):
+    """Image mode with ``model.embedding``: the ``k`` test images nearest to test image ``image``."""
+    type: Literal["neighbors"]
+    image: Annotated[int, Field(ge=0)] = 0
+    k: Annotated[int, Field(ge=1)] = 8
+
+
 TRUST_METHODS = {"attack": attacks.METHODS, "explain": explain.METHODS,   # the library's lists
                  "uncertainty": ("single", "mc-dropout")}
 
-ClientMessage = Annotated[Union[SpecMsg, Play, Pause, Step, Reset, FrameRequest, View, Save, Trust],
+ClientMessage = Annotated[Union[SpecMsg, Play, Pause, Step, Reset, FrameRequest, View, Save, Trust,
+                                AugmentPreview, Ask, Neighbors],
                           Field(discriminator="type")]
 _adapter: TypeAdapter = TypeAdapter(ClientMessage)
-TYPES = ("spec", "play", "pause", "step", "reset", "frame", "view", "save", "trust")
+TYPES = ("spec", "play", "pause", "step", "reset", "frame", "view", "save", "trust",
+         "augment", "ask", "neighbors")
 
 
 class MessageError(UserError):
@@ -127,6 +152,9 @@ def parse(text: str | bytes | None, limits: Limits) -> BaseModel:
     if isinstance(msg, Trust) and msg.method is not None and msg.method not in TRUST_METHODS[msg.what]:
         raise MessageError(f"trust.method: {msg.method!r} is not a method for what={msg.what!r}; "
                            f"allowed: {', '.join(TRUST_METHODS[msg.what])}")
+    if isinstance(msg, Ask) and msg.strategy not in active.STRATEGIES:
+        raise MessageError(f"ask.strategy: {msg.strategy!r} is not a strategy; "
+                           f"allowed: {', '.join(active.STRATEGIES)}")
     return msg
 
 

@@ -28,8 +28,8 @@ from ..train import DivergenceError, FitResult, Trainer
 from ..train.loop import Cancelled
 from ..train.compiled import TRACING
 from .limits import LimitError, Limits, check_activations, check_spec
-from . import sequences, trust
-from .protocol import (FrameRequest, MessageError, Pause, Play, Reset, Save, SpecMsg, Step, Trust, View,
+from . import practice, sequences, trust
+from .protocol import (Ask, AugmentPreview, Neighbors, FrameRequest, MessageError, Pause, Play, Reset, Save, SpecMsg, Step, Trust, View,
                        dumps, pack_frame)
 
 log = logging.getLogger("nnplay.server")
@@ -220,6 +220,13 @@ class Session:
         elif isinstance(m, Trust):
             try:
                 self.emit(pack_frame(*trust.answer(self.trainer, m)))
+            except MessageError as e:
+                self._error("message", str(e))
+        elif isinstance(m, (AugmentPreview, Ask, Neighbors)):   # the practice views (server/practice.py)
+            try:
+                self.emit(pack_frame(*practice.answer(self.trainer, m, self.limits)))
+            except LimitError as e:
+                self._error("limit", str(e))
             except MessageError as e:
                 self._error("message", str(e))
 

@@ -3,6 +3,7 @@
 // most as fast as the server's cap and each shows the newest state.
 import { Connection } from "./socket.js";
 import { Chart } from "./chart.js";
+import { ANSWERS } from "./viewpractice.js";
 
 export class Lab {
   // app: {onHello(lab, msg), onReady(lab), onUpdated(lab), onFrame(lab), onError(lab, msg),
@@ -78,6 +79,7 @@ export class Lab {
   // is training, at most limits.fps a second), and draw only the newest at the display's rate.
   onFrame(f) {
     if (f.header.type === "trust") { this.app.onTrust?.(this, f); return; }   // an answer, not a frame
+    if (ANSWERS.includes(f.header.type)) { this.app.practice?.onAnswer(this, f); return; }
     this.frame = f;
     this.frames += 1;
     this.send({ type: "frame" });

@@ -14,6 +14,7 @@ import { TrustView } from "./viewtrust.js";
 import { RunsView } from "./viewruns.js";
 import { PredictView } from "./viewpredict.js";
 import { SeqPanel, SeqView } from "./viewseq.js";
+import { Practice } from "./viewpractice.js";
 import { HyperBar, NetOptions } from "./hyper.js";
 import { button, toggle } from "./widgets.js";
 
@@ -105,11 +106,16 @@ const app = {
   },
 
   addPoint(lab, x1, x2) {
-    if (!this.drawOn || !lab.points) return;
+    if (this.drawOn) this.addLabelled(lab, x1, x2, this.drawClass);
+  },
+
+  // a labelled point (drawn, or an answer to the model's question) joins data.points
+  addLabelled(lab, x1, x2, cls) {
+    if (!lab.points) return;
     const d = (lab.pending || lab.spec).data;
     const pts = d.name === "points" ? clone(d.points)
       : [...lab.points.train, ...lab.points.val, ...lab.points.test].map(([a, b, y]) => [a, b, Math.round(y)]);
-    pts.push([Number(x1.toFixed(3)), Number(x2.toFixed(3)), this.drawClass]);
+    pts.push([Number(x1.toFixed(3)), Number(x2.toFixed(3)), cls]);
     this.editData((dd) => { dd.name = "points"; dd.points = pts; delete dd.path; delete dd.target; });
   },
 
@@ -125,7 +131,7 @@ const app = {
     this.showNote(i18n.t("uploaded", { rows: body.rows, name: file.name }));
   },
 
-  pick(lab, i) { lab.setView({ image: i }); },
+  pick(lab, i) { lab.setView({ image: i }); this.practice?.findNeighbors(lab, i); },
 
   setMode(mode) {
     this.setCompare(false);
@@ -205,6 +211,7 @@ const app = {
   },
 
   onReady(lab) {
+    this.practice?.onReady(lab);
     if (lab === this.labs[0] || lab === this.lab) this.render();
     else this.sync();
     this.writeURL();
@@ -274,6 +281,9 @@ const app = {
     this.predictView = new PredictView($("#view-predict"), this);
     this.seqPanel = new SeqPanel($("#seq-panel"), this, options, this.hello.limits);
     this.seqView = new SeqView($("#seq-center"), $("#seq-outputs"), this);
+    this.practice = new Practice(this, options, this.hello.limits);   // augmentation, neighbours, active learning
+    $("#data-panel").append(this.practice.active);
+    this.imageView.gallery.after(this.practice.neighbors, this.practice.augment);
     this.editTabs = el("div", { class: "edit-tabs" });
     $("#net-head").append(
       el("div", { class: "layers-head" },
@@ -333,7 +343,7 @@ const app = {
     const spec = lab.spec, info = lab.info;
     const reg = new Set(this.hello.options.regression);
     this.hyper.sync(spec, info, reg);
-    if (info?.mode === "image") this.imagePanel.sync(spec, info);
+    if (info?.mode === "image") { this.imagePanel.sync(spec, info); this.practice.syncImage(spec); }
     else if (info?.mode === "sequence") this.seqPanel.sync(spec, info);
     else {
       this.dataPanel.sync(spec, info);
@@ -387,6 +397,9 @@ const app = {
     }
     if (!this.page && this.mode === "sequence") {   // ~seq=test sequence&~temp=temperature
       for (const [k, v] of Object.entries(this.seqView.state())) if (v) extra[`~${k}`] = v;
+    }
+    if (!this.page && this.mode === "2d") {   // ~ask=the active-learning strategy
+      for (const [k, v] of Object.entries(this.practice.state())) if (v) extra[`~${k}`] = v;
     }
     const hash = url.encode(a, this.hello.presets["2d"], extra);
     history.replaceState(null, "", hash ? `#${hash}` : location.pathname);

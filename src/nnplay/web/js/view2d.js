@@ -150,6 +150,7 @@ export class OutputPanel {
     else if (a.boundary) heatmap(c, a.boundary, { task: info.task, discrete: opts.discrete, alpha: 0.85 });
     else c.getContext("2d").clearRect(0, 0, c.width, c.height);
     if (lab.points) c.getContext("2d").drawImage(this.pointsLayer(c, opts.showTest), 0, 0);
+    this.app.practice?.overlay(c, lab);   // the points the model asks about (active learning)
     this.drawGrads(h, info.blocks);
   }
 

@@ -13,10 +13,13 @@ export class ImagePanel {
   constructor(root, app, options) {
     this.app = app;
     this.options = options;
-    const sets = Object.keys(options.image_sets);
+    const folders = options.folder_sets || {};   // image folders (data.name = "folder") from --data-dir
+    const sets = [...Object.keys(options.image_sets), ...Object.keys(folders)];
     this.set = select("image-set", sets.map((s) => ({ value: s, label: s === "digits" ? t("data.digits") : s })),
       (name) => app.editData((d) => {
-        if (name === "digits") { d.name = "digits"; delete d.path; delete d.limit; }
+        delete d.size;
+        if (name in folders) { d.name = "folder"; d.path = folders[name]; d.size = schema.start("data.size"); delete d.limit; }
+        else if (name === "digits") { d.name = "digits"; delete d.path; delete d.limit; }
         else { d.name = "idx"; d.path = options.image_sets[name]; d.limit = d.limit || schema.start("data.limit"); }
       }), "imageSet");
     this.ratio = slider("image-ratio", { min: 10, max: 90, step: 5 }, pct, (v) => app.editData((d) => { d.train_ratio = v / 100; }), "ratio");
@@ -41,7 +44,8 @@ export class ImagePanel {
 
   sync(spec, info) {
     const d = spec.data;
-    const name = d.name === "idx" ? Object.keys(this.options.image_sets).find((k) => this.options.image_sets[k] === d.path) : "digits";
+    const offered = d.name === "folder" ? this.options.folder_sets || {} : this.options.image_sets;
+    const name = d.name === "idx" || d.name === "folder" ? Object.keys(offered).find((k) => offered[k] === d.path) : "digits";
     if (name) this.set.set(name);
     this.ratio.set(Math.round(d.train_ratio * 100));
     this.batch.set(spec.train.batch_size);
