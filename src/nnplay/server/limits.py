@@ -42,6 +42,9 @@ class Limits(BaseModel):
     fps: float = Field(60.0, gt=0, le=240)    # frames per second at most, per session (a display's rate)
     steps: int = Field(200, ge=2)             # time steps per sequence (data.window, data.length)
     sample_chars: int = Field(400, ge=1)      # characters of one text sample (view.sample_length)
+    fakes: int = Field(1000, ge=1)            # generated points per frame (view.fakes)
+    manifold: int = Field(30, ge=2)           # noise grid of the manifold view (view.manifold)
+    morph_steps: int = Field(32, ge=2)        # decodings between two test images (view.steps)
 
     @model_validator(mode="after")
     def _quota_holds_an_upload(self) -> "Limits":
