@@ -34,7 +34,7 @@ def page(browser, server):
 
 
 def _ready(pg, kind: str, epoch: int = 0):
-    pg.wait_for_function(f"() => {{ const l = nnplay.labs[0]; return l.info && l.info.mode === 'generative' && "
+    pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.labs[0]; return l && l.info && l.info.mode === 'generative' && "
                          f"l.gen && l.gen.kind === '{kind}' && !l.pending && l.frame && l.frame.header.kind && "
                          f"l.frame.header.epoch >= {epoch}; }}", timeout=WAIT)
 

@@ -26,11 +26,16 @@ export class GenPanel {
     const r = (path) => schema.range(path);
     this.dSteps = slider("gen-d-steps", r("train.gan.d_steps"), String, (v) => app.edit((s) => { s.train.gan.d_steps = v; }), "genDSteps");
     this.gSteps = slider("gen-g-steps", r("train.gan.g_steps"), String, (v) => app.edit((s) => { s.train.gan.g_steps = v; }), "genGSteps");
+    // the two players' learning rates, from the same menu as the top bar's (train.lr's choices)
+    const lrs = schema.choices("train.lr").map((v) => ({ value: v }));
+    this.dLr = select("gen-d-lr", lrs, (v) => app.edit((s) => { s.train.gan.d_lr = v; }), "genDLr");
+    this.gLr = select("gen-g-lr", lrs, (v) => app.edit((s) => { s.train.gan.g_lr = v; }), "genGLr");
     this.draw = toggle("gen-draw", "gen.draw", (on) => { this.drawing = on; }, "genDraw");
-    this.rows = { steps: el("div", {}, field("gen.dSteps", this.dSteps, "genDSteps"), field("gen.gSteps", this.gSteps, "genGSteps")),
+    this.rows = { steps: el("div", {}, heading("h.genRounds"), field("gen.dSteps", this.dSteps, "genDSteps"), field("gen.gSteps", this.gSteps, "genGSteps"),
+      field("gen.dLr", this.dLr, "genDLr"), field("gen.gLr", this.gLr, "genGLr")),
       draw: el("div", {}, this.draw, el("p", { class: "hint small", "data-i18n": "gen.drawHint" }, t("gen.drawHint"))) };
     root.append(heading("h.gen"), field("gen.kind", this.kind, "genKind"), field("gen.data", this.data, "genData"),
-      heading("h.genRounds"), this.rows.steps, this.rows.draw);
+      this.rows.steps, this.rows.draw);
   }
 
   sync(spec, info) {
@@ -38,12 +43,15 @@ export class GenPanel {
     this.data.set(spec.data.name);
     this.dSteps.set(spec.train.gan.d_steps);
     this.gSteps.set(spec.train.gan.g_steps);
+    this.dLr.set(spec.train.gan.d_lr);
+    this.gLr.set(spec.train.gan.g_lr);
     const g = this.app.lab.gen || {}, gan = g.kind === "gan";
     // a GAN learns any of the sets; an autoencoder or VAE here the images (latent map, morph)
     const sets = gan ? this.dataSets : this.dataSets.filter((k) => !this.dataSets.slice(0, -1).includes(k));
     if (this.data.options.length !== sets.length) this.data.fill(sets.map((k) => ({ value: k, key: `gen.data.${k}` })));
     this.data.set(spec.data.name);
     this.rows.steps.hidden = !gan;
+    document.body.dataset.gen = g.kind;   // a GAN's top bar hides train.lr and train.optimizer (it has its own)
     this.rows.draw.hidden = !g.extent;
   }
 }
@@ -70,11 +78,11 @@ export class GenView {
     this.ends = [0, 1].map((i) => el("canvas", { class: "gen-img", "data-testid": `gen-end-${"ab"[i]}` }));
     this.big = el("canvas", { class: "gen-img big", "data-testid": "gen-morph-image" });
     this.strip = el("div", { class: "gen-strip", "data-testid": "gen-strip" });
-    this.aeBox = el("div", { class: "gen-ae" }, this.latent,
+    this.aeBox = el("div", { class: "gen-ae" }, this.latent, el("div", { class: "gen-morph" },
       el("h3", { "data-i18n": "gen.morph" }, t("gen.morph")),
       field("gen.pickA", this.pickA, "genPick"), field("gen.pickB", this.pickB, "genPick"),
       el("div", { class: "gen-morph-row" }, this.ends[0], this.big, this.ends[1]),
-      field("gen.morphT", this.morphT, "genMorph"), this.strip);
+      field("gen.morphT", this.morphT, "genMorph"), this.strip));
     this.title = el("h2", {});
     center.append(this.title, this.ganBox, this.aeBox);
     // --- right: readouts, the loss chart, reconstructions and samples ---
