@@ -143,3 +143,19 @@ def test_vae_latent_map_interpolation_and_url(page, server, tmp_path):
     _ready(page, "vae")
     page.wait_for_function("() => nnplay.labs[0].frame.header.pick && nnplay.labs[0].frame.header.pick.b === 10", timeout=WAIT)
     assert page.get_by_test_id("gen-morph-value").inner_text() == "4"
+
+
+def test_gan_on_points_the_learner_draws(page):
+    page.get_by_test_id("mode-gen").click()
+    _ready(page, "gan")
+    real = page.evaluate("nnplay.labs[0].gen.real.length")
+    page.get_by_test_id("gen-draw").check()
+    page.get_by_test_id("gen-plane").click(position={"x": 60, "y": 60})   # top left: x1 < 0 < x2
+    page.wait_for_function("() => nnplay.labs[0].spec.data.name === 'points' && !nnplay.labs[0].pending", timeout=WAIT)
+    _ready(page, "gan")
+    pts = page.evaluate("nnplay.labs[0].spec.data.points")
+    assert len(pts) == real + 1 and {p[2] for p in pts} == {0}          # one label: labels are not learned
+    assert pts[-1][0] < 0 < pts[-1][1]
+    h = _frame_after(page, lambda: page.get_by_test_id("gen-step-both").click(), "gan.g_loss")
+    assert "modes_covered" not in h["gan"]                              # drawn points have no known modes
+    assert page.get_by_test_id("gen-data").input_value() == "points"
