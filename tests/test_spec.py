@@ -356,7 +356,7 @@ def test_live_fields_are_marked_once_in_the_spec_and_read_by_trainer_and_server(
         value = {"lr": 0.5, "optimizer": "sgd", "batch_size": 8, "schedule": "step", "step_size": 3,
                  "gamma": 0.5, "compile": True, "momentum": 0.5, "weight_decay": 0.1, "epochs": 7,
                  "probe_every": 2, "checkpoint_every": 3,
-                 "early_stopping": {"patience": 2}}[name]
+                 "early_stopping": {"patience": 2}, "gan": {"d_steps": 3}}[name]
         new = Spec.model_validate({"train": {name: value}})
         assert session.live_changes(old, new) is not None, name
     assert session.live_changes(old, Spec.model_validate({"train": {"seed": 1}})) is None

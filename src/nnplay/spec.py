@@ -358,7 +358,7 @@ class TrainSpec(_Strict):
     miner: Literal["none", "batch_hard", "multi_similarity"] = "none"
     triplet_margin: Annotated[float, Field(gt=0, le=2)] = 0.2   # d(a, n) >= d(a, p) + margin
     tta: Annotated[int, Field(ge=0, le=64)] = 0      # test-time augmentation: average N augmented copies (0 = off)
-    gan: GanTrainSpec = Field(default_factory=GanTrainSpec)   # model.kind = "gan"
+    gan: Annotated[GanTrainSpec, LIVE] = Field(default_factory=GanTrainSpec)   # model.kind = "gan"
 
 
 class Spec(_Strict):

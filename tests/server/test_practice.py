@@ -4,12 +4,11 @@ data, bad requests get an error frame naming the field and the socket keeps work
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from nnplay import active, retrieval, spec as specmod
+from nnplay import active, retrieval
 from nnplay.data import augment
 from nnplay.server import Limits, create_app
 from nnplay.server.app import _presets

@@ -214,8 +214,10 @@ def _sequences(spec: DataSpec) -> DataBundle:
     return DataBundle(t(Xtr), t(ytr), t(Xva), t(yva), t(Xte), t(yte), "regression", 1, ["value", "marker"])
 
 
-def load_data(spec: DataSpec) -> DataBundle:
-    """Build the bundle that ``spec`` describes. Raises ``SpecError`` on bad paths or files."""
+def load_data(spec: DataSpec, unlabelled: bool = False) -> DataBundle:
+    """Build the bundle that ``spec`` describes. Raises ``SpecError`` on bad paths or files.
+    ``unlabelled``: the labels are not learned (generative models), so drawn points may all
+    share one class."""
     if spec.name in ("series", "adding"):
         return _sequences(spec)
     if spec.name == "text" or (spec.name == "csv" and spec.text):
@@ -229,7 +231,7 @@ def load_data(spec: DataSpec) -> DataBundle:
     if spec.name in toy2d.GENERATORS or spec.name == "points":
         if spec.name == "points":   # rows and labels were checked by DataSpec
             k = len({row[2] for row in spec.points})
-            if k < 2:
+            if k < 2 and not unlabelled:
                 raise SpecError.say("data.points_one_class")
             check_splits(len(spec.points), k, spec, source=("data.src_points", {"n": len(spec.points)}))
             arr = np.asarray(spec.points, np.float32)

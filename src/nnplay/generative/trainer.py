@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from ..data import DataBundle, load_data
 from ..data import toy2d
-from ..spec import Spec, SpecError
+from ..spec import Spec, SpecError, TrainSpec
 from ..train.compiled import eager
 from ..train.loop import DivergenceError, Trainer, _check_batch_norm, resolve_device
 from ..train.optimizers import make_optimizer
@@ -48,7 +48,7 @@ class GenerativeTrainer(Trainer):
             if used:   # classifier features: refused rather than silently ignored
                 raise SpecError.say("gen.classifier_only", field=field, kind=spec.model.kind)
         self.spec = spec
-        self.data = data if data is not None else load_data(spec.data)
+        self.data = data if data is not None else load_data(spec.data, unlabelled=True)
         self.device = resolve_device(device or spec.train.device)
         s_init, s_order, s_drop, s_noise = np.random.SeedSequence(spec.train.seed % 2**64).generate_state(4, np.uint64)
         self.generator = torch.Generator().manual_seed(int(s_order))        # data order
@@ -141,8 +141,13 @@ class GenerativeTrainer(Trainer):
         """Change training settings between epochs (a GAN's optimizers are rebuilt)."""
         if self.kind != "gan":
             return super().update(**train_fields)
-        self.spec = self.spec.model_copy(update={"train": self.spec.train.model_copy(update=train_fields)})
-        if set(train_fields) - {"epochs", "probe_every", "checkpoint_every", "early_stopping"}:
+        old = self.spec.train
+        new = TrainSpec.model_validate({**old.model_dump(), **train_fields})
+        self.spec = self.spec.model_copy(update={"train": new})
+        # D-/G-steps per round and the epoch count leave the optimizers and their state alone
+        keep = {**dict.fromkeys(("epochs", "probe_every", "checkpoint_every", "early_stopping"), True),
+                "gan": {"d_steps": True, "g_steps": True}}
+        if new.model_dump(exclude=keep) != old.model_dump(exclude=keep):
             self._build_optimizer()
 
     # --- autoencoder and VAE --------------------------------------------------------------
@@ -408,6 +413,15 @@ class GenerativeTrainer(Trainer):
         z = self.model.encode(self.x[split][[i, j]])                   # (2, latent)
         t = torch.linspace(0, 1, steps, device=self.device)[:, None]
         return self._units(self.model.decode((1 - t) * z[0] + t * z[1]))
+
+    @eager
+    @torch.no_grad()
+    def reconstruct(self, index: np.ndarray | list[int], split: str = "test") -> np.ndarray:
+        """Decode the codes of samples ``index`` of a split (VAE: the means), in the data's
+        units: what the bottleneck keeps of each input."""
+        self._needs_encoder()
+        self.model.eval()
+        return self._units(self.model.decode(self.model.encode(self.x[split][list(index)])))
 
     def _needs_encoder(self) -> None:
         if self.kind == "gan":

@@ -33,7 +33,7 @@ from ..i18n import LANGS, messages
 from ..runs import RunStore, atomic_write
 from ..spec import UserError
 from ..trust import uncertainty
-from . import dashboard, practice, predict, sequences
+from . import dashboard, generative, practice, predict, sequences
 from .limits import LimitError, Limits, schema
 from .protocol import TRUST_METHODS, parse
 from .session import Session
@@ -71,7 +71,7 @@ def options(idx_sets: dict[str, str]) -> dict:
                        for t in get_args(specmod.LayerType)},
             "image_layers": list(specmod.IMAGE_LAYERS), "before_flatten": list(specmod.BEFORE_FLATTEN),
             "trust": {**{k: list(v) for k, v in TRUST_METHODS.items()}, "ood": list(uncertainty.OOD_KINDS)},
-            "image_sets": {"digits": None, **idx_sets}, **sequences.options()}
+            "image_sets": {"digits": None, **idx_sets}, **sequences.options(), **generative.options()}
 
 
 def _presets() -> dict:

@@ -45,6 +45,9 @@ class Limits(BaseModel):
     preview_images: int = Field(32, ge=1)     # images of one augmentation preview (augment.n)
     ask_points: int = Field(20, ge=1)         # points one active-learning question asks about (ask.k)
     neighbors: int = Field(16, ge=1)          # nearest test images of one neighbors answer (neighbors.k)
+    fakes: int = Field(1000, ge=1)            # generated points per frame (view.fakes)
+    manifold: int = Field(30, ge=2)           # noise grid of the manifold view (view.manifold)
+    morph_steps: int = Field(32, ge=2)        # decodings between two test images (view.steps)
 
     @model_validator(mode="after")
     def _quota_holds_an_upload(self) -> "Limits":

@@ -43,7 +43,9 @@ class Pause(_Msg):
 
 
 class Step(_Msg):
+    """One epoch; for a GAN ``part`` "d", "g" or "both" is one D-step, one G-step, or one of each."""
     type: Literal["step"]
+    part: Literal["epoch", "d", "g", "both"] = "epoch"
 
 
 class Reset(_Msg):
@@ -65,6 +67,13 @@ class View(_Msg):
     sequence: Annotated[int, Field(ge=0)] = 0
     temperature: Annotated[float, Field(gt=0, le=5, allow_inf_nan=False)] = 1.0
     sample_length: Annotated[int, Field(ge=1)] = 200
+    # the Generative mode: fakes drawn, the manifold's noise grid, the two test images
+    # interpolated and the decodings between them (inclusive)
+    fakes: Annotated[int, Field(ge=1)] = 300
+    manifold: Annotated[int, Field(ge=2)] = 12
+    pick_a: Annotated[int, Field(ge=0)] = 0
+    pick_b: Annotated[int, Field(ge=0)] = 1
+    steps: Annotated[int, Field(ge=2)] = 9
 
 
 class Save(_Msg):
@@ -149,6 +158,12 @@ def parse(text: str | bytes | None, limits: Limits) -> BaseModel:
         if msg.sample_length > limits.sample_chars:
             raise LimitError(f"view.sample_length: {msg.sample_length} is over this server's limit; "
                              f"allowed: 1..{limits.sample_chars}")
+    if isinstance(msg, View):
+        for name, most, least in (("fakes", limits.fakes, 1), ("manifold", limits.manifold, 2),
+                                  ("steps", limits.morph_steps, 2)):
+            if getattr(msg, name) > most:
+                raise LimitError(f"view.{name}: {getattr(msg, name)} is over this server's limit; "
+                                 f"allowed: {least}..{most}")
     if isinstance(msg, Trust) and msg.method is not None and msg.method not in TRUST_METHODS[msg.what]:
         raise MessageError(f"trust.method: {msg.method!r} is not a method for what={msg.what!r}; "
                            f"allowed: {', '.join(TRUST_METHODS[msg.what])}")

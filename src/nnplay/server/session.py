@@ -28,8 +28,9 @@ from ..train import DivergenceError, FitResult, Trainer
 from ..train.loop import Cancelled
 from ..train.compiled import TRACING
 from .limits import LimitError, Limits, check_activations, check_spec
-from . import practice, sequences, trust
-from .protocol import (Ask, AugmentPreview, Neighbors, FrameRequest, MessageError, Pause, Play, Reset, Save, SpecMsg, Step, Trust, View,
+from . import generative, practice, sequences, trust
+from .protocol import (Ask, AugmentPreview, FrameRequest, MessageError, Neighbors, Pause, Play, Reset, Save, SpecMsg, Step,
+                       Trust, View,
                        dumps, pack_frame)
 
 log = logging.getLogger("nnplay.server")
@@ -209,6 +210,14 @@ class Session:
             self.running = False
             self.dirty = True
             self._send({"type": "state", "running": False})
+        elif isinstance(m, Step) and m.part != "epoch":
+            self.running = False
+            if self.trainer.spec.model.kind != "gan":
+                self._error("message", f"step.part: {m.part!r} needs model.kind = 'gan'; allowed: 'epoch'")
+                return
+            self.last_rec = {**self.last_rec, **generative.step(self.trainer, m.part)}
+            self.dirty = True
+            self._send({"type": "state", "running": False})
         elif isinstance(m, Step):
             self.running = False
             self._train_once(probe=True)
@@ -235,7 +244,8 @@ class Session:
         check_spec(spec, self.limits, self.uploads, self.idx_sets)
         live = live_changes(self.trainer.spec, spec) if self.trainer is not None else None
         data = None
-        if live is None and self.trainer is not None and new_points_only(self.trainer.spec, spec):
+        if live is None and self.trainer is not None and not generative.is_generative(spec) and \
+                new_points_only(self.trainer.spec, spec):
             data = load_data(spec.data)
             if self.trainer.accepts(data):   # a point of a new class needs another output layer
                 self.trainer.set_data(spec.data, data)   # the same network goes on learning
@@ -266,18 +276,20 @@ class Session:
         self._send({"type": "ready", "spec": spec.to_dict(), **self._describe(trainer)})
 
     def _check_activations(self, tr: Trainer, batch_size: int) -> None:
-        layers = probes.layer_table(tr.model, tr.data.input_shape)
+        layers = generative.layers(tr) if generative.is_generative(tr.spec) else \
+            probes.layer_table(tr.model, tr.data.input_shape)
         check_activations(layers, min(batch_size, len(tr.x["train"])), self.limits)
 
     def _describe(self, tr: Trainer) -> dict:
         d = tr.data
-        mode = "2d" if d.is_2d else "image" if d.is_image else \
+        mode = "generative" if generative.is_generative(tr.spec) else "2d" if d.is_2d else "image" if d.is_image else \
             "sequence" if sequences.is_sequence(tr) else "table"
         info = {"mode": mode, "task": d.task, "num_classes": d.num_classes,
                 "class_names": d.class_names, "feature_names": d.feature_names,
                 "input_shape": list(d.input_shape), "extent": d.extent,
                 "sizes": {s: len(getattr(d, f"y_{s}")) for s in ("train", "val", "test")},
-                "layers": probes.layer_table(tr.model, d.input_shape), "blocks": probes.blocks(tr.model),
+                "layers": generative.layers(tr) if mode == "generative" else probes.layer_table(tr.model, d.input_shape),
+                "blocks": probes.blocks(tr.model),
                 "params": sum(p.numel() for p in tr.model.parameters())}
         out: dict = {"info": info}
         if mode == "2d":   # every input feature over the plane, for the feature toggles
@@ -288,6 +300,8 @@ class Session:
                              .round(4).tolist() for s in ("train", "val", "test")}
         if mode == "sequence":
             out["sequence"] = sequences.describe(tr)
+        if mode == "generative":
+            out["generative"] = generative.describe(tr)
         if mode == "image":
             x, y = d.x_test[:SHOWN_IMAGES], d.y_test[:SHOWN_IMAGES]
             out["images"] = {"shape": list(x.shape[1:]), "labels": y.tolist(),
@@ -328,11 +342,16 @@ class Session:
                   "grad_norm": rec.get("grad_norm", {}), "activations": rec.get("activations", {}),
                   "weights": rec.get("weights", {})}
         arrays: dict[str, np.ndarray] = {}
-        if d.is_2d:
+        gen = generative.is_generative(tr.spec)
+        if d.is_2d and not gen:
             arrays["boundary"] = probes.boundary_grid(tr.model, d, v.grid)
             for name, g in probes.unit_grids(tr.model, d, v.unit_grid).items():
                 arrays[f"unit:{name}"] = g
-        if sequences.is_sequence(tr):
+        if gen:
+            extra, gen_arrays = generative.frame(tr, v, rec)
+            header.update(extra)
+            arrays.update(gen_arrays)
+        elif sequences.is_sequence(tr):
             slow = not self.running or now - self.last_slow >= sequences.SAMPLE_EVERY
             if slow and tr.spec.data.name == "text":
                 self.last_slow = now

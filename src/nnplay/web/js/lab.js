@@ -55,6 +55,7 @@ export class Lab {
       this.points = m.points || null;
       this.images = m.images || null;
       this.seq = m.sequence || null;   // the Sequences mode's series, truth and baselines
+      this.gen = m.generative || null;   // the Generative mode's kind, real points or test images
       this.featureGrids = m.features ? Object.fromEntries(Object.entries(m.features).map(([k, rows]) => [k, grid(rows)])) : null;
       this.frame = null;
       this.pending = null;

@@ -15,6 +15,7 @@ import { RunsView } from "./viewruns.js";
 import { PredictView } from "./viewpredict.js";
 import { SeqPanel, SeqView } from "./viewseq.js";
 import { Practice } from "./viewpractice.js";
+import { GenPanel, GenView } from "./viewgen.js";
 import { HyperBar, NetOptions } from "./hyper.js";
 import { button, toggle } from "./widgets.js";
 
@@ -163,6 +164,7 @@ const app = {
     const extra = this.boot?.extra || {};   // the Sequences mode's view from the URL (before the lab sends its view)
     if (extra.seq) lab.view.sequence = Math.max(0, Math.round(Number(extra.seq)) || 0);
     if (extra.temp && Number(extra.temp) > 0) lab.view.temperature = Number(extra.temp);
+    if (extra.pick) { const [a, b] = extra.pick.split(",").map(Number); Object.assign(lab.view, { pick_a: a || 0, pick_b: b || 0 }); }
     this.buildStatic(m.options);
     if (this.boot && "b" in this.boot.extra) this.setCompare(true);
     const view = this.boot?.extra.view;
@@ -184,7 +186,7 @@ const app = {
 
   renderPage() {
     const page = this.page;
-    for (const v of ["2d", "image", "trust", "seq"]) $(`#view-${v}`).hidden = true;
+    for (const v of ["2d", "image", "trust", "seq", "gen"]) $(`#view-${v}`).hidden = true;
     $("#view-runs").hidden = page !== "runs";
     $("#view-predict").hidden = page !== "predict";
     document.body.dataset.page = page;
@@ -284,6 +286,9 @@ const app = {
     this.practice = new Practice(this, options, this.hello.limits);   // augmentation, neighbours, active learning
     $("#data-panel").append(this.practice.active);
     this.imageView.gallery.after(this.practice.neighbors, this.practice.augment);
+    this.genPanel = new GenPanel($("#gen-panel"), this, options);
+    this.genView = new GenView($("#gen-center"), $("#gen-outputs"), this);
+    if (this.boot) this.genView.restore(this.boot.extra);
     this.editTabs = el("div", { class: "edit-tabs" });
     $("#net-head").append(
       el("div", { class: "layers-head" },
@@ -320,17 +325,21 @@ const app = {
     $("#view-image").hidden = mode !== "image" || trust;
     $("#view-trust").hidden = !trust;
     $('[data-testid="trust-tab"]').hidden = mode !== "image";
+    $("#view-gen").hidden = mode !== "generative";
+    if (mode === "generative") $("#view-2d").hidden = true;
     document.body.dataset.mode = mode;
-    const tab = trust ? "trust-tab" : mode === "image" ? "mode-image" : mode === "sequence" ? "mode-seq" : "mode-2d";
+    const tab = trust ? "trust-tab" : mode === "image" ? "mode-image" : mode === "sequence" ? "mode-seq" :
+      mode === "generative" ? "mode-gen" : "mode-2d";
     document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("selected", b.dataset.testid === tab));
-    $('[data-testid="compare"]').hidden = mode === "image" || mode === "sequence";
+    $('[data-testid="compare"]').hidden = mode === "image" || mode === "sequence" || mode === "generative";
     // the loss readouts of the visible view own the test ids (both views have them)
     document.querySelectorAll("[data-tid]").forEach((e) => {
       if (e.closest("main.view").hidden) e.removeAttribute("data-testid");
       else e.dataset.testid = e.dataset.tid;
     });
     if (trust) this.trustView.open(lab);
-    if (mode === "sequence") this.seqView.build(lab);
+    if (mode === "generative") this.genView.build(lab);
+    else if (mode === "sequence") this.seqView.build(lab);
     else if (mode === "image") this.imageView.build(lab);
     else this.network.build(lab, this.hello.options);
     this.sync();
@@ -345,6 +354,7 @@ const app = {
     this.hyper.sync(spec, info, reg);
     if (info?.mode === "image") { this.imagePanel.sync(spec, info); this.practice.syncImage(spec); }
     else if (info?.mode === "sequence") this.seqPanel.sync(spec, info);
+    else if (info?.mode === "generative") this.genPanel.sync(spec, info);
     else {
       this.dataPanel.sync(spec, info);
       this.netOptions.sync(spec);
@@ -367,6 +377,7 @@ const app = {
     }
     if (this.page) return;   // the training views are hidden: drawn again when the page is left
     if (lab.info?.mode === "sequence") { if (lab === this.lab) this.seqView.draw(); return; }
+    if (lab.info?.mode === "generative") { if (lab === this.lab) this.genView.draw(); return; }
     if (lab.info?.mode === "image") {
       if (lab === this.lab && this.trustOn && !lab.frame.header.running) this.trustView.refresh();
       if (lab === this.lab) this.imageView.draw();
@@ -400,6 +411,9 @@ const app = {
     }
     if (!this.page && this.mode === "2d") {   // ~ask=the active-learning strategy
       for (const [k, v] of Object.entries(this.practice.state())) if (v) extra[`~${k}`] = v;
+    }
+    if (!this.page && this.mode === "generative") {   // ~pick=test image a,b&~morph=step
+      for (const [k, v] of Object.entries(this.genView.urlState())) if (v) extra[`~${k}`] = v;
     }
     const hash = url.encode(a, this.hello.presets["2d"], extra);
     history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
@@ -451,6 +465,8 @@ async function main() {
     (app.mode === "image" ? app.setTrust(false) : app.setMode("image")));
   $('[data-testid="mode-seq"]').addEventListener("click", () => app.leavePage("sequence") ||
     (app.mode === "sequence" || app.setMode("series")));
+  $('[data-testid="mode-gen"]').addEventListener("click", () => app.leavePage("generative") ||
+    (app.mode === "generative" || app.setMode(app.hello.options.generative_kinds.at(-1))));
   $('[data-testid="trust-tab"]').addEventListener("click", () => { app.leavePage("image"); app.setTrust(true); });
   $('[data-testid="runs-tab"]').addEventListener("click", () => app.setPage("runs"));
   $('[data-testid="predict-tab"]').addEventListener("click", () => app.setPage("predict"));

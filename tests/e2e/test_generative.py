@@ -1,0 +1,161 @@
+"""The playground's Generative mode in Debian's headless Chromium against `nnplay serve`: the
+ring GAN's heat map, gradient arrows and mode coverage after separate D- and G-steps, the
+D-/G-steps sliders changing live, a VAE's latent map and interpolation between two picked test
+images, both languages, and the URL that brings it back. Screenshots (1400x900) go to tmp_path
+and $NNPLAY_SCREENSHOTS when set. Short: a few epochs, not the lessons' bars."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+WAIT = 30_000
+HANGUL = re.compile("[가-힣]")
+SET = "e => { e.value = %s; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }"
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server["url"])
+    pg.evaluate("localStorage.setItem('nnplay.lang', 'en')")
+    pg.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
+def _ready(pg, kind: str, epoch: int = 0):
+    pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.labs[0]; return l && l.info && l.info.mode === 'generative' && "
+                         f"l.gen && l.gen.kind === '{kind}' && !l.pending && l.frame && l.frame.header.kind && "
+                         f"l.frame.header.epoch >= {epoch}; }}", timeout=WAIT)
+
+
+def _epochs(pg, n: int):
+    start = pg.evaluate("nnplay.labs[0].frame.header.epoch")
+    for i in range(n):
+        pg.get_by_test_id("step").click()
+        pg.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch >= {start + i + 1}", timeout=WAIT)
+
+
+def _shot(pg, tmp_path, name: str):
+    path = tmp_path / f"{name}.png"
+    pg.screenshot(path=path)
+    assert path.stat().st_size > 10_000
+    if keep := os.environ.get("NNPLAY_SCREENSHOTS"):
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / path.name)
+
+
+def _lang(pg, lang: str):
+    if pg.evaluate("document.documentElement.lang") != lang:
+        pg.get_by_test_id("lang").click()
+        pg.wait_for_function(f"() => document.documentElement.lang === '{lang}'", timeout=WAIT)
+
+
+def _frame_after(pg, action, key: str):
+    """Run ``action``; wait for a newer frame; -> its header."""
+    n = pg.evaluate("nnplay.labs[0].frames")
+    action()
+    pg.wait_for_function(f"() => nnplay.labs[0].frames > {n} && nnplay.labs[0].frame.header.{key} !== undefined",
+                         timeout=WAIT)
+    return pg.evaluate("nnplay.labs[0].frame.header")
+
+
+def test_gan_ring_heat_map_arrows_steps_and_url(page, server, tmp_path):
+    page.get_by_test_id("mode-gen").click()
+    _ready(page, "gan")
+    kinds = page.eval_on_selector_all("[data-testid=gen-kind] option", "os => os.map(o => o.value)")
+    assert kinds == page.evaluate("nnplay.hello.options.generative_kinds")          # from the hello
+    assert page.get_by_test_id("gen-d-steps").get_attribute("max") == str(
+        page.evaluate("nnplay.hello.schema.$defs.GanTrainSpec.properties.d_steps.maximum"))
+    # one D-step, one G-step, one of each: the losses of exactly those steps come back
+    h = _frame_after(page, lambda: page.get_by_test_id("gen-step-d").click(), "gan.d_loss")
+    assert "g_loss" not in h["gan"] and h["epoch"] == 0
+    h = _frame_after(page, lambda: page.get_by_test_id("gen-step-g").click(), "gan.g_loss")
+    h = _frame_after(page, lambda: page.get_by_test_id("gen-step-both").click(), "gan.g_loss")
+    _epochs(page, 3)
+    f = page.evaluate("(() => { const a = nnplay.labs[0].frame.arrays; return {heat: a.heat.shape, arrows: a.arrows.shape, "
+                      "fake: a.fake.shape, manifold: a.manifold.shape, h: nnplay.labs[0].frame.header.gan}; })()")
+    assert f["heat"] == [50, 50] and f["arrows"] == f["fake"] == [300, 2] and f["manifold"] == [12, 12, 2]
+    assert page.get_by_test_id("gen-modes").inner_text() == f"{f['h']['modes_covered']} / 8"
+    assert page.get_by_test_id("gen-hq").inner_text() == f"{100 * f['h']['high_quality']:.1f}%"
+    # the plane has the heat map's colors (not blank)
+    colors = page.eval_on_selector("[data-testid=gen-plane]", """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const s = new Set(); for (let i = 0; i < d.length; i += 4 * 97) s.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); return s.size; }""")
+    assert colors > 20
+    # D-steps per round change live: the same GAN goes on (epoch kept), the URL says so
+    epoch = page.evaluate("nnplay.labs[0].frame.header.epoch")
+    page.eval_on_selector("[data-testid=gen-d-steps]", SET % 3)
+    page.wait_for_function("() => nnplay.labs[0].spec.train.gan.d_steps === 3 && !nnplay.labs[0].pending", timeout=WAIT)
+    assert page.evaluate("nnplay.labs[0].frame.header.epoch") >= epoch
+    assert "train.gan.d_steps=3" in page.url and "model.kind=%22gan%22" in page.url
+    page.get_by_test_id("gen-show-manifold").click()
+    _shot(page, tmp_path, "gen-gan-ring-en")
+    _lang(page, "ko")
+    assert HANGUL.search(page.get_by_test_id("gen-step-d").inner_text())
+    assert HANGUL.search(page.get_by_test_id("gen-readouts").inner_text())
+    _shot(page, tmp_path, "gen-gan-ring-ko")
+    _lang(page, "en")
+    # the link brings the experiment back
+    link = page.url
+    page.goto("about:blank")
+    page.goto(link)
+    _ready(page, "gan")
+    assert page.evaluate("nnplay.labs[0].spec.train.gan.d_steps") == 3
+    assert page.get_by_test_id("gen-d-steps-value").inner_text() == "3"
+
+
+def test_vae_latent_map_interpolation_and_url(page, server, tmp_path):
+    page.get_by_test_id("mode-gen").click()
+    _ready(page, "gan")
+    page.get_by_test_id("gen-kind").select_option("vae")
+    _ready(page, "vae")
+    assert page.get_by_test_id("gen-plane").is_hidden() and page.get_by_test_id("gen-latent").is_visible()
+    _epochs(page, 4)
+    page.eval_on_selector("[data-testid=gen-pick-a]", SET % 3)
+    h = _frame_after(page, lambda: page.eval_on_selector("[data-testid=gen-pick-b]", SET % 10), "pick")
+    page.wait_for_function("() => nnplay.labs[0].frame.header.pick.b === 10", timeout=WAIT)
+    h = page.evaluate("nnplay.labs[0].frame.header")
+    labels = page.evaluate("nnplay.labs[0].gen.labels")
+    assert h["pick"] == {"a": 3, "b": 10, "label_a": labels[3], "label_b": labels[10]}
+    assert page.evaluate("nnplay.labs[0].frame.arrays.morph.shape") == [9, 1, 8, 8]
+    page.eval_on_selector("[data-testid=gen-morph]", SET % 4)
+    assert page.evaluate("document.querySelectorAll('[data-testid=gen-strip] canvas').length") == 9
+    assert page.evaluate("[...document.querySelectorAll('[data-testid=gen-strip] canvas')].findIndex(c => c.classList.contains('on'))") == 4
+    assert "~pick=3%2C10" in page.url and "~morph=4" in page.url
+    _shot(page, tmp_path, "gen-vae-interpolation-en")
+    _lang(page, "ko")
+    assert HANGUL.search(page.get_by_test_id("gen-view").inner_text())
+    _shot(page, tmp_path, "gen-vae-interpolation-ko")
+    _lang(page, "en")
+    link = page.url
+    page.goto("about:blank")
+    page.goto(link)
+    _ready(page, "vae")
+    page.wait_for_function("() => nnplay.labs[0].frame.header.pick && nnplay.labs[0].frame.header.pick.b === 10", timeout=WAIT)
+    assert page.get_by_test_id("gen-morph-value").inner_text() == "4"
+
+
+def test_gan_on_points_the_learner_draws(page):
+    page.get_by_test_id("mode-gen").click()
+    _ready(page, "gan")
+    real = page.evaluate("nnplay.labs[0].gen.real.length")
+    page.get_by_test_id("gen-draw").check()
+    page.get_by_test_id("gen-plane").click(position={"x": 60, "y": 60})   # top left: x1 < 0 < x2
+    page.wait_for_function("() => nnplay.labs[0].spec.data.name === 'points' && !nnplay.labs[0].pending", timeout=WAIT)
+    _ready(page, "gan")
+    pts = page.evaluate("nnplay.labs[0].spec.data.points")
+    assert len(pts) == real + 1 and {p[2] for p in pts} == {0}          # one label: labels are not learned
+    assert pts[-1][0] < 0 < pts[-1][1]
+    h = _frame_after(page, lambda: page.get_by_test_id("gen-step-both").click(), "gan.g_loss")
+    assert "modes_covered" not in h["gan"]                              # drawn points have no known modes
+    assert page.get_by_test_id("gen-data").input_value() == "points"
