@@ -169,3 +169,17 @@ def test_a_text_cell_names_its_line(tmp_path):
     p = write_csv(tmp_path / "d.csv", ["a", "y"], [[1, 0], [2, 1], ["two", 0]] * 5)
     with pytest.raises(UserError, match="column 'a' is not numeric .*line 4: 'two'"):
         load_data(DataSpec(name="csv", path=str(p), target="y"))
+
+
+def test_data_section_is_points_for_two_features_with_classes_else_a_table(tmp_path):
+    """The upload policy lives in the library: drawable points when they fit the plane's cap."""
+    from nnplay.data.csv import data_section
+    two = tmp_path / "two.csv"
+    two.write_text("a,b,y\n" + "".join(f"{i},{i * i},{i % 2}\n" for i in range(6)))
+    data, rows, task, classes = data_section(two, None, max_points=100)
+    assert data["name"] == "points" and len(data["points"]) == rows == 6 and classes == 2
+    assert {p[2] for p in data["points"]} == {0.0, 1.0}
+    assert data_section(two, None, max_points=5)[0] == {"name": "csv", "path": str(two), "target": None}
+    three = tmp_path / "three.csv"
+    three.write_text("a,b,c,y\n" + "".join(f"{i},{i * i},{-i},{i % 2}\n" for i in range(6)))
+    assert data_section(three, "y", max_points=100)[0]["name"] == "csv"

@@ -123,3 +123,13 @@ def to_points(X: np.ndarray, y: np.ndarray, half_width: float = 0.9 * R) -> list
     span = np.where(hi > lo, hi - lo, 1.0)
     P = (X - lo) / span * (2 * half_width) - half_width
     return [[round(float(a), 4), round(float(b), 4), int(c)] for (a, b), c in zip(P, y)]
+
+
+def data_section(path: str | Path, target: str | None, max_points: int) -> tuple[dict, int, str, int]:
+    """The spec's ``data`` section for an uploaded CSV, and (rows, task, classes): two feature
+    columns with class labels (at most ``max_points`` rows) become drawable ``points`` on the
+    playground's plane; anything else stays a table (``name = "csv"``) read from ``path``."""
+    X, y, names, task, classes = load(path, target)
+    if len(names) == 2 and task == "classification" and len(X) <= max_points:
+        return {"name": "points", "points": to_points(X, y)}, int(len(X)), task, classes
+    return {"name": "csv", "path": str(path), "target": target}, int(len(X)), task, classes

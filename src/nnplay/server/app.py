@@ -7,56 +7,35 @@ protocol is documented in protocol.md. Only the page itself may use the server
 """
 from __future__ import annotations
 
-import asyncio
-import csv
-import hashlib
-import io
-import json
 import logging
-import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Iterable, Literal, get_args
+from typing import Iterable, Literal, get_args
 
-from fastapi import FastAPI, Query, Request, WebSocket
-from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 
 from .. import __version__
 from .. import spec as specmod
-from ..data import csv as csv_source
 from ..data import toy2d
-from ..export import export_onnx
 from ..i18n import LANGS, messages
-from ..runs import RunStore, atomic_write
-from ..spec import UserError
+from ..runs import RunStore
 from ..trust import uncertainty
 from . import dashboard, generative, practice, predict, sequences
-from .limits import LimitError, Limits, schema
-from .protocol import TRUST_METHODS, parse
+from . import uploads as uploads_routes
+from . import ws as socket_routes
+from .answers import error
+from .limits import Limits, schema
+from .protocol import TRUST_METHODS
 from .session import Session
+from .uploads import prune_uploads
 
 log = logging.getLogger("nnplay.server")
 HERE = Path(__file__).parent
 WEB = HERE.parent / "web"
-MAX_OUTBOX = 256      # queued replies to one socket before it is closed (a client that never reads)
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-SNIPPET = '''"""Rebuild run {run_id} with nnplay: same data, same network, trained weights."""
-from safetensors.torch import load_file
-
-from nnplay.spec import load
-from nnplay.train import Trainer
-
-trainer = Trainer(load("spec.toml"))             # data and network from the spec
-trainer.model.load_state_dict(load_file("model.safetensors"))
-print(trainer.evaluate("test"))                   # the saved network's test metrics
-# or train it again from scratch:  nnplay train spec.toml
-'''
-
-
 def options(idx_sets: dict[str, str]) -> dict:
     """The spec's vocabularies, so the page offers exactly what the library accepts."""
     return {"datasets": list(get_args(specmod.Toy2D)), "regression": sorted(toy2d.REGRESSION),
@@ -78,9 +57,6 @@ def _presets() -> dict:
     return {p.stem: specmod.loads(p.read_text(encoding="utf-8")).to_dict()
             for p in sorted((HERE / "presets").glob("*.toml"))}
 
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
@@ -128,31 +104,7 @@ class Guard:
             await receive()                               # websocket.connect
             await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
             return
-        await _error(status, message)(scope, receive, send)
-
-
-def prune_uploads(folder: Path, keep_bytes: int, max_age_s: float,
-                  protected: Iterable[str] = ()) -> int:
-    """Delete uploads older than ``max_age_s``, then the oldest others until at most ``keep_bytes``
-    remain; files in ``protected`` (open sessions train on them) stay. Returns the bytes kept."""
-    kept, now = [], time.time()
-    protected = {str(Path(p).resolve()) for p in protected}
-    for f in folder.glob("*.csv"):
-        st = f.stat()
-        if str(f.resolve()) in protected:
-            kept.append((float("inf"), st.st_size, f))
-        elif now - st.st_mtime > max_age_s:
-            f.unlink(missing_ok=True)
-        else:
-            kept.append((st.st_mtime, st.st_size, f))
-    kept.sort(key=lambda k: k[0])          # oldest first; protected last (never deleted)
-    total = sum(size for _, size, _ in kept)
-    for mtime, size, f in kept:
-        if total <= keep_bytes or mtime == float("inf"):
-            break
-        f.unlink(missing_ok=True)
-        total -= size
-    return total
+        await error(status, message)(scope, receive, send)
 
 
 def find_idx_sets(data_dir: str | Path | None) -> dict[str, str]:
@@ -217,139 +169,10 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
         """The page's text in ``lang``: every ``web.*`` message (one place for text)."""
         return {k.removeprefix("web."): v for k, v in messages(lang).items() if k.startswith("web.")}
 
-    @app.post("/api/upload", openapi_extra={"requestBody": {"required": True, "content": {
-        "text/csv": {"schema": {"type": "string"}}}}})
-    async def upload(request: Request,
-                     target: Annotated[str | None, Query(max_length=200)] = None) -> JSONResponse:
-        """A CSV (header row, numeric features, one target column; the last by default).
-
-        Two features and class labels become drawable points (data.name = "points");
-        anything else is kept on the server as a table (data.name = "csv").
-        """
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limits.upload_bytes:
-                return _error(413, f"upload: over this server's limit of {limits.upload_bytes} bytes")
-        try:
-            text = bytes(body).decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return _error(400, "upload: the file is not UTF-8 text (save it as CSV, UTF-8)")
-        try:
-            header = next(csv.reader(io.StringIO(text, newline="")), [])
-        except csv.Error as e:
-            return _error(400, f"upload: not a readable CSV file ({e})")
-        columns = [h.strip() for h in header]
-        if len(columns) < 2:
-            return _error(400, "upload: needs a header row with at least two columns "
-                               "(features, then the target)")
-        target = target or columns[-1]
-        path = uploads / f"{hashlib.sha256(body).hexdigest()[:16]}.csv"
-        new = not path.exists()
-        if new:
-            room = limits.uploads_bytes - len(body)
-            if prune_uploads(uploads, room, limits.upload_hours * 3600, in_use()) > room:
-                return _error(507, f"upload: the uploads folder is full ({limits.uploads_bytes} bytes, "
-                                   f"held by open sessions); close a tab that trains on a file and retry")
-            atomic_write(path, text)   # a kill mid-write leaves no cut file to be reused
-        else:
-            path.touch()                       # used again: the newest, the last to be cleaned up
-        try:
-            X, y, names, task, classes = csv_source.load(path, target)
-            if len(names) == 2 and task == "classification" and len(X) <= limits.points:
-                data = {"name": "points", "points": csv_source.to_points(X, y)}
-            else:
-                data = {"name": "csv", "path": str(path), "target": target}
-        except UserError as e:   # the CSV loader's and the spec's
-            if new:
-                path.unlink(missing_ok=True)   # nothing can use a refused file
-            return _error(400, str(e))
-        if data["name"] == "points" and new:
-            path.unlink(missing_ok=True)       # the points travel in the spec: the file is not needed
-        return JSONResponse({"data": data, "rows": int(len(X)), "columns": columns,
-                             "target": target, "task": task, "classes": classes})
-
-    @app.get("/api/runs")
-    def runs() -> dict:
-        """The run store's index, newest first (as ``nnplay runs --json``)."""
-        return {"runs": store.list()}
-
-    @app.get("/api/runs/{run_id}/{name}")
-    def run_file(run_id: Annotated[str, PathParam(max_length=120)],
-                 name: Literal["spec.toml", "model.safetensors", "snippet.py", "model.onnx"]):
-        """Download a saved run's spec, weights (safetensors), a Python snippet or the network
-        as ONNX (exported on the first request, then kept in the run's folder)."""
-        try:
-            run = store.get(run_id)
-        except UserError as e:
-            return _error(404, str(e))
-        if name == "snippet.py":
-            return PlainTextResponse(SNIPPET.format(run_id=run.id), headers={
-                "Content-Disposition": f'attachment; filename="{run.id}.py"'})
-        path = run.path(name)
-        if name == "model.onnx" and not path.exists() and run.path("model.safetensors").exists():
-            try:
-                export_onnx(run, path)
-            except UserError as e:
-                return _error(500, str(e))
-        if not path.exists():
-            return _error(404, f"run {run.id!r} has no {name}")
-        return FileResponse(path, filename=f"{run.id}-{name}")
-
-    @app.websocket("/ws")
-    async def socket(ws: WebSocket) -> None:
-        await ws.accept()
-        if len(sessions) >= limits.sessions:
-            await ws.send_text(json.dumps({"type": "error", "code": "busy", "message":
-                                           f"sessions: this server allows {limits.sessions} at once; "
-                                           f"close another tab and reload"}))
-            await ws.close(code=1013)
-            return
-        loop = asyncio.get_running_loop()
-        outbox: asyncio.Queue = asyncio.Queue()
-
-        def emit(msg: str | bytes) -> None:   # called from the session's thread
-            try:
-                loop.call_soon_threadsafe(outbox.put_nowait, msg)
-            except RuntimeError:              # the loop is gone: the server is stopping
-                pass
-
-        emit(json.dumps(hello()))
-        session = Session(emit, limits, store, uploads, {**idx_sets, **folder_sets})
-        sessions.add(session)
-
-        async def pump() -> None:
-            while True:
-                msg = await outbox.get()
-                if isinstance(msg, bytes):
-                    await ws.send_bytes(msg)
-                else:
-                    await ws.send_text(msg)
-
-        sender = asyncio.create_task(pump())
-        try:
-            while not sender.done():
-                event = await ws.receive()
-                if event["type"] == "websocket.disconnect":
-                    break
-                try:
-                    session.post(parse(event.get("text"), limits))
-                except UserError as e:
-                    code = "limit" if isinstance(e, LimitError) else "message"
-                    emit(json.dumps({"type": "error", "code": code, "message": str(e)}))
-                if outbox.qsize() > MAX_OUTBOX:
-                    await ws.close(code=1008)
-                    break
-        except (RuntimeError, OSError):       # the socket broke mid-receive
-            pass
-        finally:
-            sender.cancel()
-            try:
-                await asyncio.to_thread(session.close)   # pending messages dropped, the epoch cut short
-            finally:
-                sessions.discard(session)
-
-    app.include_router(dashboard.router(store))   # the "Runs" view (read-only)
+    app.include_router(uploads_routes.router(limits, uploads, in_use))   # CSV uploads
+    app.include_router(socket_routes.router(limits, store, uploads, {**idx_sets, **folder_sets},
+                                            sessions, hello))             # the training sessions
+    app.include_router(dashboard.router(store))   # the run store: index, files, the "Runs" view
     app.include_router(predict.router())          # the "Predict" view: onnxruntime-web, inputs
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
     return app

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from .answers import error
 from ..export import Predictor
 from ..spec import UserError
 
@@ -42,9 +43,6 @@ class Prepare(BaseModel):
     inputs: list[float] = Field(default_factory=list, max_length=MAX_VALUES)
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
 
 def router() -> APIRouter:
     r = APIRouter()
@@ -53,10 +51,10 @@ def router() -> APIRouter:
     def ort_file(name: str):
         """One of onnxruntime-web's files (``ORT_FILES``), from the installed npm package."""
         if name not in ORT_FILES:
-            return _error(404, f"ort: no file {name[:80]!r}; served: {', '.join(ORT_FILES)}")
+            return error(404, f"ort: no file {name[:80]!r}; served: {', '.join(ORT_FILES)}")
         dist = ort_dist()
         if dist is None:
-            return _error(404, "ort: onnxruntime-web is not installed; run `make setup` "
+            return error(404, "ort: onnxruntime-web is not installed; run `make setup` "
                                "(npm ci) in the nnplay folder, then restart nnplay serve")
         return FileResponse(dist / name, media_type=ORT_FILES[name])
 
@@ -72,11 +70,11 @@ def router() -> APIRouter:
             if p.prepare(np.zeros((1, *p.raw_shape), np.float32)).shape[1:] != tuple(p.input_shape):
                 raise ValueError("the prepared inputs do not have the input shape")
         except (KeyError, TypeError, ValueError, IndexError, UserError) as e:
-            return _error(400, f"meta: not the metadata of a network exported by nnplay ({type(e).__name__}: "
+            return error(400, f"meta: not the metadata of a network exported by nnplay ({type(e).__name__}: "
                                f"{str(e)[:120]})")
         size = math.prod(p.raw_shape)
         if len(body.inputs) % size or not all(math.isfinite(v) for v in body.inputs):
-            return _error(400, f"inputs: {len(body.inputs)} numbers; need finite numbers, a multiple of "
+            return error(400, f"inputs: {len(body.inputs)} numbers; need finite numbers, a multiple of "
                                f"{size} (one input: {p.raw_shape}, columns: {', '.join(p.columns)})")
         raw = np.asarray(body.inputs, np.float32).reshape((-1, *p.raw_shape))
         x = p.prepare(raw) if len(raw) else raw

@@ -1,0 +1,8 @@
+"""One shape for an HTTP route's refusal: ``{"error": message}`` with its status."""
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
