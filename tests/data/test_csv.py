@@ -177,7 +177,7 @@ def test_data_section_is_points_for_two_features_with_classes_else_a_table(tmp_p
     two = tmp_path / "two.csv"
     two.write_text("a,b,y\n" + "".join(f"{i},{i * i},{i % 2}\n" for i in range(6)))
     data, rows, task, classes = data_section(two, "y", max_points=100)
-    assert data["name"] == "points" and len(data["points"]) == rows == 6 and classes == 2
+    assert data["name"] == "points" and len(data["points"]) == rows == 6 and classes == ["0", "1"]
     assert {p[2] for p in data["points"]} == {0.0, 1.0}
     assert data_section(two, "y", max_points=5)[0] == {"name": "csv", "path": str(two), "target": "y"}
     three = tmp_path / "three.csv"
