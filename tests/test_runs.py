@@ -375,3 +375,20 @@ def test_a_failed_create_leaves_no_folder(monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         store.create(spec())
     assert os.listdir(store.root) == ["index.sqlite"] and store.list() == []
+
+
+def test_save_trained_saves_the_epochs_trained_and_leaves_the_trainer_as_it_was(tmp_path):
+    """The playground's Save: a library call, not the server editing the spec or the history."""
+    store = RunStore(tmp_path)
+    tr = Trainer(spec(epochs=50))
+    with pytest.raises(RunError, match="at least one epoch"):
+        runs.save_trained(store, tr)
+    for _ in range(3):
+        tr.train_epoch()
+    run, summary = runs.save_trained(store, tr, name="mine")
+    assert (run.spec.train.epochs, run.spec.name) == (3, "mine")
+    assert (tr.spec.train.epochs, tr.spec.name, tr.epoch) == (50, spec().name, 3)   # untouched
+    assert [r["epoch"] for r in run.metrics()] == [1, 2, 3] and summary["epochs"] == 3
+    assert store.list()[0]["status"] == "done"
+    again = load_trained(run)   # the saved weights predict as the trainer does
+    torch.testing.assert_close(again.predict(tr.data.x_test), tr.predict(tr.data.x_test))

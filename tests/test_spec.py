@@ -341,25 +341,26 @@ def test_many_problems_are_counted_not_all_listed():
 
 def test_live_fields_are_marked_once_in_the_spec_and_read_by_trainer_and_server():
     """One source for what changes while training: the spec's LIVE mark, in its JSON schema too;
-    the server's and the Trainer's sets are the spec's, and each one is applied live."""
-    from nnplay.server import session
+    the Trainer's set is the spec's (the server asks the Trainer), and each one is applied live."""
+    from nnplay.train import Trainer
     from nnplay.spec import ModelSpec, Spec, TrainSpec, live_fields
     train, model = live_fields(TrainSpec), live_fields(ModelSpec)
     assert {"lr", "optimizer", "batch_size", "schedule", "step_size", "gamma", "compile"} <= train
     assert not {"seed", "device", "amp", "class_weights", "adversarial"} & train
     assert model == {"regularization", "reg_rate", "label_smoothing"}
-    assert (session.LIVE_TRAIN, session.LIVE_MODEL) == (train, model)
     props = Spec.model_json_schema()["$defs"]
     assert {n for n, p in props["TrainSpec"]["properties"].items() if p.get("live")} == train
-    old = Spec()
+    tr = Trainer(Spec.model_validate({"data": {"name": "gauss", "samples": 100}}))
+    old = tr.spec
     for name in sorted(train):
         value = {"lr": 0.5, "optimizer": "sgd", "batch_size": 8, "schedule": "step", "step_size": 3,
                  "gamma": 0.5, "compile": True, "momentum": 0.5, "weight_decay": 0.1, "epochs": 7,
                  "probe_every": 2, "checkpoint_every": 3,
                  "early_stopping": {"patience": 2}, "gan": {"d_steps": 3}}[name]
-        new = Spec.model_validate({"train": {name: value}})
-        assert session.live_changes(old, new) is not None, name
-    assert session.live_changes(old, Spec.model_validate({"train": {"seed": 1}})) is None
+        d = old.to_dict()
+        new = Spec.model_validate({**d, "train": {**d["train"], name: value}})
+        assert tr.diff(new).applied, name
+    assert not tr.diff(old.model_copy(update={"train": old.train.model_copy(update={"seed": 1})})).applied
 
 
 def test_a_layer_keeps_only_its_own_fields():

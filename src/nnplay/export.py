@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .data.features import featurize
+from .model import CHUNK, eval_mode
 from .spec import UserError, shorten
 
 log = logging.getLogger("nnplay.export")
@@ -30,7 +31,6 @@ TOLERANCE = 1e-4        # largest |ONNX Runtime - PyTorch| logit an export may s
 FORMATS = ("onnx",)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 META = "nnplay"         # metadata_props key holding the JSON below
-CHUNK = 4096            # inputs per forward pass in the check and in predict
 
 
 class ExportError(UserError):
@@ -136,35 +136,33 @@ def export_onnx(run_or_trainer, path: str | Path, inputs: torch.Tensor | None = 
         tmp.touch()
     except OSError as e:
         raise OSError(e.errno, e.strerror, str(path)) from None
-    was = model.training
-    model.eval()
     failures = []
-    try:
-        for exporter in ("dynamo", "torchscript"):
-            try:
-                _torch_export(model, example, tmp, exporter == "dynamo")
-            except Exception as e:  # noqa: BLE001 - any exporter failure: try the other one
-                failures.append(f"{exporter}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-                log.warning("ONNX %s exporter failed (%s)", exporter, failures[-1])
-                continue
-            diff = max_abs_diff(tmp, model, x)
-            if diff <= TOLERANCE:
-                break
-            failures.append(f"{exporter}: max abs diff {diff:.3g} > {TOLERANCE:g}")
-            log.warning("ONNX %s export mismatches PyTorch (%s)", exporter, failures[-1])
-        else:
-            raise ExportError.say("export.failed", reasons="; ".join(failures))
-        m = onnx.load(str(tmp))
-        entry = m.metadata_props.add()
-        entry.key, entry.value = META, json.dumps(_meta(trainer, spec_text))
-        m.doc_string = f"nnplay run {trainer.spec.name}: logits; see metadata_props[{META!r}]"
-        onnx.save(m, str(tmp))
-        opset = next(o.version for o in m.opset_import if o.domain in ("", "ai.onnx"))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".data").unlink(missing_ok=True)   # external weights, if any
-        model.train(was)
+    with eval_mode(model):
+        try:
+            for exporter in ("dynamo", "torchscript"):
+                try:
+                    _torch_export(model, example, tmp, exporter == "dynamo")
+                except Exception as e:  # noqa: BLE001 - any exporter failure: try the other one
+                    failures.append(f"{exporter}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                    log.warning("ONNX %s exporter failed (%s)", exporter, failures[-1])
+                    continue
+                diff = max_abs_diff(tmp, model, x)
+                if diff <= TOLERANCE:
+                    break
+                failures.append(f"{exporter}: max abs diff {diff:.3g} > {TOLERANCE:g}")
+                log.warning("ONNX %s export mismatches PyTorch (%s)", exporter, failures[-1])
+            else:
+                raise ExportError.say("export.failed", reasons="; ".join(failures))
+            m = onnx.load(str(tmp))
+            entry = m.metadata_props.add()
+            entry.key, entry.value = META, json.dumps(_meta(trainer, spec_text))
+            m.doc_string = f"nnplay run {trainer.spec.name}: logits; see metadata_props[{META!r}]"
+            onnx.save(m, str(tmp))
+            opset = next(o.version for o in m.opset_import if o.domain in ("", "ai.onnx"))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp.with_name(tmp.name + ".data").unlink(missing_ok=True)   # external weights, if any
     log.info("exported %s with the %s exporter (opset %d), max abs diff %.3g on %d inputs",
              path, exporter, opset, diff, len(x))
     return {"path": str(path), "exporter": exporter, "opset": int(opset), "inputs": int(len(x)),

@@ -198,13 +198,9 @@ def time_gradients(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: tor
     cell state, kept by its forget gate, carries it back (Hochreiter & Schmidhuber 1997).
     """
     dev = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         x = x.to(dev).detach().requires_grad_(True)
         (g,) = torch.autograd.grad(loss_fn(model(x), y.to(dev)), x)
-    finally:
-        model.train(was)
     return g.norm(dim=2).mean(0).float().cpu().numpy()                  # (T,)
 
 
@@ -225,9 +221,7 @@ def gates(model: nn.Sequential, x: torch.Tensor) -> dict | None:
     """
     from .model.layers import Recurrent
     dev = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         z = x.to(dev)[None]                                   # (1, T, F)
         for m in model.children():
             if isinstance(m, Recurrent):
@@ -237,8 +231,6 @@ def gates(model: nn.Sequential, x: torch.Tensor) -> dict | None:
             return None
         layer = m.layers[0]
         ref, _ = layer(z)                                     # PyTorch's h, (1, T, D*H)
-    finally:
-        model.train(was)
     H, kind = layer.hidden_size, m.kind
     w_ih, w_hh = layer.weight_ih_l0, layer.weight_hh_l0
     b_ih, b_hh = layer.bias_ih_l0, layer.bias_hh_l0

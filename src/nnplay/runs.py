@@ -447,6 +447,23 @@ def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
     return summary
 
 
+def save_trained(store: RunStore, trainer: Trainer, name: str | None = None) -> tuple[Run, dict]:
+    """A new run of a network trained in place (the playground's Save): its history, weights
+    and summary, under its spec with ``train.epochs`` set to the epochs trained (the saved spec
+    retrains exactly as long) and ``name``; the trainer itself is left as it is."""
+    from .train import FitResult
+    if trainer.epoch == 0:
+        raise RunError.say("runs.untrained")
+    t = trainer.spec.train.model_copy(update={"epochs": trainer.epoch})
+    spec = trainer.spec.model_copy(update={"train": t, **({"name": name} if name else {})})
+    run = store.create(spec)
+    for rec in trainer.history:
+        run.append_metrics(rec)
+    summary = finish(run, store, trainer, FitResult(trainer.history, trainer.summary(trainer.seconds)),
+                     spec=spec)
+    return run, summary
+
+
 def _resume(store: RunStore, run_id: str) -> tuple[Run, Trainer]:
     """Run ``run_id`` and a Trainer at its last checkpoint (or at the start, without one);
     metrics.jsonl rewritten to hold exactly the epochs 1..checkpoint."""

@@ -198,13 +198,30 @@ def shorten(v: Any, most: int = 80) -> str:
 # A field marked LIVE changes while a network trains (Trainer.update / update_model, between
 # epochs); a change to any other field rebuilds data and network. The mark is the one source:
 # the Trainer, the playground's server and the JSON schema ("live": true) read it.
-LIVE = Field(json_schema_extra={"live": True})
+# ``live(...)`` also names what a change rebuilds at the position reached ("optimizer": its
+# hyper-parameters set in place, or a new one for another kind; "schedule"; "loss"); plain
+# LIVE fields are read afresh at every step or epoch and rebuild nothing (Trainer.update).
+REBUILDS = ("optimizer", "schedule", "loss")
+
+
+def live(*rebuilds: str):
+    assert set(rebuilds) <= set(REBUILDS), rebuilds
+    return Field(json_schema_extra={"live": True, **({"rebuilds": list(rebuilds)} if rebuilds else {})})
+
+
+LIVE = live()
 
 
 def live_fields(section: type[BaseModel]) -> frozenset[str]:
     """The names of ``section``'s fields marked LIVE."""
     return frozenset(n for n, f in section.model_fields.items()
                      if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("live"))
+
+
+def rebuilds(section: type[BaseModel], name: str) -> frozenset[str]:
+    """What a live change of ``section.name`` rebuilds (a subset of REBUILDS; empty: read as it is)."""
+    extra = section.model_fields[name].json_schema_extra
+    return frozenset(extra.get("rebuilds", ()) if isinstance(extra, dict) else ())
 
 
 class LayerSpec(_Strict):
@@ -271,7 +288,7 @@ class ModelSpec(_Strict):
     regularization: Annotated[Regularization, LIVE] = "none"
     reg_rate: Annotated[float, Field(ge=0, le=10), LIVE,
                         ui(choices=[0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10], start=0.001)] = 0.0
-    label_smoothing: Annotated[float, Field(ge=0, lt=1), LIVE, ui(choices=[0, 0.05, 0.1, 0.2])] = 0.0
+    label_smoothing: Annotated[float, Field(ge=0, lt=1), live("loss"), ui(choices=[0, 0.05, 0.1, 0.2])] = 0.0
     # metric learning: the network ends in an embedding of this size, L2-normalized and
     # classified by a normalized softmax (cosine / temperature; Zhai & Wu 2019); retrieval
     # by cosine similarity is then measured on the test split (nnplay.retrieval)
@@ -332,17 +349,17 @@ class GanTrainSpec(_Strict):
 
 class TrainSpec(_Strict):
     """How the weights are fitted."""
-    optimizer: Annotated[Optimizer, LIVE] = "adam"
-    lr: Annotated[float, Field(gt=0, le=10), LIVE,
+    optimizer: Annotated[Optimizer, live("optimizer", "schedule")] = "adam"
+    lr: Annotated[float, Field(gt=0, le=10), live("schedule"),
                   ui(choices=[0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10])] = 0.01
-    momentum: Annotated[float, Field(ge=0, lt=1), LIVE] = 0.9    # momentum/nesterov
-    weight_decay: Annotated[float, Field(ge=0, le=1), LIVE] = 0.0  # 0 = none for every optimizer (adamw too)
-    batch_size: Annotated[int, Field(ge=1, le=65_536), LIVE] = 32
-    epochs: Annotated[int, Field(ge=1, le=100_000), LIVE] = 100
+    momentum: Annotated[float, Field(ge=0, lt=1), live("optimizer")] = 0.9    # momentum/nesterov
+    weight_decay: Annotated[float, Field(ge=0, le=1), live("optimizer")] = 0.0  # 0 = none for every optimizer (adamw too)
+    batch_size: Annotated[int, Field(ge=1, le=65_536), live("schedule")] = 32
+    epochs: Annotated[int, Field(ge=1, le=100_000), live("schedule")] = 100
     seed: Annotated[int, Field(ge=0, le=TRAIN_SEED_MAX)] = 0
-    schedule: Annotated[Schedule, LIVE] = "none"
-    step_size: Annotated[int, Field(ge=1), LIVE] = 30       # step schedule: epochs per decay
-    gamma: Annotated[float, Field(gt=0, le=1), LIVE] = 0.1  # step schedule: decay factor
+    schedule: Annotated[Schedule, live("schedule")] = "none"
+    step_size: Annotated[int, Field(ge=1), live("schedule")] = 30       # step schedule: epochs per decay
+    gamma: Annotated[float, Field(gt=0, le=1), live("schedule")] = 0.1  # step schedule: decay factor
     early_stopping: Annotated[EarlyStopping, LIVE] = Field(default_factory=EarlyStopping)
     class_weights: Literal["none", "balanced"] = "none"
     device: Literal["auto", "cpu", "cuda"] = "cpu"

@@ -19,6 +19,7 @@ import torch
 
 from .data import DataBundle
 from .data.text import PAD, UNK, Vocabulary
+from .model import eval_mode
 from .spec import LayerSpec, Spec, SpecError
 
 ALPHAS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)   # bigram smoothing tried on validation
@@ -120,17 +121,13 @@ def sample(model: torch.nn.Module, vocab: Vocabulary, window: int, length: int, 
         raise SpecError.say("sample.prompt", chars=shown, n=len(bad), known=len(vocab) - 2)
     gen = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
-    was = model.training
-    model.eval()
     ids = [PAD] * window + vocab.encode(prompt).tolist()
-    try:
+    with eval_mode(model):
         for _ in range(length):
             x = torch.tensor([ids[-window:]], device=device)           # (1, window)
             p = torch.softmax(model(x)[0].double().cpu() / temperature, 0)
             p[[PAD, UNK]] = 0                     # never write padding or the unknown symbol
             ids.append(int(torch.multinomial(p, 1, generator=gen)))
-    finally:
-        model.train(was)
     return prompt + vocab.decode(ids[window + len(prompt):])
 
 

@@ -175,3 +175,128 @@ def test_a_late_live_change_is_placed_at_once_not_replayed():
     # and PyTorch's closed form for the step schedule (lr * gamma ** (epoch // step_size))
     tr.update(schedule="step", step_size=7, gamma=0.9)
     assert lr_of(tr) == pytest.approx(0.2 * 0.9 ** (90_000 // 7))
+
+
+# --- every field the spec marks live reaches its target, and stays there -----------------------
+class FakeStep:
+    """Stands in for the compiled step: records that one was asked for (building it takes seconds)."""
+    def __init__(self, model, loss_fn, batch_size):
+        self.batch_size, self.error, self.cancel = batch_size, None, None
+        self.ready = __import__("threading").Event()
+
+    def matches(self, loss_fn, batch_size):
+        return batch_size == self.batch_size
+
+    def start(self, x, y):
+        pass
+
+
+def adam_steps(tr: Trainer) -> int:
+    return int(next(iter(tr.optimizer.state.values()))["step"])
+
+
+def weight_norm(tr: Trainer) -> float:
+    return sum(float((m.weight.detach() ** 2).sum()) for m in tr.model if isinstance(m, torch.nn.Linear))
+
+
+# field -> (starting train fields, the change, a check that the change is in force)
+LIVE = {
+    "train.lr": ({"optimizer": "adam", "lr": 0.01}, {"lr": 0.2}, lambda tr: lr_of(tr) == 0.2),
+    "train.optimizer": ({"optimizer": "adam"}, {"optimizer": "rmsprop"},
+                        lambda tr: isinstance(tr.optimizer, torch.optim.RMSprop)),
+    "train.momentum": ({"optimizer": "momentum", "momentum": 0.5}, {"momentum": 0.8},
+                       lambda tr: tr.optimizer.param_groups[0]["momentum"] == 0.8),
+    "train.weight_decay": ({"optimizer": "adamw"}, {"weight_decay": 0.3},
+                           lambda tr: tr.optimizer.param_groups[0]["weight_decay"] == 0.3),
+    # Adam counts its steps: ceil(n / 40) an epoch after the change instead of ceil(n / 16)
+    "train.batch_size": ({"optimizer": "adam"}, {"batch_size": 40},
+                         lambda tr: adam_steps(tr) == math.ceil(len(tr.x["train"]) / 16) * tr.epoch_at_change
+                         + math.ceil(len(tr.x["train"]) / 40) * (tr.epoch - tr.epoch_at_change)),
+    # the cosine schedule's length: lr = 0.1 (1 + cos(pi e / 20)) / 2
+    "train.epochs": ({"optimizer": "sgd", "lr": 0.1, "schedule": "cosine", "epochs": 10}, {"epochs": 20},
+                     lambda tr: lr_of(tr) == pytest.approx(0.1 * (1 + math.cos(math.pi * tr.epoch / 20)) / 2)),
+    "train.schedule": ({"optimizer": "sgd", "lr": 0.1, "step_size": 1, "gamma": 0.5}, {"schedule": "step"},
+                       lambda tr: lr_of(tr) == pytest.approx(0.1 * 0.5 ** tr.epoch)),
+    "train.step_size": ({"optimizer": "sgd", "lr": 0.1, "schedule": "step", "step_size": 50, "gamma": 0.5},
+                        {"step_size": 1}, lambda tr: lr_of(tr) == pytest.approx(0.1 * 0.5 ** tr.epoch)),
+    "train.gamma": ({"optimizer": "sgd", "lr": 0.1, "schedule": "step", "step_size": 1, "gamma": 1.0},
+                    {"gamma": 0.5}, lambda tr: lr_of(tr) == pytest.approx(0.1 * 0.5 ** tr.epoch)),
+    "train.early_stopping": ({"epochs": 60}, {"early_stopping": {"patience": 1, "min_delta": 10.0}},
+                             lambda tr: tr.fit().stopped_early and tr.epoch < 60),
+    "train.compile": ({"optimizer": "sgd"}, {"compile": True},
+                      lambda tr: isinstance(tr.compiled, FakeStep)),
+    "train.probe_every": ({"probe_every": 1}, {"probe_every": 0},
+                          lambda tr: "grad_norm" not in tr.train_epoch()),
+    # read by runs.train_run from the spec at each epoch's end
+    "train.checkpoint_every": ({}, {"checkpoint_every": 7}, lambda tr: tr.spec.train.checkpoint_every == 7),
+    "model.label_smoothing": ({}, {"label_smoothing": 0.2}, lambda tr: tr.loss_fn.eps == 0.2),
+    "model.regularization": ({"optimizer": "sgd", "lr": 0.1}, {"regularization": "l2", "reg_rate": 1.0},
+                             lambda tr: weight_norm(tr) < 0.5 * weight_norm(tr.twin)),
+    "model.reg_rate": ({"optimizer": "sgd", "lr": 0.1}, {"regularization": "l2", "reg_rate": 1.0},
+                       lambda tr: weight_norm(tr) < 0.5 * weight_norm(tr.twin)),
+}
+
+
+def test_the_walk_covers_every_field_the_spec_marks_live():
+    from nnplay.spec import ModelSpec, TrainSpec, live_fields
+    marked = {f"train.{k}" for k in live_fields(TrainSpec)} | {f"model.{k}" for k in live_fields(ModelSpec)}
+    assert set(LIVE) == marked
+
+
+@pytest.mark.parametrize("field", sorted(LIVE))
+def test_each_live_field_reaches_its_target_and_stays_for_the_next_epochs(field, monkeypatch):
+    from nnplay.train import loop
+    monkeypatch.setattr(loop, "CompiledStep", FakeStep)
+    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)
+    start, change, holds = LIVE[field]
+    section = field.split(".")[0]
+
+    def make() -> Trainer:
+        return trainer(**{"probe_every": 0, **start})
+    tr, tr.twin = make(), make()
+    tr.train_epoch(), tr.twin.train_epoch()
+    tr.epoch_at_change = tr.epoch
+    u = tr.update({section: change})
+    assert u.applied and set(u.live) == {section} and set(u.live[section]) == set(change) and u.rebuild == []
+    for _ in range(2):   # in force after each of the next epochs
+        tr.train_epoch(), tr.twin.train_epoch()
+        assert holds(tr), field
+
+
+def test_update_says_what_happened_and_applies_nothing_when_a_rebuild_is_needed():
+    tr = trainer(optimizer="adam", lr=0.01)
+    u = tr.update({"train": {"lr": 0.01, "batch_size": 8}})
+    assert (u.kept, u.live, u.rebuild) == (["train.lr"], {"train": {"batch_size": 8}}, [])
+    opt = tr.optimizer
+    u = tr.update({"train": {"lr": 0.5, "seed": 3}, "model": {"hidden": [4]}})
+    assert not u.applied and u.rebuild == ["model.hidden", "train.seed"]
+    assert u.live == {"train": {"lr": 0.5}} and u.spec.model.hidden == [4]
+    assert (tr.spec.train.lr, tr.spec.train.seed, tr.spec.model.hidden) == (0.01, 0, [8])
+    assert tr.optimizer is opt and lr_of(tr) == 0.01
+    new = tr.spec.model_copy(update={"name": "b", "data": tr.spec.data.model_copy(update={"samples": 300})})
+    assert tr.update(new).rebuild == ["data.samples"] and tr.spec.name != "b"
+    u = tr.update(tr.spec.model_copy(update={"name": "b"}))
+    assert u.live == {"name": "b"} and tr.spec.name == "b"
+    with pytest.raises(ValueError, match="hidden"):
+        tr.update_model(hidden=[3])
+
+
+def test_thin_history_keeps_the_recent_epochs_whole():
+    tr = trainer()
+    tr.history = [{"epoch": i} for i in range(1, 3001)]
+    tr.thin_history(2500, recent=1000)
+    epochs = [r["epoch"] for r in tr.history]
+    assert epochs[-1000:] == list(range(2001, 3001)) and epochs[:3] == [1, 3, 5] and len(epochs) == 2000
+    tr.thin_history(2500)
+    assert len(tr.history) == 2000
+
+
+def test_predict_and_evaluate_leave_the_training_mode_as_it_was():
+    tr = Trainer(from_dict({"data": DATA, "model": {"hidden": [8], "dropout": 0.5}}))
+    x = tr.data.x_test
+    p = tr.predict(x)
+    assert tr.model.training
+    torch.testing.assert_close(p, tr.predict(x))   # dropout off while predicting
+    tr.model.eval()
+    tr.evaluate("val"), tr.predict(x)
+    assert not tr.model.training

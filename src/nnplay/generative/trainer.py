@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -27,7 +28,8 @@ from torch.nn import functional as F
 
 from ..data import DataBundle, load_data
 from ..data import toy2d
-from ..spec import Spec, SpecError, TrainSpec
+from ..model import CHUNK, eval_mode
+from ..spec import Spec, SpecError
 from ..train.compiled import eager
 from ..train.loop import DivergenceError, Trainer, _check_batch_norm, resolve_device
 from ..train.optimizers import make_optimizer
@@ -137,13 +139,12 @@ class GenerativeTrainer(Trainer):
                 group["betas"] = (self.spec.train.gan.beta1, group["betas"][1])
         return opt
 
-    def update(self, **train_fields) -> None:
-        """Change training settings between epochs (a GAN's optimizers are rebuilt)."""
+    def _apply(self, u) -> None:
+        """A live change (Trainer.update); a GAN's optimizers are rebuilt."""
         if self.kind != "gan":
-            return super().update(**train_fields)
-        old = self.spec.train
-        new = TrainSpec.model_validate({**old.model_dump(), **train_fields})
-        self.spec = self.spec.model_copy(update={"train": new})
+            return super()._apply(u)
+        old, self.spec = self.spec.train, u.spec
+        new = self.spec.train
         # D-/G-steps per round and the epoch count leave the optimizers and their state alone
         keep = {**dict.fromkeys(("epochs", "probe_every", "checkpoint_every", "early_stopping"), True),
                 "gan": {"d_steps": True, "g_steps": True}}
@@ -200,14 +201,12 @@ class GenerativeTrainer(Trainer):
         x = self.x[split]
         if self.kind == "gan" or len(x) == 0:
             return {}
-        was = self.model.training
-        self.model.eval()
         noise = torch.Generator(self.device).manual_seed(0)
         sums: dict[str, float] = {}
-        for i in range(0, len(x), 4096):
-            for k, v in self._terms(x[i:i + 4096], noise, train=False).items():
-                sums[k] = sums.get(k, 0.0) + float(v) * len(x[i:i + 4096])
-        self.model.train(was)
+        with eval_mode(self.model):
+            for i in range(0, len(x), CHUNK):
+                for k, v in self._terms(x[i:i + CHUNK], noise, train=False).items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * len(x[i:i + CHUNK])
         return {k: v / len(x) for k, v in sums.items()}
 
     # --- GAN: one D-step, one G-step -----------------------------------------------------------
@@ -247,21 +246,19 @@ class GenerativeTrainer(Trainer):
         n = n or self.spec.train.batch_size
         if freeze:                      # Keras: discriminator.trainable = False
             D.requires_grad_(False)
-            was = D.training
-            D.eval()
         try:
-            loss = self._gan_loss(D(self.fakes(n)), True)   # G wants its fakes called real
-            self.g_optimizer.zero_grad(set_to_none=True)
-            if not freeze:
-                self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.g_optimizer.step()
-            if not freeze:              # the mistake: D is taught that fakes are real
-                self.optimizer.step()
+            with eval_mode(D) if freeze else nullcontext():
+                loss = self._gan_loss(D(self.fakes(n)), True)   # G wants its fakes called real
+                self.g_optimizer.zero_grad(set_to_none=True)
+                if not freeze:
+                    self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.g_optimizer.step()
+                if not freeze:              # the mistake: D is taught that fakes are real
+                    self.optimizer.step()
         finally:
             if freeze:
                 D.requires_grad_(True)
-                D.train(was)
         return {"g_loss": loss.detach()}
 
     def _next_batch(self) -> torch.Tensor:
@@ -298,9 +295,7 @@ class GenerativeTrainer(Trainer):
         """D's accuracy on real training samples and fresh fakes (eval mode), and on data with
         known modes PacGAN's ``modes_covered`` and ``high_quality`` over SAMPLES samples (noise
         from a fixed seed: epochs are comparable)."""
-        was = self.model.training
-        self.model.eval()
-        try:
+        with eval_mode(self.model):
             fake = self.fakes(SAMPLES, torch.Generator(self.device).manual_seed(self.spec.train.seed))
             real = self.x["train"][:SAMPLES]
             D = self.model.discriminator
@@ -310,8 +305,6 @@ class GenerativeTrainer(Trainer):
                 covered, hq = metrics.mode_coverage(self._units(fake), *self.modes)
                 out.update(modes_covered=covered, modes=len(self.modes[0]), high_quality=hq)
             return out
-        finally:
-            self.model.train(was)
 
     # --- one epoch, many epochs ---------------------------------------------------------------
     @eager
@@ -447,13 +440,8 @@ class GenerativeTrainer(Trainer):
 
     def _judge(self, points: torch.Tensor) -> torch.Tensor:
         """D's logit for each of the points (each packed with copies of itself)."""
-        D = self.model.discriminator
-        was = D.training
-        D.eval()
-        try:
+        with eval_mode(self.model.discriminator) as D:
             return D(points.repeat_interleave(self.spec.model.pack, 0)).squeeze(1)
-        finally:
-            D.train(was)
 
     def gradient_arrows(self, points: np.ndarray | torch.Tensor) -> np.ndarray:
         """For generated 2-D points: -d(G's loss)/d(point), the way G's step pushes each fake

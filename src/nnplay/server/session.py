@@ -22,9 +22,9 @@ from .. import probes
 from .. import spec as specmod
 from ..data import DataBundle, load_data
 from ..data.features import FEATURES, featurize
-from ..runs import RunStore, finish
+from ..runs import RunStore, save_trained
 from ..spec import Spec, UserError
-from ..train import DivergenceError, FitResult, Trainer
+from ..train import DivergenceError, Trainer
 from ..train.loop import Cancelled
 from ..train.compiled import TRACING
 from .limits import LimitError, Limits, check_activations, check_spec
@@ -35,28 +35,11 @@ from .protocol import (Ask, AugmentPreview, FrameRequest, MessageError, Neighbor
 
 log = logging.getLogger("nnplay.server")
 
-# Fields a running session changes in place (Trainer.update / update_model): the spec marks
-# them (spec.LIVE); any other change rebuilds data and model from the spec (a reset).
-LIVE_TRAIN = specmod.live_fields(specmod.TrainSpec)
-LIVE_MODEL = specmod.live_fields(specmod.ModelSpec)
 MAX_HISTORY = 20_000      # epoch records kept; older ones are thinned to every other
 SHOWN_IMAGES = 40         # test images sent to the page's picker
 SHOWN_MISTAKES = 24       # misclassified test images per frame
 SLOW_EVERY = 0.5          # seconds between confusion-matrix updates while playing
 _CLOSE = object()
-
-
-def live_changes(old: Spec, new: Spec) -> tuple[dict, dict] | None:
-    """(train fields, model fields) that changed, if all of them can change live; else None."""
-    a, b = old.to_dict(), new.to_dict()
-    if a["data"] != b["data"]:
-        return None
-    train = {k: v for k, v in b["train"].items() if a["train"].get(k) != v}
-    model = {k: b["model"].get(k) for k in set(a["model"]) | set(b["model"])
-             if a["model"].get(k) != b["model"].get(k)}
-    if set(train) - LIVE_TRAIN or set(model) - LIVE_MODEL:
-        return None
-    return train, model
 
 
 def new_points_only(old: Spec, new: Spec) -> bool:
@@ -188,9 +171,7 @@ class Session:
         self.epoch_seconds = time.perf_counter() - t0
         self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
         self.dirty = True
-        h = self.trainer.history
-        if len(h) > MAX_HISTORY:
-            h[:] = h[:-1000][::2] + h[-1000:]
+        self.trainer.thin_history(MAX_HISTORY)
 
     # --- messages --------------------------------------------------------------------
     def _handle(self, m) -> None:
@@ -242,29 +223,26 @@ class Session:
     def _set_spec(self, d: dict) -> None:
         spec = specmod.from_dict(d)
         check_spec(spec, self.limits, self.uploads, self.idx_sets)
-        live = live_changes(self.trainer.spec, spec) if self.trainer is not None else None
+        # live changes are applied in place (the spec marks them); any other change rebuilds
+        # data and model from the spec (a reset)
+        change = self.trainer.diff(spec) if self.trainer is not None else None
         data = None
-        if live is None and self.trainer is not None and not generative.is_generative(spec) and \
+        if change is not None and change.rebuild and not generative.is_generative(spec) and \
                 new_points_only(self.trainer.spec, spec):
             data = load_data(spec.data)
             if self.trainer.accepts(data):   # a point of a new class needs another output layer
                 self.trainer.set_data(spec.data, data)   # the same network goes on learning
-                self.trainer.spec = self.trainer.spec.model_copy(update={"name": spec.name})
+                self.trainer.rename(spec.name)
                 self.dirty = True
                 self._send({"type": "ready", "kept": True, "spec": self.trainer.spec.to_dict(),
                             **self._describe(self.trainer)})
                 return
-        if live is None:
+        if change is None or change.rebuild:
             self._build(spec, data)
             return
-        train, model = live
-        if "batch_size" in train:
-            self._check_activations(self.trainer, train["batch_size"])
-        if train:
-            self.trainer.update(**train)
-        if model:
-            self.trainer.update_model(**model)
-        self.trainer.spec = self.trainer.spec.model_copy(update={"name": spec.name})
+        if "batch_size" in change.live.get("train", {}):
+            self._check_activations(self.trainer, spec.train.batch_size)
+        self.trainer.update(spec)
         self._send({"type": "updated", "spec": self.trainer.spec.to_dict()})
 
     def _build(self, spec: Spec, data: DataBundle | None = None) -> None:
@@ -309,17 +287,10 @@ class Session:
         return out
 
     def _save(self, name: str | None) -> None:
-        tr = self.trainer
-        if tr.epoch == 0:
+        if self.trainer.epoch == 0:
             self._error("state", "save: train at least one epoch first")
             return
-        # the saved spec retrains exactly as long; the live session keeps its own (schedule, name)
-        saved = tr.spec.model_copy(update={"train": tr.spec.train.model_copy(update={"epochs": tr.epoch}),
-                                           **({"name": name} if name else {})})
-        run = self.store.create(saved)
-        for rec in tr.history:
-            run.append_metrics(rec)
-        summary = finish(run, self.store, tr, FitResult(tr.history, tr.summary(tr.seconds)), spec=saved)
+        run, summary = save_trained(self.store, self.trainer, name)   # the live session keeps its spec
         self._send({"type": "saved", "run_id": run.id,
                     "summary": {k: v for k, v in summary.items() if isinstance(v, (int, float, str))},
                     "files": {f: f"/api/runs/{run.id}/{f}"

@@ -21,10 +21,10 @@ from torch import nn
 from .. import probes
 from ..data import DataBundle, load_data
 from ..data import augment as augmentation
-from ..model import build_model
+from ..model import CHUNK, build_model, eval_mode
 from ..model.regularize import penalty
 from ..model.transfer import freeze, load_matching
-from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, live_fields
+from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, from_dict, live_fields, rebuilds
 from .compiled import TRACING, CompiledStep, eager, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .metric import metric_loss
@@ -56,6 +56,33 @@ def _check_batch_norm(model: nn.Module, n: int, batch_size: int) -> None:
             any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
         from ..spec import SpecError
         raise SpecError.say("train.batchnorm_one", n=n, batch_size=batch_size)
+
+
+SECTIONS = {"data": DataSpec, "model": ModelSpec, "train": TrainSpec}
+
+
+@dataclass
+class Update:
+    """What ``Trainer.update`` did with a change. ``live``: the changed fields it applied
+    ({"train": {...}, "model": {...}, "name": ...}); ``kept``: fields sent with the value they
+    had ("train.lr"); ``rebuild``: changed fields no live change covers ("data.name"): then
+    nothing was applied, and ``spec`` (the changed spec) needs a new Trainer."""
+    live: dict
+    kept: list[str]
+    rebuild: list[str]
+    spec: Spec
+
+    @property
+    def applied(self) -> bool:
+        return not self.rebuild
+
+
+def _merge(a: dict, b: dict) -> dict:
+    """``a`` with ``b``'s sections' fields laid over it (one level deep)."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = {**out.get(k, {}), **v} if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 @dataclass
@@ -199,37 +226,79 @@ class Trainer:
             for g, lr in zip(self.optimizer.param_groups, s._last_lr):
                 g["lr"] = lr
 
-    # train fields whose change needs the schedule rebuilt at the current position
-    SCHEDULE_FIELDS = ("lr", "schedule", "step_size", "gamma", "epochs", "batch_size")
+    def diff(self, changes: Spec | dict) -> Update:
+        """What ``update(changes)`` would do, read from the spec's marks (spec.live): nothing
+        is applied. ``changes``: a whole new spec, or {"train": {...}, "model": {...}, "name"}."""
+        new = changes if isinstance(changes, Spec) else from_dict(_merge(self.spec.to_dict(), changes))
+        old, now = self.spec.to_dict(), new.to_dict()
+        sent = now if isinstance(changes, Spec) else changes
+        live: dict = {"name": now["name"]} if now["name"] != old["name"] else {}
+        kept = ["name"] if "name" in sent and "name" not in live else []
+        rebuild = []
+        for sec, cls in SECTIONS.items():
+            a, b = old.get(sec, {}), now.get(sec, {})
+            for k in sorted(set(a) | set(b)):
+                if a.get(k) == b.get(k):
+                    if k in sent.get(sec, {}):
+                        kept.append(f"{sec}.{k}")
+                elif k in live_fields(cls):
+                    live.setdefault(sec, {})[k] = b.get(k)
+                else:
+                    rebuild.append(f"{sec}.{k}")
+        return Update(live, kept, rebuild, new)
 
-    def update(self, **train_fields) -> None:
-        """Change training settings between epochs (learning rate, optimizer, batch size...).
+    def update(self, changes: Spec | dict | None = None, /, **train_fields) -> Update:
+        """Change settings between epochs: ``changes`` as in ``diff``, or train fields as
+        keywords (``update(lr=0.1)``). When every changed field is marked live, each is applied
+        and what it rebuilds (spec.live) is rebuilt at the position reached: another optimizer
+        kind is built afresh (its state starts anew); momentum and weight decay change in its
+        state in place; the schedule is rebuilt so a new lr (its peak or base) holds from the
+        next step on; label smoothing reaches the loss. Otherwise nothing changes and the
+        result's ``rebuild`` names the fields that need a new Trainer."""
+        if train_fields:
+            changes = _merge(changes or {}, {"train": train_fields})
+        u = self.diff(changes if changes is not None else {})
+        if u.live and not u.rebuild:
+            self._apply(u)
+        return u
 
-        A new optimizer is built (its state starts afresh); momentum and weight decay change
-        in the optimizer's state in place; the schedule is rebuilt at the position reached,
-        so a new lr (the schedule's peak or base) holds from the next step on."""
-        old = self.spec.train
-        new = TrainSpec.model_validate({**old.model_dump(), **train_fields})
-        self.spec = self.spec.model_copy(update={"train": new})
-        if new.optimizer != old.optimizer:
-            self._build_optimizer()
+    def _apply(self, u: Update) -> None:
+        old, self.spec = self.spec, u.spec
+        changed = [(cls, k) for sec, cls in SECTIONS.items() for k in u.live.get(sec, {})]
+        targets = set().union(*(rebuilds(cls, k) for cls, k in changed))
+        new = self.spec.train
+        if "loss" in targets:
+            self.loss_fn.eps = self.spec.model.label_smoothing
+        if new.optimizer != old.train.optimizer:
+            self._build_optimizer()   # and the schedule
             return
-        for g in self.optimizer.param_groups:
-            if "weight_decay" in g:
-                g["weight_decay"] = new.weight_decay
-            if new.optimizer in ("momentum", "nesterov"):
-                g["momentum"] = new.momentum
-        if any(getattr(new, f) != getattr(old, f) for f in self.SCHEDULE_FIELDS):
+        if "optimizer" in targets:
+            for g in self.optimizer.param_groups:
+                if "weight_decay" in g:
+                    g["weight_decay"] = new.weight_decay
+                if new.optimizer in ("momentum", "nesterov"):
+                    g["momentum"] = new.momentum
+        if "schedule" in targets:
             self._build_schedule()
 
-    def update_model(self, **model_fields) -> None:
-        """Change the loss-side model settings live (regularization, label smoothing)."""
-        allowed = live_fields(ModelSpec)   # the spec marks what may change live
-        bad = set(model_fields) - allowed
-        if bad:
-            raise ValueError(f"cannot change {sorted(bad)} while training; allowed: {sorted(allowed)}")
-        self.spec = self.spec.model_copy(update={"model": self.spec.model.model_copy(update=model_fields)})
-        self.loss_fn.eps = self.spec.model.label_smoothing
+    def update_model(self, **model_fields) -> Update:
+        """``update({"model": model_fields})``; a field that is not live is a ValueError."""
+        u = self.update({"model": model_fields})
+        if u.rebuild:
+            raise ValueError(f"cannot change {u.rebuild} while training; allowed: "
+                             f"{sorted(live_fields(ModelSpec))}")
+        return u
+
+    def rename(self, name: str) -> None:
+        """The experiment's name (a label: nothing is rebuilt)."""
+        self.update({"name": name})
+
+    def thin_history(self, most: int, recent: int = 1000) -> None:
+        """Keep at most about ``most`` epoch records: the last ``recent`` whole, older ones
+        thinned to every other (a long playground session's memory)."""
+        h = self.history
+        if len(h) > most:
+            h[:] = h[:-recent][::2] + h[-recent:]
 
     # --- one epoch -------------------------------------------------------------
     @eager
@@ -409,10 +478,8 @@ class Trainer:
         x = self.x[split]
         if len(x) == 0:
             return {}
-        was = self.model.training
-        self.model.eval()
-        outs = [self.model(x[i:i + 4096]).float() for i in range(0, len(x), 4096)]
-        self.model.train(was)
+        with eval_mode(self.model):
+            outs = [self.model(x[i:i + CHUNK]).float() for i in range(0, len(x), CHUNK)]
         return self._metrics(torch.cat(outs), self.y[split])
 
     def _metrics(self, out: torch.Tensor, y: torch.Tensor) -> dict:
@@ -431,7 +498,7 @@ class Trainer:
         from the first PROBE_BATCH training samples.
         """
         xv, yv = self.x["val"], self.y["val"]
-        if probe and 0 < len(xv) <= 4096:
+        if probe and 0 < len(xv) <= CHUNK:
             acts = probes.activations(self.model, xv)
             return self._metrics(next(reversed(acts.values())).float(), yv), \
                 probes.summarize_activations(self.model, acts)
@@ -444,12 +511,8 @@ class Trainer:
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Probabilities (N, K) for classification, values (N,) for regression (in eval mode;
         the model's mode is restored)."""
-        was = self.model.training
-        self.model.eval()
-        try:
+        with eval_mode(self.model):
             return predict(self.model(x.to(self.device)).float(), self.data.task).cpu()
-        finally:
-            self.model.train(was)
 
     # --- many epochs -------------------------------------------------------------
     def _monitor(self, rec: dict) -> float | None:

@@ -19,18 +19,15 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..model import eval_mode
+
 AMP_MIN_FLOPS = 1e9   # forward FLOPs of one batch; below this, autocast's casts cost more
 
 
 def forward_flops(model: nn.Module, batch: torch.Tensor) -> int:
     """FLOPs of one forward pass on ``batch`` (PyTorch's count: 2 per multiply-add)."""
-    was = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as count:
-            model(batch)
-    finally:
-        model.train(was)
+    with eval_mode(model), torch.no_grad(), FlopCounterMode(display=False) as count:
+        model(batch)
     return count.get_total_flops()
 
 
