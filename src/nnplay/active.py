@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 
 from .data import DataBundle, load_data
 from .spec import Spec, UserError
-from .train import Trainer
+from .runs import new_trainer
+
+if TYPE_CHECKING:
+    from .train import Trainer
 
 STRATEGIES = ("margin", "entropy", "least", "random")
 SEED_MAX = 2**32 - 1   # --seed + repeat r: the seed of repeat r's labels and picks
@@ -135,7 +138,7 @@ def learn(spec: Spec, strategies: list[str], budget: int, step: int, initial: in
                     rest = unlabelled.nonzero().squeeze(1)
                     probs = trainer.predict(data.x_train[rest])
                     labelled = torch.cat([labelled, rest[query(probs, s, n - len(labelled), pick)]])
-                trainer = Trainer(run_spec, _subset(data, labelled))
+                trainer = new_trainer(run_spec, data=_subset(data, labelled))
                 acc = trainer.fit().summary["test_accuracy"]
                 curves[s].accuracy[r, j] = acc
                 if on_step is not None:

@@ -447,6 +447,16 @@ def finish(run: Run, store: RunStore, trainer: Trainer, result: FitResult,
     return summary
 
 
+def new_trainer(spec: Spec, **kwargs) -> Trainer:
+    """A Trainer for ``spec`` with the hooks that live above train/ (``train.adversarial``'s
+    attack, from nnplay.trust): every caller that builds a Trainer from a spec builds it here."""
+    from .train import Trainer
+    adversary = None
+    if spec.train.adversarial.method != "none":
+        from .trust.attacks import adversary_for as adversary
+    return Trainer(spec, adversary=adversary, **kwargs)
+
+
 def save_trained(store: RunStore, trainer: Trainer, name: str | None = None) -> tuple[Run, dict]:
     """A new run of a network trained in place (the playground's Save): its history, weights
     and summary, under its spec with ``train.epochs`` set to the epochs trained (the saved spec
@@ -467,7 +477,6 @@ def save_trained(store: RunStore, trainer: Trainer, name: str | None = None) -> 
 def _resume(store: RunStore, run_id: str) -> tuple[Run, Trainer]:
     """Run ``run_id`` and a Trainer at its last checkpoint (or at the start, without one);
     metrics.jsonl rewritten to hold exactly the epochs 1..checkpoint."""
-    from .train import Trainer
     run = store.get(run_id)
     if run.summary().get("epochs") is not None:
         raise RunError.say("runs.complete", run=repr(run_id))
@@ -477,7 +486,7 @@ def _resume(store: RunStore, run_id: str) -> tuple[Run, Trainer]:
     for tmp in run.dir.glob(".*"):   # temporary files of writes cut short by a kill
         tmp.unlink(missing_ok=True)
     spec = run.spec
-    trainer = Trainer(spec)
+    trainer = new_trainer(spec)
     state = run.load_checkpoint()
     history: list[dict] = []
     if state is not None:
@@ -502,13 +511,13 @@ def train_run(spec: Spec, store: RunStore | None = None, on_epoch: Callable[[dic
               prepare: Callable[[Run, Trainer], None] | None = None) -> tuple[Run, dict]:
     """Train ``spec`` into a new run (or continue run ``resume``); returns (run, summary).
     ``prepare(run, trainer)`` runs before training (train/distributed.py joins the processes)."""
-    from .train import DivergenceError, Trainer
+    from .train import DivergenceError
     store = store or RunStore()
     if resume:
         run, trainer = _resume(store, resume)
         spec = trainer.spec
     else:
-        trainer = trainer or Trainer(spec)
+        trainer = trainer or new_trainer(spec)
         run = store.create(spec)
     if prepare is not None:
         prepare(run, trainer)
@@ -548,10 +557,9 @@ def load_trained(run: Run, device: str = "cpu") -> Trainer:
     """A Trainer for a finished run, with its saved weights loaded."""
     from safetensors.torch import load_file
 
-    from .train import Trainer
     if not run.path("model.safetensors").exists():
         raise RunError(f"run {run.id!r} has no saved model (status: not finished)")
-    trainer = Trainer(run.spec, device=device)
+    trainer = new_trainer(run.spec, device=device)
     trainer.model.load_state_dict(load_file(run.path("model.safetensors"), device=str(trainer.device)))
     trainer.model.eval()
     trainer.history = run.metrics()

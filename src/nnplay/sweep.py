@@ -311,10 +311,10 @@ def _suggest(sweep: Sweep, trial) -> Spec:
 def score(spec: Spec, metric: str, folds: int, store) -> tuple[float, dict]:
     """Train one trial -> (value, user attrs: run_id, or the per-fold values). The same
     function on either backend, so a trial's value depends only on its spec."""
-    from .runs import train_run
+    from .runs import new_trainer, train_run
     if folds:
         from .train.folds import cross_validate
-        values = [row[metric] for row in cross_validate(spec, folds)["per_fold"]]
+        values = [row[metric] for row in cross_validate(spec, folds, build=new_trainer)["per_fold"]]
         return float(sum(values) / len(values)), {"folds": values}
     run_, summary = train_run(spec, store)
     return float(summary[metric]), {"run_id": run_.id}

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from nnplay.spec import from_dict
+from nnplay.runs import new_trainer
 from nnplay.train import Trainer
 
 SPECS = {
@@ -24,7 +25,7 @@ EPOCHS = 3
 
 def make(name: str, seed: int = 0) -> Trainer:
     d = SPECS[name]
-    return Trainer(from_dict({"data": {"name": "moons", "samples": 80, "noise": 0.2, **d.get("data", {})},
+    return new_trainer(from_dict({"data": {"name": "moons", "samples": 80, "noise": 0.2, **d.get("data", {})},
                               "model": d["model"],
                               "train": {"epochs": EPOCHS, "batch_size": 16, "seed": seed,
                                         **d.get("train", {})}}))

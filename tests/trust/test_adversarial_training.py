@@ -8,7 +8,7 @@ from torch import nn
 
 from nnplay import spec as specmod
 from nnplay.spec import AdversarialSpec
-from nnplay.train import Trainer
+from nnplay.runs import new_trainer
 from nnplay.train.losses import TaskLoss
 from nnplay.trust.attacks import adversarial_trainer, attack
 
@@ -47,7 +47,7 @@ def test_digits_bar_adversarial_training_raises_pgd_accuracy(model_data):
     plain_pgd = attack(plain, d.x_test, d.y_test, **pgd).adversarial_accuracy
     spec = specmod.load(EXAMPLE, ["train.adversarial.method=pgd", "train.adversarial.eps=0.1",
                                   "train.epochs=15", "train.probe_every=0"])
-    tr = Trainer(spec, data=d)
+    tr = new_trainer(spec, data=d)
     tr.fit()
     robust = attack(tr.model, d.x_test, d.y_test, **pgd)
     assert robust.clean_accuracy > 0.90, robust.summary()

@@ -66,19 +66,20 @@ def train(
     if from_run and (resume or folds or nproc > 1 or backend == "ray"):   # those build their own Trainers
         fail(t("cli.train.from_alone", lang))
     if folds:
+        from ..runs import new_trainer
         from ..train.folds import cross_validate
         if folds < 2:
             fail(f"--folds must be 2 or more; received {folds}")
         err.print(t("cli.train.folds", lang, k=folds))
         res = guard(lambda: cross_validate(spec, folds, lambda i, row: err.print(
-            f"  {t('cli.train.fold', lang, i=i, k=folds)}: {row}")))
+            f"  {t('cli.train.fold', lang, i=i, k=folds)}: {row}"), build=new_trainer))
         err.print(f"{res['metric']}: {res['mean']:.4f} ± {res['std']:.4f}")
         if json_out:
             print_json(res)
         return
 
-    from ..train import Trainer
-    trainer = None if resume else guard(lambda: Trainer(spec))
+    from ..runs import new_trainer
+    trainer = None if resume else guard(lambda: new_trainer(spec))
     if trainer is not None and from_run:
         from ..runs import transfer_from
         info = guard(lambda: transfer_from(trainer, store.get(from_run)))

@@ -43,7 +43,8 @@ SAMPLES = 2500       # samples behind each epoch's GAN metrics (PacGAN's count)
 class GenerativeTrainer(Trainer):
     """Owns a generative model, its optimizer(s) and data; see the module docstring."""
 
-    def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
+    def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None,
+                 adversary=None):   # (no adversarial training for generative models)
         for field, used in (("data.augment", spec.data.augment), ("train.tta", spec.train.tta),
                             ("model.freeze", spec.model.freeze), ("model.embedding", spec.model.embedding),
                             ("train.metric_loss", spec.train.metric_loss != "none")):

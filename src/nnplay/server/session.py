@@ -22,7 +22,7 @@ from .. import probes
 from .. import spec as specmod
 from ..data import DataBundle, load_data
 from ..data.features import FEATURES, featurize
-from ..runs import RunStore, save_trained
+from ..runs import RunStore, new_trainer, save_trained
 from ..spec import Spec, UserError
 from ..train import DivergenceError, Trainer
 from ..train.loop import Cancelled
@@ -246,7 +246,7 @@ class Session:
         self._send({"type": "updated", "spec": self.trainer.spec.to_dict()})
 
     def _build(self, spec: Spec, data: DataBundle | None = None) -> None:
-        trainer = Trainer(spec, data=data, device="cpu" if spec.train.device == "auto" else None)
+        trainer = new_trainer(spec, data=data, device="cpu" if spec.train.device == "auto" else None)
         self._check_activations(trainer, spec.train.batch_size)   # before any step allocates them
         trainer.cancel = self.closed
         self.trainer, self.last_rec = trainer, {}

@@ -86,8 +86,7 @@ def train_rank(rank: int, world: int, spec: Spec, root: str, resume: str | None,
                tell: Callable[[tuple], None]) -> dict | None:
     """One process's part; process 0 trains into the run store at ``root`` and tells
     ("run", id) then ("epoch", record)s; -> process 0's summary."""
-    from ..runs import RunStore, train_run
-    from .loop import Trainer
+    from ..runs import RunStore, new_trainer, train_run
 
     store = RunStore(root)
     if rank == 0:
@@ -97,7 +96,7 @@ def train_rank(rank: int, world: int, spec: Spec, root: str, resume: str | None,
         _, summary = train_run(spec, store, on_epoch=lambda rec: tell(("epoch", rec)), resume=resume,
                                prepare=prepare)
         return summary
-    trainer = Trainer(spec)
+    trainer = new_trainer(spec)
     if resume:   # the same state as process 0 (its checkpoint; DDP then broadcasts its weights)
         state = store.get(resume).load_checkpoint()
         if state is not None:

@@ -18,8 +18,11 @@ from ..spec import Spec, SpecError
 from .loop import Trainer
 
 
-def cross_validate(spec: Spec, folds: int, on_fold: Callable[[int, dict], None] | None = None) -> dict:
-    """-> {"folds", "metric", "mean", "std", "per_fold": [...]}; folds are stratified for classes."""
+def cross_validate(spec: Spec, folds: int, on_fold: Callable[[int, dict], None] | None = None,
+                   build: Callable[..., Trainer] | None = None) -> dict:
+    """-> {"folds", "metric", "mean", "std", "per_fold": [...]}; folds are stratified for classes.
+    ``build(spec, data=...)`` makes each fold's Trainer (runs.new_trainer: with its hooks;
+    None: a plain Trainer)."""
     if folds < 2:
         raise ValueError(f"--folds must be >= 2; received {folds}")
     if spec.data.name == "text":   # split by position: no shuffled folds (csv texts have them)
@@ -40,7 +43,7 @@ def cross_validate(spec: Spec, folds: int, on_fold: Callable[[int, dict], None] 
         tr, va = torch.from_numpy(tr), torch.from_numpy(va)
         fold = dataclasses.replace(data, x_train=x[tr], y_train=y[tr], x_val=x[va], y_val=y[va],
                                    points=None, forecasts=None)
-        trainer = Trainer(spec, data=fold)
+        trainer = (build or Trainer)(spec, data=fold)
         result = trainer.fit()
         val = trainer.evaluate("val")
         row = {"fold": i + 1, metric: val.get("accuracy", val.get("mse")), "val_loss": val["loss"],

@@ -123,8 +123,12 @@ class Trainer:
             cls = GenerativeTrainer
         return super().__new__(cls)
 
-    def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None):
+    def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None,
+                 adversary: Callable[[Trainer], Callable] | None = None):
+        """``adversary``: train.adversarial's hook, (trainer) -> (xb, yb) -> xb, from a layer
+        above this one (nnplay.trust.attacks.adversary_for; runs.new_trainer passes it)."""
         self.spec = spec
+        self.make_adversary = adversary
         augmentation.check(spec.data.augment, spec.data.name)   # before any data is loaded
         self.data = data if data is not None else load_data(spec.data)
         self.device = resolve_device(device or spec.train.device)
@@ -196,11 +200,11 @@ class Trainer:
         # frozen layers' parameters are left out: no updates, no optimizer state
         self.optimizer = make_optimizer(self.spec.train, [p for p in self.model.parameters() if p.requires_grad])
         self._build_schedule()
-        adv = self.spec.train.adversarial
-        if adv.method != "none":
-            from ..trust.attacks import adversarial_trainer
-            self.adversary = adversarial_trainer(self.model, self.loss_fn, adv, self.data.bounds,
-                                                 self.generator)
+        if self.spec.train.adversarial.method != "none":
+            if self.make_adversary is None:
+                raise ValueError("train.adversarial: this Trainer was built without an adversary hook; "
+                                 "build it with nnplay.runs.new_trainer(spec)")
+            self.adversary = self.make_adversary(self)
 
     def _build_schedule(self) -> None:
         """The schedule for the current settings, at the position training has reached

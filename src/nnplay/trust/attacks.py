@@ -186,6 +186,12 @@ def robustness_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon
     return rows
 
 
+def adversary_for(trainer) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``train.adversarial``'s hook for a Trainer: ``Trainer(spec, adversary=adversary_for)``."""
+    return adversarial_trainer(trainer.model, trainer.loss_fn, trainer.spec.train.adversarial,
+                               trainer.data.bounds, trainer.generator)
+
+
 def adversarial_trainer(model: nn.Module, loss_fn: Callable, adv, bounds: tuple[float, float],
                         generator: torch.Generator | None = None
                         ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
