@@ -111,6 +111,9 @@ def test_uncertainty_mc_dropout_json(digits_run):
     out = last_json(cli("uncertainty", run.id, "--method", "mc-dropout", "--passes", "30", "--json", *opts))
     assert 0 <= out["ece"] < 0.1 and out["ood_auroc"] >= 0.9
     assert set(out["ood"]) == {"noise", "rotated", "inverted"}
+    # the playground's keys (server/trust.py answers with the same Uncertainty.summary())
+    assert set(out["ood"]["noise"]) == {"auroc", "auroc_mutual_information", "mean_confidence", "mean_entropy"}
+    assert {"method", "passes", "accuracy", "ece", "bins", "mean_confidence", "ood_auroc"} <= set(out)
     assert out["val_ece_calibrated"] <= out["val_ece"] + 0.02   # ECE on 144 samples: see test_uncertainty
     assert sum(b["count"] for b in out["bins"]) == 360        # each test sample in one bin
     assert all(Path(p).is_file() for p in out["figures"])
@@ -166,7 +169,7 @@ def test_bad_input_exits_2(digits_run):
     user_error(cli("attack", run.id, "--target", "11", *opts), "target: must be a class between 0 and 9")
     user_error(cli("explain", run.id, "--index", "360", *opts), "--index: must be between 0 and 359", "360")
     user_error(cli("explain", run.id, "--method", "shap", *opts), "--method: must be one of: saliency")
-    user_error(cli("uncertainty", run.id, "--method", "bayes", *opts), "--method: must be one of: mc-dropout, ensemble")
+    user_error(cli("uncertainty", run.id, "--method", "bayes", *opts), "--method: must be one of: single, mc-dropout, ensemble")
     user_error(cli("uncertainty", run.id, "--bins", "1", *opts), "--bins")
     user_error(cli("attack", run.id, "--eps", "2", "--lang", "ko", *opts), "오류", "eps")
 

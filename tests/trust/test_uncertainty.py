@@ -126,3 +126,37 @@ def test_digits_bars_ensemble_of_runs(digits):
     assert U.ood_auroc(test.entropy, noise.entropy) >= 0.9
     val = U.ensemble(models, d.x_val)
     assert_temperature_helps(val, d.y_val)
+
+
+# --- the family's one call shape ---------------------------------------------------------------
+def test_uncertainty_one_call_for_every_method_with_its_own_sanity_figures():
+    """uncertainty(model_or_models, x, y, method=...) -> a result whose summary() carries ECE and
+    OOD AUROCs; the AUROCs are scikit-learn's on the entropies, ood_auroc over every kind."""
+    from sklearn.metrics import roc_auc_score
+    torch.manual_seed(0)
+    nets = [nn.Sequential(nn.Flatten(), nn.Linear(16, 12), nn.ReLU(), nn.Dropout(0.3), nn.Linear(12, 3))
+            for _ in range(2)]
+    x, y = torch.rand(40, 1, 4, 4), torch.randint(0, 3, (40,))
+    xv, yv = torch.rand(20, 1, 4, 4), torch.randint(0, 3, (20,))
+    keys = None
+    for method, models in [("single", nets[0]), ("mc-dropout", nets[0]), ("ensemble", nets)]:
+        res = U.uncertainty(models, x, y, method, bounds=(0.0, 1.0), passes=5, val=(xv, yv))
+        s = res.summary()
+        keys = keys or set(s)
+        assert set(s) == keys and set(s["ood"]) == set(U.OOD_KINDS), method
+        assert s["method"] == method and s["passes"] == {"single": 1, "mc-dropout": 5, "ensemble": 2}[method]
+        assert s["ece"] == pytest.approx(U.calibration(res.test.probs, y).ece)
+        for k, p in res.ood.items():
+            want = roc_auc_score([0] * 40 + [1] * 40, torch.cat([res.test.entropy, p.entropy]).numpy())
+            assert s["ood"][k]["auroc"] == pytest.approx(want)
+        ent = torch.cat([res.test.entropy] + [p.entropy for p in res.ood.values()]).numpy()
+        assert s["ood_auroc"] == pytest.approx(roc_auc_score([0] * 40 + [1] * 120, ent))
+        val = {"single": lambda: U.single(nets[0], xv), "mc-dropout": lambda: U.mc_dropout(nets[0], xv, 5),
+               "ensemble": lambda: U.ensemble(nets, xv)}[method]()
+        assert s["temperature"] == pytest.approx(U.fit_temperature(val, yv))
+    flat = U.uncertainty(nets[0], x.flatten(1), y, bounds=(0.0, 1.0))   # not images: noise only
+    assert set(flat.summary()["ood"]) == {"noise"} and "val_ece" not in flat.summary()
+    with pytest.raises(TrustError, match="method: must be one of: single, mc-dropout, ensemble"):
+        U.uncertainty(nets[0], x, y, "bayes", bounds=(0.0, 1.0))
+    with pytest.raises(TrustError, match="2 or more"):
+        U.uncertainty(nets[0], x, y, "ensemble", bounds=(0.0, 1.0))

@@ -112,7 +112,7 @@ def attack(
 @app.command()
 def uncertainty(
     run_id: Annotated[str, typer.Argument(help="The trained run to question.")],
-    method: Annotated[str, typer.Option("--method", help="mc-dropout or ensemble.")] = "mc-dropout",
+    method: Annotated[str, typer.Option("--method", help="single, mc-dropout or ensemble.")] = "mc-dropout",
     passes: Annotated[int, typer.Option("--passes", help="MC dropout forward passes.")] = 50,
     members: Annotated[int, typer.Option("--members", help="Ensemble size (this run + new seeds).")] = 5,
     bins: Annotated[int, typer.Option("--bins", help="Confidence bins for ECE.")] = 10,
@@ -129,41 +129,22 @@ def uncertainty(
 
     lang = set_lang(lang)
     set_threads(threads)
-    guard(lambda: check_choice("--method", method, ("mc-dropout", "ensemble")))
+    guard(lambda: check_choice("--method", method, U.METHODS))
     if not 2 <= bins <= 100:
         fail(f"--bins: must be between 2 and 100; received: {bins}")
     store, run, tr = _load(run_id, runs_dir, "uncertainty")
     d = tr.data
-    kinds = list(U.OOD_KINDS) if d.is_image else ["noise"]
-    ood = {k: U.ood_inputs(d.x_test, k, d.bounds) for k in kinds}
-    summary: dict = {"run_id": run.id, "method": method}
-    if method == "mc-dropout":
-        predict = lambda xs: U.mc_dropout(tr.model, xs, passes)
-        guard(lambda: predict(d.x_test[:1]))
-        summary["passes"] = passes
-    else:
+    models, ids = tr.model, None
+    if method == "ensemble":
         from ..runs import load_trained
         runs = guard(lambda: U.ensemble_runs(run, members, store, lambda i, s: err.print(
             t("trust.uncertainty.member", lang, i=i + 1, n=members, seed=s))))
-        models = [tr.model] + [load_trained(r).model for r in runs[1:]]
-        predict = lambda xs: U.ensemble(models, xs)
-        summary["members"] = [r.id for r in runs]
-    test, val = predict(d.x_test), predict(d.x_val) if len(d.x_val) else None
-    temp = U.fit_temperature(val, d.y_val) if val is not None else 1.0
-    cal = U.calibration(test.probs, d.y_test, bins)
-    summary.update(accuracy=float((test.probs.argmax(1) == d.y_test).float().mean()), ece=cal.ece,
-                   temperature=temp, ece_calibrated=U.calibration(test.scaled(temp).probs, d.y_test, bins).ece)
-    if val is not None:
-        summary.update(val_ece=U.calibration(val.probs, d.y_val, bins).ece,
-                       val_ece_calibrated=U.calibration(val.scaled(temp).probs, d.y_val, bins).ece)
-    outs = {k: predict(xo) for k, xo in ood.items()}
-    summary["ood"] = {k: {"auroc_entropy": U.ood_auroc(test.entropy, p.entropy),
-                          "auroc_mutual_information": U.ood_auroc(test.mutual_information,
-                                                                  p.mutual_information),
-                          "mean_entropy": float(p.entropy.mean())} for k, p in outs.items()}
-    summary["ood_auroc"] = summary["ood"]["noise"]["auroc_entropy"]
-    summary["mean_entropy"] = float(test.entropy.mean())
-    summary["bins"] = cal.bins
+        models, ids = [tr.model] + [load_trained(r).model for r in runs[1:]], [r.id for r in runs]
+    res = guard(lambda: U.uncertainty(models, d.x_test, d.y_test, method, bounds=d.bounds, passes=passes,
+                                      bins=bins, val=(d.x_val, d.y_val)))
+    summary = {"run_id": run.id, **res.summary(), **({"members": ids} if ids else {})}
+    test, cal, temp = res.test, res.calibration, res.temperature
+    outs = res.ood
     folder = run.path("trust")
     summary["figures"] = [
         str(figures.reliability(cal, folder / f"uncertainty-{method}-reliability.png", method, lang)),

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .. import active
 from ..spec import UserError
-from ..trust import attacks, explain
+from ..trust import attacks, explain, uncertainty
 from .limits import LimitError, Limits
 
 MAGIC = b"NNPF"
@@ -116,7 +116,7 @@ class Neighbors(_Msg):
 
 
 TRUST_METHODS = {"attack": attacks.METHODS, "explain": explain.METHODS,   # the library's lists
-                 "uncertainty": ("single", "mc-dropout")}
+                 "uncertainty": uncertainty.ONE_MODEL}
 
 ClientMessage = Annotated[Union[SpecMsg, Play, Pause, Step, Reset, FrameRequest, View, Save, Trust,
                                 AugmentPreview, Ask, Neighbors],

@@ -11,11 +11,11 @@ import torch
 
 from ..train import Trainer
 from ..trust import attacks, explain, uncertainty
-from ..trust.base import TrustError, check_task, logits
+from ..trust.base import TrustError, check_eps, check_task, logits
 from .protocol import MessageError, Trust
 
 MC_PASSES = 10      # MC dropout passes: few, so the answer stays fast (about 0.1 s on digits)
-BINS = 10           # confidence bins: reliability diagram and confidence histograms
+BINS = uncertainty.BINS   # confidence bins: reliability diagram and confidence histograms
 
 
 def answer(tr: Trainer, m: Trust) -> tuple[dict, dict[str, np.ndarray]]:
@@ -29,10 +29,10 @@ def answer(tr: Trainer, m: Trust) -> tuple[dict, dict[str, np.ndarray]]:
     if not 0 <= m.image < n:
         raise MessageError(f"trust.image: must be a test image index between 0 and {n - 1}; "
                            f"received: {m.image}")
-    lo, hi = d.bounds
-    if not 0 <= m.eps <= hi - lo:
-        raise MessageError(f"trust.eps: must be between 0 and {hi - lo:g} (inputs lie in "
-                           f"[{lo:g}, {hi:g}]); received: {m.eps:g}")
+    try:
+        check_eps(m.eps, d.bounds)   # the library's rule, worded for the message's field
+    except TrustError as e:
+        raise MessageError(f"trust.{e}") from None
     header = {"type": "trust", "what": m.what, "epoch": tr.epoch,
               "image": {"index": m.image, "label": int(d.y_test[m.image])}}
     make = {"attack": _attack, "explain": _explain, "uncertainty": _uncertainty}[m.what]
@@ -84,22 +84,9 @@ def _explain(tr: Trainer, m: Trust):
 
 def _uncertainty(tr: Trainer, m: Trust):
     """Calibration on the test set, and confidence on inputs it never saw (OOD)."""
-    d, method = tr.data, m.method or "single"
-    kinds = uncertainty.OOD_KINDS
-    xs = [d.x_test] + [uncertainty.ood_inputs(d.x_test, k, d.bounds) for k in kinds]
-    predict = (lambda x: uncertainty.mc_dropout(tr.model, x, MC_PASSES)) if method == "mc-dropout" \
-        else (lambda x: uncertainty.single(tr.model, x))
-    test, *outs = [predict(x) for x in xs]
-    cal = uncertainty.calibration(test.probs, d.y_test, BINS)
-    conf = test.probs.max(1).values
-    header = {"method": method, "passes": MC_PASSES if method == "mc-dropout" else 1,
-              "accuracy": float((test.probs.argmax(1) == d.y_test).float().mean()),
-              "ece": cal.ece, "bins": cal.bins, "mean_confidence": float(conf.mean()),
-              "ood": {k: {"auroc": uncertainty.ood_auroc(test.entropy, p.entropy),
-                          "mean_confidence": float(p.probs.max(1).values.mean())}
-                      for k, p in zip(kinds, outs)},
-              "ood_auroc": uncertainty.ood_auroc(test.entropy, torch.cat([p.entropy for p in outs]))}
-    arrays = {"confidence:test": uncertainty.confidence_histogram(test.probs, BINS).numpy()}
-    for k, p in zip(kinds, outs):
-        arrays[f"confidence:{k}"] = uncertainty.confidence_histogram(p.probs, BINS).numpy()
-    return header, arrays
+    d = tr.data
+    res = uncertainty.uncertainty(tr.model, d.x_test, d.y_test, m.method or "single", bounds=d.bounds,
+                                  passes=MC_PASSES, bins=BINS)
+    arrays = {f"confidence:{k}": uncertainty.confidence_histogram(p.probs, BINS).numpy()
+              for k, p in {"test": res.test, **res.ood}.items()}
+    return res.summary(), arrays

@@ -9,6 +9,10 @@ From them: the predictive mean p = mean_s softmax(logits_s / T), its entropy H[p
 doubt). Calibration: expected calibration error and temperature scaling (Guo et al.
 2017, https://arxiv.org/abs/1706.04599). Out-of-distribution inputs are scored by
 their entropy, and the separation is measured by the area under the ROC curve.
+
+One call shape for the family, like ``attack`` and ``explain``:
+``uncertainty(model_or_models, x, y, method=...)`` -> ``Uncertainty``, whose ``summary()``
+carries its own sanity figures (ECE, OOD AUROCs) under the keys the CLI and the server share.
 """
 from __future__ import annotations
 
@@ -24,6 +28,10 @@ from ..model.layers import dropout
 from .base import TrustError, as_classifier, check_choice, logits
 
 OOD_KINDS = ("noise", "rotated", "inverted")
+METHODS = ("single", "mc-dropout", "ensemble")   # one eval pass; MC dropout; a deep ensemble
+ONE_MODEL = METHODS[:2]                           # the methods that need only one network
+PASSES = 50                                       # MC dropout passes (nnplay uncertainty --passes)
+BINS = 10                                         # confidence bins (ECE, reliability diagram)
 
 
 def entropy(p: torch.Tensor) -> torch.Tensor:
@@ -207,3 +215,72 @@ def ensemble_runs(run, members: int, store, on_member=None) -> list:
                 update={"seed": seed})}), store)
         out.append(found[seed])
     return out
+
+
+# --- the family's one call ---------------------------------------------------------------
+@dataclass
+class Uncertainty:
+    """``uncertainty``'s answer: the test set's predictive distribution, its calibration, and
+    each OOD kind's predictive; ``passes``: predictions per input (an ensemble's members);
+    ``temperature`` fitted on validation data (1 without)."""
+    method: str
+    test: Predictive
+    y: torch.Tensor
+    calibration: Calibration
+    ood: dict[str, Predictive]
+    passes: int = 1
+    temperature: float = 1.0
+    val: tuple[Predictive, torch.Tensor] | None = None
+
+    def summary(self) -> dict:
+        """The figures, under the keys ``nnplay uncertainty --json`` and the playground share:
+        accuracy, ece (and at the fitted temperature), each OOD kind's AUROC by entropy
+        (``auroc``) and by mutual information, and ``ood_auroc`` over every kind together."""
+        test, bins = self.test, len(self.calibration.bins)
+        out = {"method": self.method, "passes": self.passes,
+               "accuracy": float((test.probs.argmax(1) == self.y).float().mean()),
+               "ece": self.calibration.ece, "bins": self.calibration.bins,
+               "mean_confidence": float(test.probs.max(1).values.mean()),
+               "mean_entropy": float(test.entropy.mean()),
+               "temperature": self.temperature,
+               "ece_calibrated": calibration(test.scaled(self.temperature).probs, self.y, bins).ece}
+        if self.val is not None:
+            val, yv = self.val
+            out.update(val_ece=calibration(val.probs, yv, bins).ece,
+                       val_ece_calibrated=calibration(val.scaled(self.temperature).probs, yv, bins).ece)
+        out["ood"] = {k: {"auroc": ood_auroc(test.entropy, p.entropy),
+                          "auroc_mutual_information": ood_auroc(test.mutual_information, p.mutual_information),
+                          "mean_confidence": float(p.probs.max(1).values.mean()),
+                          "mean_entropy": float(p.entropy.mean())} for k, p in self.ood.items()}
+        out["ood_auroc"] = ood_auroc(test.entropy, torch.cat([p.entropy for p in self.ood.values()]))
+        return out
+
+
+def uncertainty(model_or_models: nn.Module | list[nn.Module], x: torch.Tensor, y: torch.Tensor,
+                method: str = "single", *, bounds: tuple[float, float], ood: tuple[str, ...] | None = None,
+                passes: int = PASSES, bins: int = BINS,
+                val: tuple[torch.Tensor, torch.Tensor] | None = None, seed: int = 0) -> Uncertainty:
+    """How sure the model is on ``x`` (labels ``y``) and on inputs it never saw.
+
+    ``method``: "single" (one eval pass), "mc-dropout" (``passes`` passes with dropout on,
+    Gal & Ghahramani 2016) or "ensemble" (a list of 2+ models, Lakshminarayanan et al.
+    2017). ``ood``: the OOD kinds (default: every kind for images, noise otherwise), made
+    from ``x`` within ``bounds``. ``val`` (x, y): the temperature is fitted on it (Guo et
+    al. 2017)."""
+    check_choice("method", method, METHODS)
+    models = model_or_models if isinstance(model_or_models, (list, tuple)) else [model_or_models]
+    if method == "ensemble":
+        def predict(z): return ensemble(list(models), z)
+    elif method == "mc-dropout":
+        def predict(z): return mc_dropout(models[0], z, passes, seed)
+    else:
+        def predict(z): return single(models[0], z)
+    kinds = ood if ood is not None else OOD_KINDS if x.dim() == 4 else ("noise",)
+    test = predict(x)
+    v = (predict(val[0]), val[1]) if val is not None and len(val[0]) else None
+    temperature = fit_temperature(v[0], v[1]) if v is not None else 1.0
+    outs = {k: predict(ood_inputs(x, k, bounds, seed)) for k in kinds}
+    return Uncertainty(method, test, y, calibration(test.probs, y, bins), outs,
+                       passes if method == "mc-dropout" else len(models) if method == "ensemble" else 1,
+                       temperature, v)
+
