@@ -97,11 +97,12 @@ def test_korean_report_has_korean_captions(runs):
 
 
 def test_plot_text_is_korean_only_with_a_hangul_font(monkeypatch):
-    monkeypatch.setattr(report, "HANGUL_FONTS", ("No Such Font",))
-    assert report._plot_fonts("ko")[0] == "en"          # no Hangul glyphs: plots stay readable
-    monkeypatch.setattr(report, "HANGUL_FONTS", ("DejaVu Sans",))
-    assert report._plot_fonts("ko") == ("ko", ["DejaVu Sans", "DejaVu Sans"])
-    assert report._plot_fonts("en")[0] == "en"
+    from nnplay import figure
+    monkeypatch.setattr(figure, "HANGUL_FONTS", ("No Such Font",))
+    assert figure.fonts("ko")[0] == "en"          # no Hangul glyphs: plots stay readable
+    monkeypatch.setattr(figure, "HANGUL_FONTS", ("DejaVu Sans",))
+    assert figure.fonts("ko") == ("ko", ["DejaVu Sans", "DejaVu Sans"])
+    assert figure.fonts("en")[0] == "en"
 
 
 def test_confusion_matrix_recomputed_matches_the_saved_one(runs):
@@ -167,3 +168,34 @@ def test_cli_report_and_unknown_run(runs, tmp_path):
     res = cli.invoke(app, ["report", "no-such-run", "--runs-dir", str(store.root)])
     assert res.exit_code == 2
     assert "unknown run 'no-such-run'" in res.output and "Traceback" not in res.output
+
+
+def test_every_plot_goes_through_the_one_figure_helper_and_one_confusion_matrix():
+    """Fonts and PNG saving in nnplay/figure.py only; sklearn's confusion matrix in probes.py only."""
+    import nnplay
+    src = Path(nnplay.__file__).parent
+    where = {}
+    for f in src.rglob("*.py"):
+        text = f.read_text()
+        for word in (".savefig(", "font_manager", "rc_context(", "confusion_matrix("):
+            if word in text:
+                where.setdefault(word, set()).add(f.relative_to(src).as_posix())
+    assert where[".savefig("] == where["font_manager"] == where["rc_context("] == {"figure.py"}
+    assert where["confusion_matrix("] == {"probes.py"}
+
+
+def test_trust_figures_fall_back_to_english_without_a_hangul_font(monkeypatch, tmp_path):
+    import torch
+
+    from nnplay import figure
+    from nnplay.trust import figures, uncertainty
+    seen = []
+    monkeypatch.setattr(figures, "t", lambda key, lang="en", **kw: seen.append(lang) or key)
+    cal = uncertainty.calibration(torch.tensor([[0.9, 0.1], [0.4, 0.6]]), torch.tensor([0, 0]), bins=5)
+    monkeypatch.setattr(figure, "HANGUL_FONTS", ("No Such Font",))
+    path = figures.reliability(cal, tmp_path / "r.png", "title", lang="ko")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and seen and set(seen) == {"en"}
+    monkeypatch.setattr(figure, "HANGUL_FONTS", ("DejaVu Sans",))
+    seen.clear()
+    figures.reliability(cal, tmp_path / "r.png", "title", lang="ko")
+    assert set(seen) == {"ko"}

@@ -151,8 +151,9 @@ def plot(curves: dict[str, Curve], path, title: str, lang: str = "en"):
     from matplotlib.figure import Figure
 
     from .i18n import t
-    from .trust.figures import _save, _style
-    with _style(lang):
+    from .figure import fonts, save_png, style
+    with style(lang):
+        lang = fonts(lang)[0]   # Korean text only with a Hangul font
         fig = Figure(figsize=(6, 4.2))
         ax = fig.subplots()
         for name, c in curves.items():
@@ -162,4 +163,4 @@ def plot(curves: dict[str, Curve], path, title: str, lang: str = "en"):
         ax.set(xlabel=t("active.fig.labels", lang), ylabel=t("active.fig.accuracy", lang), title=title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        return _save(fig, path)
+        return save_png(fig, path)

@@ -12,23 +12,21 @@ image's nearest neighbors by the embedding and by raw pixels.
 from __future__ import annotations
 
 import html
-import io
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib import colormaps, font_manager, rc_context
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+from sklearn.metrics import ConfusionMatrixDisplay
 
-from . import probes
+from . import figure, probes
 from .i18n import LANGS, t
 from .runs import Run, atomic_write, load_trained
 from .spec import SpecError
 
-HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic", "UnDotum")
 SUMMARY_KEYS = ("epochs", "train_loss", "val_loss", "test_loss", "test_accuracy", "test_mse",
                 "test_mae", "test_rmse", "test_recall_at_1", "test_map", "test_map_qe", "seconds",
                 "test_accuracy_tta", "test_balanced_accuracy", "test_pr_auc_mean", "rare_class",
@@ -41,13 +39,6 @@ REPORT_SAMPLE, REPORT_TEMPERATURE = 300, 0.8   # a character model's sample on i
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 figure{margin:2em 0} img{max-width:100%;border:1px solid #ddd} figcaption{color:#444} pre{background:#f6f6f6}
 table{border-collapse:collapse} th,td{padding:.2em .8em;text-align:left;border-bottom:1px solid #eee}"""
-
-
-def _plot_fonts(lang: str) -> tuple[str, list[str]]:
-    """(language of the text inside plots, fonts): Korean needs a Hangul font, else English."""
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    found = [f for f in HANGUL_FONTS if f in have] if lang == "ko" else []
-    return ("ko" if found else "en"), found + ["DejaVu Sans"]
 
 
 def _series(history: list[dict], probe: str, stat: str | None) -> dict[str, tuple[list, list]]:
@@ -192,9 +183,7 @@ def confusion(run: Run, trainer) -> np.ndarray | None:
         return None      # a character model: one class per character, no readable matrix
     if (saved := run.summary().get("confusion_matrix")) is not None:
         return np.asarray(saved)
-    with torch.no_grad():
-        pred = trainer.predict(data.x_test).argmax(1).numpy()
-    return confusion_matrix(data.y_test.numpy(), pred, labels=list(range(data.num_classes)))
+    return probes.confusion(trainer.model, data.x_test, data.y_test, data.task, data.num_classes)[0]
 
 
 def plot_confusion(run: Run, trainer, L) -> Figure | None:
@@ -394,7 +383,7 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
         raise SpecError(f"sample: must be 0..{len(data.x_test) - 1} (a test image index); received {sample}")
     out = Path(out) if out is not None else run.dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    plot_lang, fonts = _plot_fonts(lang)
+    plot_lang = figure.fonts(lang)[0]
     L = partial(t, lang=plot_lang)            # text inside the plots
     plots = {
         "curves": lambda: plot_curves(history, L),
@@ -415,11 +404,10 @@ def write_report(run: Run, out: str | Path | None = None, lang: str = "en", samp
         from .generative.report import plots as generative_plots
         plots = generative_plots(trainer, history, L)
     shown = []
-    with rc_context({"font.family": fonts, "axes.unicode_minus": plot_lang == "en"}):
+    with figure.style(lang):
         for name, make in plots.items():
             if (fig := make()) is not None:
-                fig.savefig(buf := io.BytesIO(), format="png", dpi=100, bbox_inches="tight")
-                atomic_write(out / f"{name}.png", buf.getvalue())     # temp file, then os.replace
+                figure.save_png(fig, out / f"{name}.png")
                 shown.append(name)
     page = out / "index.html"
     atomic_write(page, _html(run, run.summary(), shown, lang, _text_section(trainer, lang)))

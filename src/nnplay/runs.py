@@ -388,16 +388,15 @@ def _eager(fn):
 
 @_eager
 def _classification_extras(trainer: Trainer) -> dict:
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+    from sklearn.metrics import precision_recall_fscore_support
 
+    from .probes import confusion
     d = trainer.data
     if (d.task == "regression" or len(d.x_test) == 0 or trainer.spec.data.name == "text"
             or trainer.spec.model.kind != "classifier"):
         return {}   # a character model's classes are its characters; generative: no classes
-    pred = trainer.predict(d.x_test).argmax(1).numpy()
-    true = d.y_test.numpy()
-    p, _, f1, _ = precision_recall_fscore_support(true, pred, average="macro", zero_division=0)
-    cm = confusion_matrix(true, pred, labels=list(range(d.num_classes)))
+    cm, pred, _ = confusion(trainer.model, d.x_test, d.y_test, d.task, d.num_classes)
+    p, _, f1, _ = precision_recall_fscore_support(d.y_test.numpy(), pred, average="macro", zero_division=0)
     return {"test_precision": float(p), "test_f1": float(f1),   # per-class test_recall: Trainer.summary
             "confusion_matrix": cm.tolist()}
 

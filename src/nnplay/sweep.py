@@ -455,6 +455,7 @@ def plot(sweep: Sweep) -> dict[str, str]:
     from optuna.trial import TrialState
     from optuna.visualization import matplotlib as vis
 
+    from .figure import save_png
     study = optuna.load_study(study_name=sweep.name, storage=f"sqlite:///{sweep.storage_path}")
     done = study.get_trials(states=(TrialState.COMPLETE,))
     sweep.plot_dir.mkdir(parents=True, exist_ok=True)
@@ -477,7 +478,7 @@ def plot(sweep: Sweep) -> dict[str, str]:
         fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
         fig.set_size_inches(8, 5)
         path = sweep.plot_dir / f"{what}.png"
-        fig.savefig(path, dpi=80, bbox_inches="tight")
+        save_png(fig, path, dpi=80)
         plt.close(fig)
         out[what] = str(path)
     return out

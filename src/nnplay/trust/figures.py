@@ -6,55 +6,26 @@ from __future__ import annotations
 
 import functools
 import inspect
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib import font_manager, rc_context
 from matplotlib.figure import Figure
 
+from ..figure import fonts, save_png, style
 from ..i18n import t
 
-HANGUL = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic")
-
-
-@functools.cache
-def _hangul_fonts() -> list[str]:
-    """Installed Hangul fonts; files added after matplotlib built its font cache are added too."""
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    if not have & set(HANGUL):
-        for path in font_manager.findSystemFonts():
-            if any(k in Path(path).name for k in ("NanumGothic.", "NotoSansCJK", "NotoSansKR")):
-                font_manager.fontManager.addfont(path)
-        have = {f.name for f in font_manager.fontManager.ttflist}
-    return [f for f in HANGUL if f in have]
-
-
-def _style(lang: str):
-    """Fonts for the figure's text: a Hangul font first when the language is Korean."""
-    fonts = _hangul_fonts() if lang == "ko" else []
-    return rc_context({"font.family": fonts + ["DejaVu Sans"], "axes.unicode_minus": False})
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    from ..runs import atomic_write
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, buf.getvalue())
-    return path
-
-
 def _styled(draw):
-    """Run a drawing function inside ``_style(lang)`` so every text gets the right font."""
+    """Run a drawing function inside ``figure.style(lang)`` so every text gets a font that has
+    its glyphs (Korean falls back to English without a Hangul font)."""
     @functools.wraps(draw)
     def wrapper(*args, **kw):
-        lang = inspect.signature(draw).bind(*args, **kw)
-        lang.apply_defaults()
-        with _style(lang.arguments["lang"]):
-            return draw(*args, **kw)
+        bound = inspect.signature(draw).bind(*args, **kw)
+        bound.apply_defaults()
+        lang = bound.arguments["lang"]
+        bound.arguments["lang"] = fonts(lang)[0]
+        with style(lang):
+            return draw(*bound.args, **bound.kwargs)
     return wrapper
 
 
@@ -102,7 +73,7 @@ def attack_examples(x: torch.Tensor, res, class_names: list[str], path: Path, la
                   label=t("trust.fig.flipped", lang))
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 @_styled
@@ -116,7 +87,7 @@ def robustness_curve(curve: list[dict], path: Path, title: str, lang: str = "en"
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.set_title(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 @_styled
@@ -140,7 +111,7 @@ def patch_examples(x: torch.Tensor, res, class_names: list[str], path: Path, lan
         ax.set_xticks([]), ax.set_yticks([])
     fig.suptitle(f"{t('trust.fig.patch', lang)} -> {names(int(res.target[0]))}: "
                  f"{t('trust.fig.success', lang)} {res.success_rate:.0%}")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 @_styled
@@ -161,7 +132,7 @@ def reliability(cal, path: Path, title: str, lang: str = "en") -> Path:
     ax.set_xlim(0, 1), ax.set_ylim(0, 1)
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title(f"{title}  ECE={cal.ece:.3f}")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 @_styled
@@ -178,7 +149,7 @@ def entropy_histograms(h_in: torch.Tensor, h_out: dict[str, torch.Tensor], path:
     ax.set_xlabel(t("trust.fig.entropy", lang))
     ax.legend(fontsize=8)
     ax.set_title(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 @_styled
@@ -208,4 +179,4 @@ def attribution(x: torch.Tensor, attr: torch.Tensor, path: Path, title: str, lan
         ax.axvline(0, color="k", lw=0.8)
         ax.set_xlabel(t("trust.fig.attribution", lang))
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_png(fig, path)
