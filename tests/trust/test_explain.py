@@ -8,7 +8,7 @@ from torch.nn import functional as F
 
 from nnplay.trust import TrustError
 from nnplay.trust.base import logits
-from nnplay.trust.explain import METHODS, explain, positive_share
+from nnplay.trust.explain import METHODS, explain, positive_share, strokes
 
 pytestmark = pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
 
@@ -61,7 +61,8 @@ def test_integrated_gradients_completeness_on_digits(model_data):
 def test_digits_bar_attribution_sits_on_the_strokes(model_data, method):
     model, d = model_data
     x = d.x_test[:100]
-    ink = x > 0.3
+    ink = x > 0.3   # the digits' ink (inputs in [0, 1]): what trust.explain.strokes marks
+    assert torch.equal(ink, strokes(x, d.bounds)) and d.bounds == (0.0, 1.0)
     e = explain(model, x, method)
     share, area = positive_share(e.attribution, ink), float(ink.float().mean())
     assert share > 0.5 and share > area + 0.25, (method, share, area)
@@ -95,3 +96,10 @@ def test_explain_errors(model_data, linear):
         explain(model, d.x_test[:2], "shap")
     with pytest.raises(TrustError, match="target: must be a class between 0 and 9; received: 10"):
         explain(model, d.x_test[:2], "saliency", target=10)
+
+
+def test_strokes_are_the_pixels_above_the_ink_share_of_the_range():
+    """INK = 0.3 of the input range, named once: [0, 1] -> above 0.3; [-1, 1] -> above -0.4."""
+    x = torch.tensor([0.0, 0.29, 0.31, 1.0])
+    assert strokes(x, (0.0, 1.0)).tolist() == [False, False, True, True]
+    assert strokes(torch.tensor([-1.0, -0.41, -0.39, 1.0]), (-1.0, 1.0)).tolist() == [False, False, True, True]

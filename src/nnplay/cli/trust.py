@@ -173,7 +173,7 @@ def explain(
     """Which inputs made the model decide? An attribution map for one test sample."""
     from ..trust import figures
     from ..trust.base import check_choice
-    from ..trust.explain import METHODS, explain as run_explain, positive_share
+    from ..trust.explain import METHODS, explain as run_explain, positive_share, strokes
     from . import print_json
 
     lang = set_lang(lang)
@@ -197,8 +197,7 @@ def explain(
     if e.completeness_gap is not None:
         summary["completeness_gap"] = float(e.completeness_gap[0])
     if d.is_image:
-        lo, hi = d.bounds
-        ink = x > lo + 0.3 * (hi - lo)
+        ink = strokes(x, d.bounds)
         summary.update(stroke_share=positive_share(e.attribution, ink), stroke_area=float(ink.float().mean()))
     else:
         summary["attribution"] = dict(zip(d.feature_names, e.attribution[0].tolist())) \

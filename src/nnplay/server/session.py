@@ -38,6 +38,7 @@ log = logging.getLogger("nnplay.server")
 MAX_HISTORY = 20_000      # epoch records kept; older ones are thinned to every other
 SHOWN_IMAGES = 40         # test images sent to the page's picker
 SHOWN_MISTAKES = 24       # misclassified test images per frame
+EXACT_TRAIN = 5000        # training sets up to this size are evaluated for each frame; larger: the epoch's running figures
 SLOW_EVERY = 0.5          # seconds between confusion-matrix updates while playing
 _CLOSE = object()
 
@@ -303,7 +304,7 @@ class Session:
         rec = self.last_rec
         metrics: dict = {}
         for split in ("train", "test"):
-            res = tr.evaluate(split) if split == "test" or len(tr.x["train"]) <= 5000 else \
+            res = tr.evaluate(split) if split == "test" or len(tr.x["train"]) <= EXACT_TRAIN else \
                 {k.removeprefix("train_"): rec[k] for k in rec if k.startswith("train_")}
             metrics.update({f"{split}_{k}": val for k, val in res.items()})
         metrics.update({k: rec[k] for k in ("val_loss", "val_accuracy", "val_mse", "lr")

@@ -110,6 +110,15 @@ def explain(model: nn.Module, x: torch.Tensor, method: str = "integrated-gradien
     return Explanation(a.detach(), method, tgt, pred, None if gap is None else gap.detach())
 
 
+INK = 0.3   # a pixel is ink (part of a stroke) above this share of the input range
+
+
+def strokes(x: torch.Tensor, bounds: tuple[float, float]) -> torch.Tensor:
+    """The ink of images ``x`` with inputs in ``bounds``: a mask of the pixels above INK."""
+    lo, hi = bounds
+    return x > lo + INK * (hi - lo)
+
+
 def positive_share(attribution: torch.Tensor, mask: torch.Tensor) -> float:
     """Share of the positive attribution mass that falls on ``mask`` (e.g. the digit's strokes)."""
     pos = attribution.clamp_min(0)
