@@ -79,18 +79,10 @@ def atomic_write(path: Path, data: bytes | str) -> None:
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None = None) -> None:
-    """safetensors file, written atomically."""
-    from safetensors.torch import save_file
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        clean = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-        save_file(clean, tmp, metadata={k: str(v) for k, v in (meta or {}).items()})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """safetensors file, written atomically (``atomic_write``)."""
+    from safetensors.torch import save
+    clean = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    atomic_write(Path(path), save(clean, metadata={k: str(v) for k, v in (meta or {}).items()}))
 
 
 # --- nested state <-> (JSON, tensors), so checkpoints need no pickle ----------
