@@ -234,6 +234,8 @@ LIVE = {
                              lambda tr: weight_norm(tr) < 0.5 * weight_norm(tr.twin)),
     "model.reg_rate": ({"optimizer": "sgd", "lr": 0.1}, {"regularization": "l2", "reg_rate": 1.0},
                        lambda tr: weight_norm(tr) < 0.5 * weight_norm(tr.twin)),
+    # a GAN's rounds of D-steps: its own test below (a GAN trainer)
+    "train.gan": "test_gan_steps_reach_the_rounds_and_stay",
 }
 
 
@@ -243,7 +245,7 @@ def test_the_walk_covers_every_field_the_spec_marks_live():
     assert set(LIVE) == marked
 
 
-@pytest.mark.parametrize("field", sorted(LIVE))
+@pytest.mark.parametrize("field", sorted(k for k, v in LIVE.items() if isinstance(v, tuple)))
 def test_each_live_field_reaches_its_target_and_stays_for_the_next_epochs(field, monkeypatch):
     from nnplay.train import loop
     monkeypatch.setattr(loop, "CompiledStep", FakeStep)
@@ -300,3 +302,25 @@ def test_predict_and_evaluate_leave_the_training_mode_as_it_was():
     tr.model.eval()
     tr.evaluate("val"), tr.predict(x)
     assert not tr.model.training
+
+
+def test_gan_steps_reach_the_rounds_and_stay():
+    """train.gan.d_steps live: each round then has 3 D-steps, ceil(n / (batch * 3)) rounds an
+    epoch (generative/trainer.py), counted by D's Adam; G's optimizer and its state are kept."""
+    from pathlib import Path
+
+    from nnplay.spec import load
+    example = Path(__file__).resolve().parents[2] / "examples" / "gan_ring.toml"
+    tr = Trainer(load(example, ["data.samples=200", "train.batch_size=16", "train.probe_every=0"]))
+    n, bs = len(tr.x["train"]), 16
+
+    def d_steps() -> int:
+        return int(next(iter(tr.optimizer.state.values()))["step"])
+    tr.train_epoch()
+    assert d_steps() == math.ceil(n / bs)
+    g_opt = tr.g_optimizer
+    u = tr.update({"train": {"gan": {**tr.spec.train.gan.model_dump(), "d_steps": 3}}})
+    assert u.applied and set(u.live["train"]) == {"gan"} and tr.g_optimizer is g_opt
+    for epoch in (2, 3):
+        tr.train_epoch()
+        assert d_steps() == math.ceil(n / bs) + (epoch - 1) * 3 * math.ceil(n / (bs * 3))
