@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from ..model import eval_mode
 from ..report import _epoch_axis, mosaic
 
 # history keys per panel: (title key, [(record key, legend key)])
@@ -55,7 +56,8 @@ def plot_reconstructions(trainer, L, n: int = 10) -> Figure | None:
     if trainer.kind == "gan" or not trainer.data.is_image:
         return None
     x = trainer.x["test"][:n]
-    rec = trainer._units(trainer.model.eval()(x))
+    with eval_mode(trainer.model):
+        rec = trainer._units(trainer.model(x))
     return _image_grid(np.concatenate([trainer._units(x), rec]), len(x), L("report.fig.reconstructions"))
 
 

@@ -375,21 +375,21 @@ class GenerativeTrainer(Trainer):
         GAN: G(z); VAE: the decoder on z ~ N(0, I). An autoencoder has no prior to draw from."""
         if self.kind == "autoencoder":
             raise SpecError.say("gen.sample_ae")
-        self.model.eval()
         g = torch.Generator(self.device).manual_seed(seed)
         if isinstance(self.model, GAN):
             z = self.model.draw(n, g, self.device)
         else:
             z = torch.randn(n, self.spec.model.latent, generator=g, device=self.device)
-        return self._units(self.model.decode(z))
+        with eval_mode(self.model):
+            return self._units(self.model.decode(z))
 
     @eager
     @torch.no_grad()
     def encode(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
         """(codes (N, latent), labels (N,)) of a split: the latent map (VAE: the means)."""
         self._needs_encoder()
-        self.model.eval()
-        return self.model.encode(self.x[split]).cpu().numpy(), self.y[split].cpu().numpy()
+        with eval_mode(self.model):
+            return self.model.encode(self.x[split]).cpu().numpy(), self.y[split].cpu().numpy()
 
     @eager
     @torch.no_grad()
@@ -403,10 +403,10 @@ class GenerativeTrainer(Trainer):
                 raise SpecError.say("gen.bad_index", name=name, most=n - 1, got=v)
         if steps < 2:
             raise SpecError.say("gen.bad_steps", got=steps)
-        self.model.eval()
-        z = self.model.encode(self.x[split][[i, j]])                   # (2, latent)
         t = torch.linspace(0, 1, steps, device=self.device)[:, None]
-        return self._units(self.model.decode((1 - t) * z[0] + t * z[1]))
+        with eval_mode(self.model):
+            z = self.model.encode(self.x[split][[i, j]])                   # (2, latent)
+            return self._units(self.model.decode((1 - t) * z[0] + t * z[1]))
 
     @eager
     @torch.no_grad()
@@ -414,8 +414,8 @@ class GenerativeTrainer(Trainer):
         """Decode the codes of samples ``index`` of a split (VAE: the means), in the data's
         units: what the bottleneck keeps of each input."""
         self._needs_encoder()
-        self.model.eval()
-        return self._units(self.model.decode(self.model.encode(self.x[split][list(index)])))
+        with eval_mode(self.model):
+            return self._units(self.model.decode(self.model.encode(self.x[split][list(index)])))
 
     def _needs_encoder(self) -> None:
         if self.kind == "gan":
@@ -464,8 +464,8 @@ class GenerativeTrainer(Trainer):
         z[:, 0] = a.reshape(-1)
         if z.shape[1] > 1:
             z[:, 1] = b.reshape(-1)
-        self.model.eval()
-        out = self._units(self.model.decode(z.to(self.device)))
+        with eval_mode(self.model):
+            out = self._units(self.model.decode(z.to(self.device)))
         return out.reshape(resolution, resolution, *out.shape[1:])
 
     @property

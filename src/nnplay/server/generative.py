@@ -88,7 +88,6 @@ def frame(tr, view, rec: dict) -> tuple[dict, dict[str, np.ndarray]]:
             head["extent"] = tr.extent
         else:
             arrays["samples"] = tr.sample(16, seed=tr.spec.train.seed)
-        tr.model.train()
         return head, arrays
     n = len(tr.x["test"])
     a, b = min(view.pick_a, n - 1), min(view.pick_b, n - 1)
@@ -101,5 +100,4 @@ def frame(tr, view, rec: dict) -> tuple[dict, dict[str, np.ndarray]]:
     if tr.kind == "vae":
         arrays["samples"] = tr.sample(16, seed=tr.spec.train.seed)
     head["pick"] = {"a": a, "b": b, "label_a": int(labels[a]), "label_b": int(labels[b])}
-    tr.model.train()
     return head, arrays
