@@ -83,3 +83,33 @@ def write_reviews(path: Path, n: int = 400, seed: int = 0, langs: str = "ko,en")
             rng.shuffle(row)
             w.writerow([" ".join(row), label])
     return Path(path)
+
+
+# --- browser tests (Playwright pages) ----------------------------------------------------------
+PAGE_WAIT = 30_000   # ms a page gets to answer
+
+
+def page_steps(pg, n: int) -> None:
+    """Press the page's step button n times, each time until the next epoch's frame arrives."""
+    start = pg.evaluate("nnplay.labs[0].frame.header.epoch")
+    for i in range(n):
+        pg.get_by_test_id("step").click()
+        pg.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch >= {start + i + 1}", timeout=PAGE_WAIT)
+
+
+def page_shot(pg, tmp_path: Path, name: str) -> Path:
+    """A screenshot of the window in tmp_path (and $NNPLAY_SCREENSHOTS when set)."""
+    path = tmp_path / f"{name}.png"
+    pg.screenshot(path=path)
+    assert path.stat().st_size > 10_000
+    if keep := os.environ.get("NNPLAY_SCREENSHOTS"):
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / path.name)
+    return path
+
+
+def page_lang(pg, lang: str) -> None:
+    """Switch the page to ``lang`` with its own toggle."""
+    if pg.evaluate("document.documentElement.lang") != lang:
+        pg.get_by_test_id("lang").click()
+        pg.wait_for_function(f"() => document.documentElement.lang === '{lang}'", timeout=PAGE_WAIT)

@@ -39,6 +39,25 @@ def browser():
         b.close()
 
 
+WAIT = 30_000   # ms a page gets to answer
+
+
+@pytest.fixture
+def page(browser, server):
+    """A 1400x900 tab on the playground, in English, once its first frame is drawn; the test
+    fails if the page threw an error."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server["url"])
+    pg.evaluate("localStorage.setItem('nnplay.lang', 'en')")
+    pg.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
 @pytest.fixture
 def shot(tmp_path):
     """shot(page, name): a screenshot of the whole page, kept where the tests say."""

@@ -5,12 +5,10 @@ images, both languages, and the URL that brings it back. Screenshots (1400x900) 
 and $NNPLAY_SCREENSHOTS when set. Short: a few epochs, not the lessons' bars."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
+from helpers import page_lang, page_shot, page_steps
 
 pytestmark = pytest.mark.e2e
 
@@ -19,19 +17,6 @@ HANGUL = re.compile("[가-힣]")
 SET = "e => { e.value = %s; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }"
 
 
-@pytest.fixture
-def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server["url"])
-    pg.evaluate("localStorage.setItem('nnplay.lang', 'en')")
-    pg.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
-    yield pg
-    ctx.close()
-    assert not errors, errors
-
 
 def _ready(pg, kind: str, epoch: int = 0):
     pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.labs[0]; return l && l.info && l.info.mode === 'generative' && "
@@ -39,26 +24,7 @@ def _ready(pg, kind: str, epoch: int = 0):
                          f"l.frame.header.epoch >= {epoch}; }}", timeout=WAIT)
 
 
-def _epochs(pg, n: int):
-    start = pg.evaluate("nnplay.labs[0].frame.header.epoch")
-    for i in range(n):
-        pg.get_by_test_id("step").click()
-        pg.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch >= {start + i + 1}", timeout=WAIT)
 
-
-def _shot(pg, tmp_path, name: str):
-    path = tmp_path / f"{name}.png"
-    pg.screenshot(path=path)
-    assert path.stat().st_size > 10_000
-    if keep := os.environ.get("NNPLAY_SCREENSHOTS"):
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / path.name)
-
-
-def _lang(pg, lang: str):
-    if pg.evaluate("document.documentElement.lang") != lang:
-        pg.get_by_test_id("lang").click()
-        pg.wait_for_function(f"() => document.documentElement.lang === '{lang}'", timeout=WAIT)
 
 
 def _frame_after(pg, action, key: str):
@@ -82,7 +48,7 @@ def test_gan_ring_heat_map_arrows_steps_and_url(page, server, tmp_path):
     assert "g_loss" not in h["gan"] and h["epoch"] == 0
     h = _frame_after(page, lambda: page.get_by_test_id("gen-step-g").click(), "gan.g_loss")
     h = _frame_after(page, lambda: page.get_by_test_id("gen-step-both").click(), "gan.g_loss")
-    _epochs(page, 3)
+    page_steps(page, 3)
     f = page.evaluate("(() => { const a = nnplay.labs[0].frame.arrays; return {heat: a.heat.shape, arrows: a.arrows.shape, "
                       "fake: a.fake.shape, manifold: a.manifold.shape, h: nnplay.labs[0].frame.header.gan}; })()")
     assert f["heat"] == [50, 50] and f["arrows"] == f["fake"] == [300, 2] and f["manifold"] == [12, 12, 2]
@@ -99,12 +65,12 @@ def test_gan_ring_heat_map_arrows_steps_and_url(page, server, tmp_path):
     assert page.evaluate("nnplay.labs[0].frame.header.epoch") >= epoch
     assert "train.gan.d_steps=3" in page.url and "model.kind=%22gan%22" in page.url
     page.get_by_test_id("gen-show-manifold").click()
-    _shot(page, tmp_path, "gen-gan-ring-en")
-    _lang(page, "ko")
+    page_shot(page, tmp_path, "gen-gan-ring-en")
+    page_lang(page, "ko")
     assert HANGUL.search(page.get_by_test_id("gen-step-d").inner_text())
     assert HANGUL.search(page.get_by_test_id("gen-readouts").inner_text())
-    _shot(page, tmp_path, "gen-gan-ring-ko")
-    _lang(page, "en")
+    page_shot(page, tmp_path, "gen-gan-ring-ko")
+    page_lang(page, "en")
     # the link brings the experiment back
     link = page.url
     page.goto("about:blank")
@@ -120,7 +86,7 @@ def test_vae_latent_map_interpolation_and_url(page, server, tmp_path):
     page.get_by_test_id("gen-kind").select_option("vae")
     _ready(page, "vae")
     assert page.get_by_test_id("gen-plane").is_hidden() and page.get_by_test_id("gen-latent").is_visible()
-    _epochs(page, 4)
+    page_steps(page, 4)
     page.eval_on_selector("[data-testid=gen-pick-a]", SET % 3)
     h = _frame_after(page, lambda: page.eval_on_selector("[data-testid=gen-pick-b]", SET % 10), "pick")
     page.wait_for_function("() => nnplay.labs[0].frame.header.pick.b === 10", timeout=WAIT)
@@ -132,11 +98,11 @@ def test_vae_latent_map_interpolation_and_url(page, server, tmp_path):
     assert page.evaluate("document.querySelectorAll('[data-testid=gen-strip] canvas').length") == 9
     assert page.evaluate("[...document.querySelectorAll('[data-testid=gen-strip] canvas')].findIndex(c => c.classList.contains('on'))") == 4
     assert "~pick=3%2C10" in page.url and "~morph=4" in page.url
-    _shot(page, tmp_path, "gen-vae-interpolation-en")
-    _lang(page, "ko")
+    page_shot(page, tmp_path, "gen-vae-interpolation-en")
+    page_lang(page, "ko")
     assert HANGUL.search(page.get_by_test_id("gen-view").inner_text())
-    _shot(page, tmp_path, "gen-vae-interpolation-ko")
-    _lang(page, "en")
+    page_shot(page, tmp_path, "gen-vae-interpolation-ko")
+    page_lang(page, "en")
     link = page.url
     page.goto("about:blank")
     page.goto(link)

@@ -10,18 +10,6 @@ pytestmark = pytest.mark.e2e
 WAIT = 30_000   # ms: the longest any condition may take
 
 
-@pytest.fixture
-def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server["url"])
-    pg.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
-    yield pg
-    ctx.close()
-    assert not errors, errors
-
 
 def _image_mode(pg):
     pg.get_by_test_id("mode-image").click()

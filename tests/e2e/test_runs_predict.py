@@ -40,18 +40,6 @@ def runs(server):
     return {"cnn": cnn, "mlp": mlp, "small": small, "best": best, "store": store}
 
 
-@pytest.fixture
-def page(browser, server):
-    ctx = browser.new_context(viewport=VIEW)
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server["url"])
-    pg.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
-    yield pg
-    ctx.close()
-    assert not errors, errors
-
 
 def ort_python(path, inputs: np.ndarray) -> np.ndarray:
     """ONNX Runtime in Python, straight from onnxruntime."""

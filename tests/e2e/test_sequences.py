@@ -5,31 +5,16 @@ both languages, and the URL that brings it all back. Screenshots (1400x900) go t
 $NNPLAY_SCREENSHOTS when set."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
+from helpers import page_lang, page_shot, page_steps
 
 pytestmark = pytest.mark.e2e
 
 WAIT = 30_000
 HANGUL = re.compile("[가-힣]")
 
-
-@pytest.fixture
-def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server["url"])
-    pg.evaluate("localStorage.setItem('nnplay.lang', 'en')")
-    pg.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
-    yield pg
-    ctx.close()
-    assert not errors, errors
 
 
 def _seq_ready(pg, kind: str, epoch: int = 0):
@@ -38,28 +23,12 @@ def _seq_ready(pg, kind: str, epoch: int = 0):
                          f"l.frame.header.epoch >= {epoch} && l.frame.header.sequence; }}", timeout=WAIT)
 
 
-def _steps(pg, n: int):
-    start = pg.evaluate("nnplay.labs[0].frame.header.epoch")
-    for i in range(n):
-        pg.get_by_test_id("step").click()
-        pg.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch >= {start + i + 1}", timeout=WAIT)
-
 
 def _shot(pg, tmp_path, name: str, testid: str):
     """A 1400x900 screenshot with ``testid`` scrolled into view."""
     pg.get_by_test_id(testid).scroll_into_view_if_needed()
-    path = tmp_path / f"{name}.png"
-    pg.screenshot(path=path)
-    assert path.stat().st_size > 10_000
-    if keep := os.environ.get("NNPLAY_SCREENSHOTS"):
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / path.name)
+    page_shot(pg, tmp_path, name)
 
-
-def _lang(pg, lang: str):
-    if pg.evaluate("document.documentElement.lang") != lang:
-        pg.get_by_test_id("lang").click()
-        pg.wait_for_function(f"() => document.documentElement.lang === '{lang}'", timeout=WAIT)
 
 
 def test_series_forecast_baselines_gates_and_url(page, server, tmp_path):
@@ -68,7 +37,7 @@ def test_series_forecast_baselines_gates_and_url(page, server, tmp_path):
     sources = page.eval_on_selector_all("[data-testid=seq-series] option", "os => os.map(o => o.value)")
     assert sources == [s for s in page.evaluate("nnplay.hello.options.series") if s != "csv"]   # from the hello
     first = page.evaluate("nnplay.labs[0].frame.header.scores.mae")
-    _steps(page, 12)
+    page_steps(page, 12)
     h = page.evaluate("nnplay.labs[0].frame.header")
     seq = page.evaluate("nnplay.labs[0].seq")
     assert h["scores"]["mae"] < 0.7 * first                      # the network learned the series
@@ -85,13 +54,13 @@ def test_series_forecast_baselines_gates_and_url(page, server, tmp_path):
     assert page.evaluate("nnplay.labs[0].frame.arrays.time_grad.shape") == [20]
     _shot(page, tmp_path, "seq-forecast-en", "seq-forecast")
     _shot(page, tmp_path, "seq-gates-en", "seq-gates")
-    _lang(page, "ko")
+    page_lang(page, "ko")
     assert page.get_by_test_id("mode-seq").inner_text() == "시퀀스"
     assert "지속 예측" in page.get_by_test_id("seq-mae-persistence").inner_text()
     assert "망각 게이트" in page.get_by_test_id("seq-gate-forget").inner_text()
     _shot(page, tmp_path, "seq-forecast-ko", "seq-forecast")
     _shot(page, tmp_path, "seq-gates-ko", "seq-gates")
-    _lang(page, "en")
+    page_lang(page, "en")
     # a recurrent block edited like the other modes' networks: a GRU of 8 units, then a second block
     page.get_by_test_id("seq-block-0-type").select_option("gru")
     page.wait_for_function("() => nnplay.labs[0].spec.model.layers[0].type === 'gru' && !nnplay.labs[0].pending",
@@ -123,7 +92,7 @@ def test_text_samples_follow_the_temperature_in_both_languages(page, tmp_path):
     _seq_ready(page, "text")
     assert page.get_by_test_id("seq-forecast").is_hidden() and page.get_by_test_id("seq-sample").is_visible()
     page.eval_on_selector("[data-testid=seq-temperature]", "e => { e.value = 0.6; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }")
-    _steps(page, 2)
+    page_steps(page, 2)
     page.wait_for_function("() => { const s = nnplay.labs[0].frame.header.sample; return s && s.temperature === 0.6 "
                            "&& s.epoch >= 2; }", timeout=WAIT)
     text = page.get_by_test_id("seq-sample").inner_text()
@@ -132,10 +101,10 @@ def test_text_samples_follow_the_temperature_in_both_languages(page, tmp_path):
     assert "~temp=0.6" in page.url
     assert page.get_by_test_id("seq-gate-forget").is_visible()
     _shot(page, tmp_path, "seq-text-en", "seq-sample")
-    _lang(page, "ko")
+    page_lang(page, "ko")
     assert "문자 바이그램" in page.get_by_test_id("seq-mae-bigram").inner_text()
     _shot(page, tmp_path, "seq-text-ko", "seq-sample")
-    _lang(page, "en")
+    page_lang(page, "en")
 
 
 def test_adding_problem_prediction_and_gradient_over_all_steps(page):
@@ -144,7 +113,7 @@ def test_adding_problem_prediction_and_gradient_over_all_steps(page):
     page.get_by_test_id("seq-data").select_option("adding")
     _seq_ready(page, "adding")
     assert page.get_by_test_id("seq-length").is_visible() and page.get_by_test_id("seq-window").is_hidden()
-    _steps(page, 2)
+    page_steps(page, 2)
     h = page.evaluate("nnplay.labs[0].frame.header")
     assert f"{h['metrics']['test_mse']:.3f}" in page.get_by_test_id("seq-mae-forecast").inner_text()
     length = page.evaluate("nnplay.labs[0].spec.data.length")
