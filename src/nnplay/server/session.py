@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import probes
 from .. import spec as specmod
-from ..data import DataBundle, load_data
+from ..data import DataBundle
 from ..data.features import FEATURES, featurize
 from ..runs import RunStore, new_trainer, save_trained
 from ..spec import Spec, UserError
@@ -41,13 +41,6 @@ SHOWN_MISTAKES = 24       # misclassified test images per frame
 EXACT_TRAIN = 5000        # training sets up to this size are evaluated for each frame; larger: the epoch's running figures
 SLOW_EVERY = 0.5          # seconds between confusion-matrix updates while playing
 _CLOSE = object()
-
-
-def new_points_only(old: Spec, new: Spec) -> bool:
-    """Only the data changed, to points (clicked on the canvas): the network may keep training."""
-    a, b = old.to_dict(), new.to_dict()
-    return b["data"]["name"] == "points" and a["data"] != b["data"] and \
-        a["model"] == b["model"] and a["train"] == b["train"]
 
 
 class Session:
@@ -227,19 +220,14 @@ class Session:
         # live changes are applied in place (the spec marks them); any other change rebuilds
         # data and model from the spec (a reset)
         change = self.trainer.diff(spec) if self.trainer is not None else None
-        data = None
         if change is not None and change.rebuild and not generative.is_generative(spec) and \
-                new_points_only(self.trainer.spec, spec):
-            data = load_data(spec.data)
-            if self.trainer.accepts(data):   # a point of a new class needs another output layer
-                self.trainer.set_data(spec.data, data)   # the same network goes on learning
-                self.trainer.rename(spec.name)
-                self.dirty = True
-                self._send({"type": "ready", "kept": True, "spec": self.trainer.spec.to_dict(),
-                            **self._describe(self.trainer)})
-                return
+                self.trainer.keep_training_on(spec):   # clicked points: the same network goes on
+            self.dirty = True
+            self._send({"type": "ready", "kept": True, "spec": self.trainer.spec.to_dict(),
+                        **self._describe(self.trainer)})
+            return
         if change is None or change.rebuild:
-            self._build(spec, data)
+            self._build(spec)
             return
         if "batch_size" in change.live.get("train", {}):
             self._check_activations(self.trainer, spec.train.batch_size)

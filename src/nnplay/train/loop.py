@@ -192,6 +192,22 @@ class Trainer:
         self._place_data()
         self.compiled = None   # class weights may be traced into it; an unchanged step is reused
 
+    def keep_training_on(self, spec: Spec) -> bool:
+        """Points a learner clicked onto the canvas: if ``spec`` differs from this run's only in its
+        data, now ``data.points``, and the network takes them (a point of a new class needs
+        another output layer), go on training the same network on them (``set_data``) and
+        return True; otherwise change nothing and return False (the caller rebuilds)."""
+        a, b = self.spec.to_dict(), spec.to_dict()
+        if not (b["data"]["name"] == "points" and a["data"] != b["data"]
+                and a["model"] == b["model"] and a["train"] == b["train"]):
+            return False
+        data = load_data(spec.data)
+        if not self.accepts(data):
+            return False
+        self.set_data(spec.data, data)
+        self.rename(spec.name)
+        return True
+
     @property
     def steps_per_epoch(self) -> int:
         return math.ceil(len(self.x["train"]) / self.spec.train.batch_size)
