@@ -18,7 +18,7 @@ HANGUL = re.compile("[가-힣]")
 
 
 def _seq_ready(pg, kind: str, epoch: int = 0):
-    pg.wait_for_function(f"() => {{ const l = nnplay.labs[0]; return l.info && l.info.mode === 'sequence' && "
+    pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.labs[0]; return !!l && l.info && l.info.mode === 'sequence' && "
                          f"l.seq && l.seq.kind === '{kind}' && !l.pending && l.frame && "
                          f"l.frame.header.epoch >= {epoch} && l.frame.header.sequence; }}", timeout=WAIT)
 
