@@ -113,3 +113,29 @@ def page_lang(pg, lang: str) -> None:
     if pg.evaluate("document.documentElement.lang") != lang:
         pg.get_by_test_id("lang").click()
         pg.wait_for_function(f"() => document.documentElement.lang === '{lang}'", timeout=PAGE_WAIT)
+
+
+# --- sweeps ------------------------------------------------------------------------------------
+def finished_trials(db: Path) -> dict:
+    """{trial number: its run id (JSON)} of the COMPLETE trials in an Optuna study file."""
+    import sqlite3
+    try:
+        with sqlite3.connect(db, timeout=5) as c:
+            return dict(c.execute("SELECT t.number, a.value_json FROM trials t JOIN trial_user_attributes a "
+                                  "ON a.trial_id = t.trial_id WHERE t.state = 'COMPLETE' AND a.key = 'run_id'"))
+    except sqlite3.OperationalError:   # the study's tables are not made yet
+        return {}
+
+
+def kill_sweep_after_a_trial(argv: list[str], db: Path, seconds: float, env: dict | None = None) -> dict:
+    """Start ``nnplay sweep`` (argv), SIGKILL it once a trial has finished (within ``seconds``),
+    and return its finished trials (``finished_trials``)."""
+    import signal
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + seconds
+    while not (db.exists() and finished_trials(db)):
+        assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return finished_trials(db)

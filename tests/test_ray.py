@@ -6,15 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import sqlite3
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import cli
+from helpers import cli, kill_sweep_after_a_trial
 
 from nnplay import spec as specmod
 from nnplay import sweep as sw
@@ -58,13 +54,6 @@ def test_ray_sweep_gives_the_local_trials(ray_head, tmp_path):
         assert summary["run_dir"] == str(runs / t["run_id"])
 
 
-def _complete(db: Path) -> int:
-    try:
-        with sqlite3.connect(db, timeout=5) as c:
-            return c.execute("SELECT count(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
-    except sqlite3.OperationalError:   # not made yet
-        return 0
-
 
 def test_a_killed_ray_sweep_resumes(ray_head, tmp_path):
     runs = tmp_path / "runs"
@@ -74,17 +63,8 @@ def test_a_killed_ray_sweep_resumes(ray_head, tmp_path):
             "--name", "k", "--backend", "ray", "--json", "--runs-dir", str(runs)]
     db = runs / "sweeps" / "k.sqlite"
     # a second driver joins the head by its address, and is killed once a trial has finished
-    proc = subprocess.Popen([exe, *args, "--address", ray_head], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "NNPLAY_RUNS": str(runs)})
-    deadline = time.monotonic() + 120
-    while not _complete(db):
-        assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    with sqlite3.connect(db) as c:
-        before = dict(c.execute("SELECT t.number, a.value_json FROM trials t JOIN trial_user_attributes a "
-                                "ON a.trial_id = t.trial_id WHERE t.state = 'COMPLETE' AND a.key = 'run_id'"))
+    before = kill_sweep_after_a_trial([exe, *args, "--address", ray_head], db, 120,
+                                      env={**os.environ, "NNPLAY_RUNS": str(runs)})
     assert 1 <= len(before) < 6, before
     r = cli(*args)
     assert r.exit_code == 0, r.output

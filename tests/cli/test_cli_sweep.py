@@ -3,17 +3,14 @@ sweep killed with SIGKILL resumes without re-running its finished trials."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import cli, user_error
+from helpers import cli, kill_sweep_after_a_trial, user_error
 
 TINY = ["--set", 'data.name="spiral"', "--set", "data.samples=100", "--set", "train.epochs=4",
         "--set", "train.probe_every=0", "--set", "model.hidden=[4]"]
@@ -65,15 +62,6 @@ def test_korean_errors(tmp_path):
     assert line.startswith("오류: ") and "0보다 커야" in line
 
 
-def _complete(db: Path) -> list[int]:
-    if not db.exists():
-        return []
-    try:
-        with sqlite3.connect(db, timeout=5) as c:
-            return [n for (n,) in c.execute("SELECT number FROM trials WHERE state = 'COMPLETE'")]
-    except sqlite3.OperationalError:   # tables not made yet
-        return []
-
 
 def test_a_sweep_killed_with_sigkill_resumes_without_rerunning_finished_trials(tmp_path):
     runs = tmp_path / "runs"
@@ -83,16 +71,7 @@ def test_a_sweep_killed_with_sigkill_resumes_without_rerunning_finished_trials(t
             "train.probe_every=0", "--set", "model.hidden=[8]", "--grid",
             "train.lr=[0.005, 0.01, 0.02, 0.03, 0.04, 0.05]", "--name", "k", "--json", "--runs-dir", str(runs)]
     db = runs / "sweeps" / "k.sqlite"
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not _complete(db):
-        assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    with sqlite3.connect(db) as c:
-        before = dict(c.execute("SELECT t.number, a.value_json FROM trials t JOIN trial_user_attributes a "
-                                "ON a.trial_id = t.trial_id WHERE t.state = 'COMPLETE' AND a.key = 'run_id'"))
+    before = kill_sweep_after_a_trial(args, db, 60)
     assert 1 <= len(before) < 6, before
     folders = [p for p in runs.iterdir() if (p / "spec.toml").is_file()]   # + maybe one killed mid-run
     done = subprocess.run(args, capture_output=True, text=True, timeout=120)
