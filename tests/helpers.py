@@ -139,3 +139,15 @@ def kill_sweep_after_a_trial(argv: list[str], db: Path, seconds: float, env: dic
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     return finished_trials(db)
+
+
+def force_torchscript_export(monkeypatch) -> None:
+    """Make nnplay.export's dynamo exporter fail, so the TorchScript fallback runs."""
+    from nnplay import export as ex
+    real = ex._torch_export
+
+    def no_dynamo(model, example, path, dynamo):
+        if dynamo:
+            raise RuntimeError("dynamo says no")
+        real(model, example, path, dynamo)
+    monkeypatch.setattr(ex, "_torch_export", no_dynamo)

@@ -11,6 +11,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from helpers import force_torchscript_export
 from PIL import Image
 from sklearn.model_selection import train_test_split
 
@@ -116,13 +117,7 @@ def test_every_activation_and_layer_round_trips(store, overrides, tmp_path):
 
 def test_dynamo_failure_falls_back_to_torchscript(spiral, tmp_path, monkeypatch):
     run, tr = spiral
-    real = ex._torch_export
-
-    def no_dynamo(model, example, path, dynamo):
-        if dynamo:
-            raise RuntimeError("dynamo says no")
-        real(model, example, path, dynamo)
-    monkeypatch.setattr(ex, "_torch_export", no_dynamo)
+    force_torchscript_export(monkeypatch)
     res = ex.export_onnx(run, tmp_path / "t.onnx")
     assert res["exporter"] == "torchscript" and res["max_abs_diff"] < TOL
     x = tr.data.x_test

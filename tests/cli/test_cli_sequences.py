@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from helpers import cli, user_error
+from helpers import cli, force_torchscript_export, user_error
 from nnplay import export as ex
 from nnplay import spec
 from nnplay.runs import RunStore, load_trained, train_run
@@ -98,13 +98,7 @@ def test_export_of_recurrent_models_agrees_with_onnx_runtime(tmp_path, monkeypat
         ref = tr.model(x).numpy()
     for exporter in ("dynamo", "torchscript"):
         if exporter == "torchscript":
-            real = ex._torch_export
-
-            def no_dynamo(model, example, path, dynamo):
-                if dynamo:
-                    raise RuntimeError("dynamo says no")
-                real(model, example, path, dynamo)
-            monkeypatch.setattr(ex, "_torch_export", no_dynamo)
+            force_torchscript_export(monkeypatch)
         path = tmp_path / f"{exporter}.onnx"
         res = ex.export_onnx(run, path)
         assert res["exporter"] == exporter and res["max_abs_diff"] < 1e-4
