@@ -71,10 +71,6 @@ class GenerativeTrainer(Trainer):
         self.scaler = torch.amp.GradScaler("cuda", enabled=False)
         self.adversary = None
         self.compiled = None
-        self.augment = None       # the classifier's practice features do not apply here
-        self.frozen: list[str] = []
-        self.transfer = None
-        self.metric_loss = None
         self.seconds = 0.0
         self._build_optimizer()
 

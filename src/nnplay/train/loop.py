@@ -115,6 +115,12 @@ class Trainer:
     """Owns the model, optimizer, schedule and data for one experiment."""
     cancel: threading.Event | None = None   # set it to end ``train_epoch`` at the next batch
     share = OneProcess()                    # which part of each batch this process trains on
+    # optional features, off unless __init__ (or start_from) turns them on for this spec; a
+    # subclass that builds its own state (generative.GenerativeTrainer) inherits them off
+    augment = None                          # data.augment: the training batches' transforms
+    frozen: tuple[str, ...] | list[str] = ()   # model.freeze: the layers kept fixed
+    transfer: dict | None = None            # --from: what start_from loaded
+    metric_loss = None                      # train.metric_loss on the embedding
 
     def __new__(cls, spec: Spec, *args, **kwargs):
         """A spec of a generative ``model.kind`` gets nnplay.generative's Trainer."""
@@ -143,7 +149,6 @@ class Trainer:
         self.model = build_model(spec.model, d.input_shape, d.out_dim, weights, self.dropout_generator,
                                  vocabulary=len(d.vocabulary) if d.vocabulary else None).to(self.device)
         self.frozen = freeze(self.model, spec.model.freeze)   # before the optimizer sees them
-        self.transfer: dict | None = None                     # set by start_from
         s_aug = int(np.random.SeedSequence([spec.train.seed % 2**64, 12]).generate_state(1)[0])
         self.augment = augmentation.build(spec.data.augment, d, s_aug)
         if spec.train.tta and (self.augment is None or len(self.augment.per_sample) == 0):
