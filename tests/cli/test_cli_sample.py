@@ -128,3 +128,11 @@ def test_train_warns_of_mode_collapse(tmp_path):
     assert res.exit_code == 0, res.output
     assert re.search(r"warning: mode collapse: the generator covers [0-7] of 8 modes", res.stderr)
     assert "modes covered" in res.stderr and "D loss" in res.stderr
+
+
+def test_a_generative_sample_needs_out(runs):
+    """One sample command serves text and generative runs; a generative run writes a file."""
+    root, r = runs
+    user_error(run_cli(root, "sample", r["vae_digits"].id, "--n", "3"), "--out FILE.npy is needed")
+    line = user_error(run_cli(root, "sample", r["vae_digits"].id, "--lang", "ko"))
+    assert "--out FILE.npy가 필요합니다" in line
