@@ -91,10 +91,10 @@ PAGE_WAIT = 30_000   # ms a page gets to answer
 
 def page_steps(pg, n: int) -> None:
     """Press the page's step button n times, each time until the next epoch's frame arrives."""
-    start = pg.evaluate("nnplay.labs[0].frame.header.epoch")
+    start = pg.evaluate("nnplay.sessions[0].frame.header.epoch")
     for i in range(n):
         pg.get_by_test_id("step").click()
-        pg.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch >= {start + i + 1}", timeout=PAGE_WAIT)
+        pg.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch >= {start + i + 1}", timeout=PAGE_WAIT)
 
 
 def page_shot(pg, tmp_path: Path, name: str) -> Path:

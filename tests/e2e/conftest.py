@@ -52,7 +52,7 @@ def page(browser, server):
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(server["url"])
     pg.evaluate("localStorage.setItem('nnplay.lang', 'en')")
-    pg.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
+    pg.wait_for_function("() => window.nnplay && nnplay.sessions[0] && nnplay.sessions[0].frame", timeout=WAIT)
     yield pg
     ctx.close()
     assert not errors, errors

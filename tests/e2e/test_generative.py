@@ -19,7 +19,7 @@ SET = "e => { e.value = %s; e.dispatchEvent(new Event('input')); e.dispatchEvent
 
 
 def _ready(pg, kind: str, epoch: int = 0):
-    pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.labs[0]; return l && l.info && l.info.mode === 'generative' && "
+    pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.sessions[0]; return l && l.info && l.info.mode === 'generative' && "
                          f"l.gen && l.gen.kind === '{kind}' && !l.pending && l.frame && l.frame.header.kind && "
                          f"l.frame.header.epoch >= {epoch}; }}", timeout=WAIT)
 
@@ -29,11 +29,11 @@ def _ready(pg, kind: str, epoch: int = 0):
 
 def _frame_after(pg, action, key: str):
     """Run ``action``; wait for a newer frame; -> its header."""
-    n = pg.evaluate("nnplay.labs[0].frames")
+    n = pg.evaluate("nnplay.sessions[0].frames")
     action()
-    pg.wait_for_function(f"() => nnplay.labs[0].frames > {n} && nnplay.labs[0].frame.header.{key} !== undefined",
+    pg.wait_for_function(f"() => nnplay.sessions[0].frames > {n} && nnplay.sessions[0].frame.header.{key} !== undefined",
                          timeout=WAIT)
-    return pg.evaluate("nnplay.labs[0].frame.header")
+    return pg.evaluate("nnplay.sessions[0].frame.header")
 
 
 def test_gan_ring_heat_map_arrows_steps_and_url(page, server, tmp_path):
@@ -49,8 +49,8 @@ def test_gan_ring_heat_map_arrows_steps_and_url(page, server, tmp_path):
     h = _frame_after(page, lambda: page.get_by_test_id("gen-step-g").click(), "gan.g_loss")
     h = _frame_after(page, lambda: page.get_by_test_id("gen-step-both").click(), "gan.g_loss")
     page_steps(page, 3)
-    f = page.evaluate("(() => { const a = nnplay.labs[0].frame.arrays; return {heat: a.heat.shape, arrows: a.arrows.shape, "
-                      "fake: a.fake.shape, manifold: a.manifold.shape, h: nnplay.labs[0].frame.header.gan}; })()")
+    f = page.evaluate("(() => { const a = nnplay.sessions[0].frame.arrays; return {heat: a.heat.shape, arrows: a.arrows.shape, "
+                      "fake: a.fake.shape, manifold: a.manifold.shape, h: nnplay.sessions[0].frame.header.gan}; })()")
     assert f["heat"] == [50, 50] and f["arrows"] == f["fake"] == [300, 2] and f["manifold"] == [12, 12, 2]
     assert page.get_by_test_id("gen-modes").inner_text() == f"{f['h']['modes_covered']} / 8"
     assert page.get_by_test_id("gen-hq").inner_text() == f"{100 * f['h']['high_quality']:.1f}%"
@@ -59,10 +59,10 @@ def test_gan_ring_heat_map_arrows_steps_and_url(page, server, tmp_path):
         const s = new Set(); for (let i = 0; i < d.length; i += 4 * 97) s.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); return s.size; }""")
     assert colors > 20
     # D-steps per round change live: the same GAN goes on (epoch kept), the URL says so
-    epoch = page.evaluate("nnplay.labs[0].frame.header.epoch")
+    epoch = page.evaluate("nnplay.sessions[0].frame.header.epoch")
     page.eval_on_selector("[data-testid=gen-d-steps]", SET % 3)
-    page.wait_for_function("() => nnplay.labs[0].spec.train.gan.d_steps === 3 && !nnplay.labs[0].pending", timeout=WAIT)
-    assert page.evaluate("nnplay.labs[0].frame.header.epoch") >= epoch
+    page.wait_for_function("() => nnplay.sessions[0].spec.train.gan.d_steps === 3 && !nnplay.sessions[0].pending", timeout=WAIT)
+    assert page.evaluate("nnplay.sessions[0].frame.header.epoch") >= epoch
     assert "train.gan.d_steps=3" in page.url and "model.kind=%22gan%22" in page.url
     page.get_by_test_id("gen-show-manifold").click()
     page_shot(page, tmp_path, "gen-gan-ring-en")
@@ -76,7 +76,7 @@ def test_gan_ring_heat_map_arrows_steps_and_url(page, server, tmp_path):
     page.goto("about:blank")
     page.goto(link)
     _ready(page, "gan")
-    assert page.evaluate("nnplay.labs[0].spec.train.gan.d_steps") == 3
+    assert page.evaluate("nnplay.sessions[0].spec.train.gan.d_steps") == 3
     assert page.get_by_test_id("gen-d-steps-value").inner_text() == "3"
 
 
@@ -89,11 +89,11 @@ def test_vae_latent_map_interpolation_and_url(page, server, tmp_path):
     page_steps(page, 4)
     page.eval_on_selector("[data-testid=gen-pick-a]", SET % 3)
     h = _frame_after(page, lambda: page.eval_on_selector("[data-testid=gen-pick-b]", SET % 10), "pick")
-    page.wait_for_function("() => nnplay.labs[0].frame.header.pick.b === 10", timeout=WAIT)
-    h = page.evaluate("nnplay.labs[0].frame.header")
-    labels = page.evaluate("nnplay.labs[0].gen.labels")
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.pick.b === 10", timeout=WAIT)
+    h = page.evaluate("nnplay.sessions[0].frame.header")
+    labels = page.evaluate("nnplay.sessions[0].gen.labels")
     assert h["pick"] == {"a": 3, "b": 10, "label_a": labels[3], "label_b": labels[10]}
-    assert page.evaluate("nnplay.labs[0].frame.arrays.morph.shape") == [9, 1, 8, 8]
+    assert page.evaluate("nnplay.sessions[0].frame.arrays.morph.shape") == [9, 1, 8, 8]
     page.eval_on_selector("[data-testid=gen-morph]", SET % 4)
     assert page.evaluate("document.querySelectorAll('[data-testid=gen-strip] canvas').length") == 9
     assert page.evaluate("[...document.querySelectorAll('[data-testid=gen-strip] canvas')].findIndex(c => c.classList.contains('on'))") == 4
@@ -107,19 +107,19 @@ def test_vae_latent_map_interpolation_and_url(page, server, tmp_path):
     page.goto("about:blank")
     page.goto(link)
     _ready(page, "vae")
-    page.wait_for_function("() => nnplay.labs[0].frame.header.pick && nnplay.labs[0].frame.header.pick.b === 10", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.pick && nnplay.sessions[0].frame.header.pick.b === 10", timeout=WAIT)
     assert page.get_by_test_id("gen-morph-value").inner_text() == "4"
 
 
 def test_gan_on_points_the_learner_draws(page):
     page.get_by_test_id("mode-gen").click()
     _ready(page, "gan")
-    real = page.evaluate("nnplay.labs[0].gen.real.length")
+    real = page.evaluate("nnplay.sessions[0].gen.real.length")
     page.get_by_test_id("gen-draw").check()
     page.get_by_test_id("gen-plane").click(position={"x": 60, "y": 60})   # top left: x1 < 0 < x2
-    page.wait_for_function("() => nnplay.labs[0].spec.data.name === 'points' && !nnplay.labs[0].pending", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.data.name === 'points' && !nnplay.sessions[0].pending", timeout=WAIT)
     _ready(page, "gan")
-    pts = page.evaluate("nnplay.labs[0].spec.data.points")
+    pts = page.evaluate("nnplay.sessions[0].spec.data.points")
     assert len(pts) == real + 1 and {p[2] for p in pts} == {0}          # one label: labels are not learned
     assert pts[-1][0] < 0 < pts[-1][1]
     h = _frame_after(page, lambda: page.get_by_test_id("gen-step-both").click(), "gan.g_loss")

@@ -31,8 +31,8 @@ def page(browser, server):
 
 def _ready(pg, lab: int = 0):
     """Wait until the session answered with a spec and the first frame is drawn."""
-    pg.wait_for_function(f"() => window.nnplay && nnplay.labs[{lab}] && nnplay.labs[{lab}].info "
-                         f"&& nnplay.labs[{lab}].frame && !nnplay.labs[{lab}].pending", timeout=WAIT)
+    pg.wait_for_function(f"() => window.nnplay && nnplay.sessions[{lab}] && nnplay.sessions[{lab}].info "
+                         f"&& nnplay.sessions[{lab}].frame && !nnplay.sessions[{lab}].pending", timeout=WAIT)
 
 
 def _num(pg, testid) -> float:
@@ -52,18 +52,18 @@ def test_play_spiral_epochs_rise_and_test_loss_falls(page, shot):
                            ".replace(/,/g, '') >= 60", timeout=WAIT)
     page.wait_for_function(f"() => +document.querySelector('[data-testid=loss-test]').textContent < {start - 0.05}",
                            timeout=WAIT)
-    frames = page.evaluate("nnplay.labs[0].frames")
+    frames = page.evaluate("nnplay.sessions[0].frames")
     assert frames >= 5
     page.get_by_test_id("play").click()          # pause
-    page.wait_for_function("() => !nnplay.labs[0].running && !nnplay.labs[0].frame.header.running", timeout=WAIT)
-    shown = page.evaluate("nnplay.labs[0].frame.header.epoch")
+    page.wait_for_function("() => !nnplay.sessions[0].running && !nnplay.sessions[0].frame.header.running", timeout=WAIT)
+    shown = page.evaluate("nnplay.sessions[0].frame.header.epoch")
     page.wait_for_function(f"() => document.querySelector('[data-testid=epoch]').textContent === '{shown:,}'",
                            timeout=WAIT)
     page.get_by_test_id("step").click()
-    page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch === {shown + 1}", timeout=WAIT)
+    page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch === {shown + 1}", timeout=WAIT)
     assert _num(page, "loss-test") < start
-    assert page.locator(".neuron canvas").count() == 7 + 3 * 16 + 1   # features, 3 layers of 16, output
-    neuron = page.locator(".neuron:not(.feature):not(.output)").first
+    assert page.locator(".unit canvas").count() == 7 + 3 * 16 + 1   # features, 3 layers of 16, output
+    neuron = page.locator(".unit:not(.feature):not(.output)").first
     neuron.hover()
     tip = page.locator(".tip")
     assert tip.is_visible() and "dense1, neuron 1" in tip.inner_text() and "bias" in tip.inner_text()
@@ -78,7 +78,7 @@ def test_play_spiral_epochs_rise_and_test_loss_falls(page, shot):
     page.mouse.move(5, 5)
     shot(page, "2d-spiral")
     page.get_by_test_id("reset").click()
-    page.wait_for_function("() => nnplay.labs[0].frame && nnplay.labs[0].frame.header.epoch === 0", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame && nnplay.sessions[0].frame.header.epoch === 0", timeout=WAIT)
 
 
 def test_a_long_session_switches_to_the_compiled_step(page, server, shot):
@@ -87,15 +87,15 @@ def test_a_long_session_switches_to_the_compiled_step(page, server, shot):
     page.get_by_test_id("play").click()
     # after 2 s of training the compiled step is built in the background (train/compiled.py)
     try:
-        page.wait_for_function("() => nnplay.labs[0].frame.header.engine === 'compiled'", timeout=180_000)
+        page.wait_for_function("() => nnplay.sessions[0].frame.header.engine === 'compiled'", timeout=180_000)
     except Exception:
-        header = page.evaluate("nnplay.labs[0].frame.header")
+        header = page.evaluate("nnplay.sessions[0].frame.header")
         pytest.fail(f"still {header['engine']} at epoch {header['epoch']}; server log: "
                     f"{server['log'].read_text()[-2000:]}")
     page.wait_for_function("() => document.querySelector('[data-testid=engine]').textContent === 'compiled'",
                            timeout=WAIT)
     at = _epoch(page)
-    page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch > {at + 50}", timeout=WAIT)
+    page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch > {at + 50}", timeout=WAIT)
     page.get_by_test_id("lang").click()
     page.wait_for_function("() => document.querySelector('[data-testid=engine]').textContent === '컴파일됨'",
                            timeout=WAIT)
@@ -117,12 +117,12 @@ def test_settings_live_in_the_url_and_come_back_on_reload(page):
     page.get_by_test_id("dataset-xor").click()
     page.wait_for_function("() => location.hash.includes('xor')", timeout=WAIT)
     _ready(page)
-    before = page.evaluate("JSON.stringify(nnplay.labs[0].spec)")
+    before = page.evaluate("JSON.stringify(nnplay.sessions[0].spec)")
     url = page.url
     page.reload()
     _ready(page)
     assert page.url == url
-    assert page.evaluate("JSON.stringify(nnplay.labs[0].spec)") == before
+    assert page.evaluate("JSON.stringify(nnplay.sessions[0].spec)") == before
     assert page.get_by_test_id("lr").input_value() == "0.03"
     assert page.get_by_test_id("layer-count").inner_text().startswith("4")
     assert "off" not in page.get_by_test_id("feature-x1^2").get_attribute("class")
@@ -135,12 +135,12 @@ def test_settings_live_in_the_url_and_come_back_on_reload(page):
 
 def test_live_change_keeps_training(page):
     page.get_by_test_id("play").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch >= 20", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.epoch >= 20", timeout=WAIT)
     page.get_by_test_id("optimizer").select_option("rmsprop")
-    page.wait_for_function("() => nnplay.labs[0].spec.train.optimizer === 'rmsprop'", timeout=WAIT)
-    epoch = page.evaluate("nnplay.labs[0].frame.header.epoch")
+    page.wait_for_function("() => nnplay.sessions[0].spec.train.optimizer === 'rmsprop'", timeout=WAIT)
+    epoch = page.evaluate("nnplay.sessions[0].frame.header.epoch")
     assert epoch >= 20                           # a live change: no reset
-    page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch > {epoch + 10}", timeout=WAIT)
+    page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch > {epoch + 10}", timeout=WAIT)
     page.get_by_test_id("play").click()
 
 
@@ -156,7 +156,7 @@ def test_korean_toggle_persists(page, shot):
     page.wait_for_function("() => document.documentElement.lang === 'ko'", timeout=WAIT)
     assert page.locator("#data-panel [data-i18n='h.data']").inner_text() == "데이터"
     page.get_by_test_id("play").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch >= 30", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.epoch >= 30", timeout=WAIT)
     shot(page, "2d-korean")
     page.get_by_test_id("play").click()
     page.get_by_test_id("lang").click()
@@ -171,14 +171,14 @@ def test_upload_csv_becomes_points(page, tmp_path, shot):
     csv = tmp_path / "blobs.csv"
     csv.write_text("\n".join(rows))
     page.get_by_test_id("upload").set_input_files(str(csv))
-    page.wait_for_function("() => nnplay.labs[0].spec.data.name === 'points' && !nnplay.labs[0].pending "
-                           "&& nnplay.labs[0].info.num_classes === 3", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.data.name === 'points' && !nnplay.sessions[0].pending "
+                           "&& nnplay.sessions[0].info.num_classes === 3", timeout=WAIT)
     _ready(page)
-    pts = page.evaluate("nnplay.labs[0].spec.data.points")
+    pts = page.evaluate("nnplay.sessions[0].spec.data.points")
     assert len(pts) == 90 and {p[2] for p in pts} == {0, 1, 2}
     assert min(p[0] for p in pts) == -5.4 and max(p[0] for p in pts) == 5.4
     page.get_by_test_id("play").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.metrics.train_accuracy > 0.9", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.metrics.train_accuracy > 0.9", timeout=WAIT)
     page.get_by_test_id("play").click()
     assert "data.name=%22points%22" in page.url
     shot(page, "2d-uploaded")
@@ -186,62 +186,62 @@ def test_upload_csv_becomes_points(page, tmp_path, shot):
 
 def test_draw_points_on_the_map(page, shot):
     page.get_by_test_id("dataset-gauss").click()
-    page.wait_for_function("() => nnplay.labs[0].spec.data.name === 'gauss' && !nnplay.labs[0].pending", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.data.name === 'gauss' && !nnplay.sessions[0].pending", timeout=WAIT)
     _ready(page)
-    n = page.evaluate("['train','val','test'].reduce((s, k) => s + nnplay.labs[0].points[k].length, 0)")
+    n = page.evaluate("['train','val','test'].reduce((s, k) => s + nnplay.sessions[0].points[k].length, 0)")
     page.get_by_test_id("draw").click()
     page.get_by_test_id("draw-class-2").click()
     canvas = page.get_by_test_id("boundary")
     box = canvas.bounding_box()
     canvas.click(position={"x": box["width"] / 2, "y": box["height"] / 2})          # (0, 0)
-    page.wait_for_function(f"() => nnplay.labs[0].spec.data.points && nnplay.labs[0].spec.data.points.length === {n + 1}",
+    page.wait_for_function(f"() => nnplay.sessions[0].spec.data.points && nnplay.sessions[0].spec.data.points.length === {n + 1}",
                            timeout=WAIT)
     canvas.click(position={"x": box["width"] * 0.75, "y": box["height"] * 0.25})    # (3, 3)
-    page.wait_for_function(f"() => nnplay.labs[0].spec.data.points.length === {n + 2} && !nnplay.labs[0].pending",
+    page.wait_for_function(f"() => nnplay.sessions[0].spec.data.points.length === {n + 2} && !nnplay.sessions[0].pending",
                            timeout=WAIT)
     _ready(page)
-    last = page.evaluate("nnplay.labs[0].spec.data.points.slice(-2)")
+    last = page.evaluate("nnplay.sessions[0].spec.data.points.slice(-2)")
     assert last[0][2] == 2 and last[1][2] == 2
     assert abs(last[0][0]) < 0.2 and abs(last[0][1]) < 0.2
     assert abs(last[1][0] - 3) < 0.2 and abs(last[1][1] - 3) < 0.2
-    assert page.evaluate("nnplay.labs[0].info.num_classes") == 3      # a new class appeared
+    assert page.evaluate("nnplay.sessions[0].info.num_classes") == 3      # a new class appeared
     for _ in range(3):
         page.get_by_test_id("step").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch === 3", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.epoch === 3", timeout=WAIT)
     page.get_by_test_id("draw-class-0").click()                  # a point of a class it has
     canvas.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})    # (-3, -3)
-    page.wait_for_function(f"() => nnplay.labs[0].spec.data.points.length === {n + 3} && !nnplay.labs[0].pending",
+    page.wait_for_function(f"() => nnplay.sessions[0].spec.data.points.length === {n + 3} && !nnplay.sessions[0].pending",
                            timeout=WAIT)
     _ready(page)
-    assert page.evaluate("nnplay.labs[0].frame.header.epoch") == 3   # the same network goes on
+    assert page.evaluate("nnplay.sessions[0].frame.header.epoch") == 3   # the same network goes on
     assert _epoch(page) == 3
     shot(page, "2d-drawn")
 
 
 def test_image_mode_shows_feature_maps(page, shot):
     page.get_by_test_id("mode-image").click()
-    page.wait_for_function("() => nnplay.labs[0].info && nnplay.labs[0].info.mode === 'image' "
-                           "&& nnplay.labs[0].frame", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].info && nnplay.sessions[0].info.mode === 'image' "
+                           "&& nnplay.sessions[0].frame", timeout=WAIT)
     assert page.locator("#view-image").is_visible() and not page.locator("#view-2d").is_visible()
     page.wait_for_function("() => document.querySelectorAll('[data-testid=feature-maps] canvas').length >= 16",
                            timeout=WAIT)
     page.get_by_test_id("play").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.metrics.test_accuracy > 0.8", timeout=60_000)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.metrics.test_accuracy > 0.8", timeout=60_000)
     page.get_by_test_id("play").click()
     page.get_by_test_id("pick-3").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.image.index === 3", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.image.index === 3", timeout=WAIT)
     rows = page.locator(".fmap-row .name").all_inner_texts()
     assert rows[0].startswith("input") and any(r.startswith("conv1") for r in rows) and any(r.startswith("pool2") for r in rows)
     assert page.locator("[data-testid=filters] canvas").count() == 8
-    cm = page.evaluate("nnplay.labs[0].frame.header.confusion")
-    assert len(cm) == 10 and sum(map(sum, cm)) == page.evaluate("nnplay.labs[0].info.sizes.test")
+    cm = page.evaluate("nnplay.sessions[0].frame.header.confusion")
+    assert len(cm) == 10 and sum(map(sum, cm)) == page.evaluate("nnplay.sessions[0].info.sizes.test")
     assert "image" in page.url or "digits" in page.url
     shot(page, "image-digits")
     page.get_by_test_id("add-block-type").select_option(label="Dense")
     page.get_by_test_id("add-block").click()
-    page.wait_for_function("() => nnplay.labs[0].spec.model.layers.length === 8 && !nnplay.labs[0].pending", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.model.layers.length === 8 && !nnplay.sessions[0].pending", timeout=WAIT)
     page.get_by_test_id("mode-2d").click()
-    page.wait_for_function("() => nnplay.labs[0].info.mode === '2d'", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].info.mode === '2d'", timeout=WAIT)
 
 
 def test_compare_two_networks_side_by_side(page, shot):
@@ -249,24 +249,24 @@ def test_compare_two_networks_side_by_side(page, shot):
     _ready(page, 1)
     page.get_by_test_id("edit-b").click()
     page.get_by_test_id("activation").select_option("tanh")
-    page.wait_for_function("() => nnplay.labs[1].spec.model.activation === 'tanh' && !nnplay.labs[1].pending", timeout=WAIT)
-    assert page.evaluate("nnplay.labs[0].spec.model.activation") == "relu"
+    page.wait_for_function("() => nnplay.sessions[1].spec.model.activation === 'tanh' && !nnplay.sessions[1].pending", timeout=WAIT)
+    assert page.evaluate("nnplay.sessions[0].spec.model.activation") == "relu"
     assert "~b=" in page.url
     page.get_by_test_id("play").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch > 30 && nnplay.labs[1].frame.header.epoch > 30",
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.epoch > 30 && nnplay.sessions[1].frame.header.epoch > 30",
                            timeout=WAIT)
     page.get_by_test_id("play").click()
     assert page.get_by_test_id("boundary-b").is_visible()
     shot(page, "2d-compare")
     page.reload()
     _ready(page, 1)
-    assert page.evaluate("nnplay.labs[1].spec.model.activation") == "tanh"
+    assert page.evaluate("nnplay.sessions[1].spec.model.activation") == "tanh"
 
 
 def test_save_run_and_find_it_in_nnplay_runs(page, server):
     for i in range(3):
         page.get_by_test_id("step").click()
-        page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch === {i + 1}", timeout=WAIT)
+        page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch === {i + 1}", timeout=WAIT)
     page.get_by_test_id("save").click()
     run_id = page.get_by_test_id("saved-run").inner_text(timeout=WAIT)
     res = CliRunner().invoke(cli_app, ["runs", "--json", "--runs-dir", str(server["runs"])])
@@ -289,7 +289,7 @@ def test_bad_link_falls_back_with_a_clear_error(page, server):
     text = page.get_by_test_id("error").inner_text()
     assert "model.activation" in text and "relu" in text
     _ready(page)
-    assert page.evaluate("nnplay.labs[0].spec.model.activation") == "relu"
+    assert page.evaluate("nnplay.sessions[0].spec.model.activation") == "relu"
 
 
 def test_controls_are_built_from_the_library_lists_and_the_limits(page):
@@ -309,7 +309,7 @@ def test_controls_are_built_from_the_library_lists_and_the_limits(page):
     assert page.locator("[data-testid^=classes-]").count() == spec.MAX_CLASSES - 1   # 2..10
     assert page.get_by_test_id("samples").get_attribute("max") == str(Limits().samples)
     page.get_by_test_id("lr").select_option(label="0.3")
-    page.wait_for_function("() => nnplay.labs[0].spec.train.lr === 0.3 && !nnplay.labs[0].pending", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.train.lr === 0.3 && !nnplay.sessions[0].pending", timeout=WAIT)
     page.get_by_test_id("step").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.metrics.lr === 0.3", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.metrics.lr === 0.3", timeout=WAIT)
     page.wait_for_function("() => document.querySelector('[data-testid=lr-now]').textContent === '0.3'", timeout=WAIT)

@@ -13,7 +13,7 @@ WAIT = 30_000   # ms: the longest any condition may take
 
 def _image_mode(pg):
     pg.get_by_test_id("mode-image").click()
-    pg.wait_for_function("() => nnplay.labs[0].info.mode === 'image' && nnplay.labs[0].frame", timeout=WAIT)
+    pg.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
 
 
 def test_augmentation_preview(page, shot):
@@ -21,13 +21,13 @@ def test_augmentation_preview(page, shot):
     assert "No transforms" in page.get_by_test_id("augment-list").inner_text()
     page.get_by_test_id("augment-type").select_option("rotate")
     page.get_by_test_id("augment-add").click()
-    page.wait_for_function("() => (nnplay.labs[0].spec.data.augment || []).length === 1", timeout=WAIT)
+    page.wait_for_function("() => (nnplay.sessions[0].spec.data.augment || []).length === 1", timeout=WAIT)
     page.get_by_test_id("augment-type").select_option("erase")
     page.get_by_test_id("augment-add").click()
-    page.wait_for_function("() => nnplay.labs[0].spec.data.augment.length === 2", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.data.augment.length === 2", timeout=WAIT)
     page.get_by_test_id("augment-1-p").fill("1")
     page.get_by_test_id("augment-1-p").dispatch_event("change")
-    page.wait_for_function("() => nnplay.labs[0].spec.data.augment[1].p === 1", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.data.augment[1].p === 1", timeout=WAIT)
     page.get_by_test_id("augment-refresh").click()
     page.wait_for_function("() => document.querySelectorAll('[data-testid=augment-after] canvas').length === 16",
                            timeout=WAIT)
@@ -46,7 +46,7 @@ def test_augmentation_preview(page, shot):
 def test_active_learning_prompt(page, shot):
     for i in range(2):
         page.get_by_test_id("step").click()
-        page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch === {i + 1}", timeout=WAIT)
+        page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch === {i + 1}", timeout=WAIT)
     page.get_by_test_id("ask-strategy").select_option("entropy")
     page.get_by_test_id("ask").click()
     page.wait_for_function("() => document.querySelectorAll('[data-testid^=ask-][data-testid$=-class-0]').length === 5",
@@ -54,19 +54,19 @@ def test_active_learning_prompt(page, shot):
     assert "~ask=entropy" in page.evaluate("location.hash")
     asked = page.evaluate("nnplay.practice.asked.map((p) => p.slice())")
     shot(page, "practice-active")
-    before = page.evaluate("nnplay.labs[0].info.sizes.train + nnplay.labs[0].info.sizes.val + nnplay.labs[0].info.sizes.test")
+    before = page.evaluate("nnplay.sessions[0].info.sizes.train + nnplay.sessions[0].info.sizes.val + nnplay.sessions[0].info.sizes.test")
     page.get_by_test_id("ask-0-class-1").click()
-    page.wait_for_function(f"() => nnplay.labs[0].spec.data.name === 'points' && "
-                           f"nnplay.labs[0].spec.data.points.length === {before + 1}", timeout=WAIT)
-    last = page.evaluate("nnplay.labs[0].spec.data.points.at(-1)")
+    page.wait_for_function(f"() => nnplay.sessions[0].spec.data.name === 'points' && "
+                           f"nnplay.sessions[0].spec.data.points.length === {before + 1}", timeout=WAIT)
+    last = page.evaluate("nnplay.sessions[0].spec.data.points.at(-1)")
     assert last[2] == 1 and abs(last[0] - asked[0][0]) < 1e-3 and abs(last[1] - asked[0][1]) < 1e-3
     assert page.locator("[data-testid^=ask-][data-testid$=-class-0]").count() == 4
     page.get_by_test_id("step").click()                                   # training goes on with it
-    page.wait_for_function("() => nnplay.labs[0].frame && nnplay.labs[0].frame.header.epoch >= 3", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame && nnplay.sessions[0].frame.header.epoch >= 3", timeout=WAIT)
     url = page.url.split("#")[0]
     page.goto("about:blank")
     page.goto(url + "#~ask=entropy")                                      # the strategy comes back from the URL
-    page.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
+    page.wait_for_function("() => window.nnplay && nnplay.sessions[0] && nnplay.sessions[0].frame", timeout=WAIT)
     assert page.get_by_test_id("ask-strategy").input_value() == "entropy"
 
 
@@ -74,9 +74,9 @@ def test_neighbors_view(page, shot):
     _image_mode(page)
     assert "metric learning" in page.get_by_test_id("neighbors").inner_text()
     page.get_by_test_id("metric-toggle").click()
-    page.wait_for_function("() => nnplay.labs[0].spec.model.embedding > 0 && nnplay.labs[0].frame", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.model.embedding > 0 && nnplay.sessions[0].frame", timeout=WAIT)
     page.get_by_test_id("step").click()
-    page.wait_for_function("() => nnplay.labs[0].frame.header.epoch === 1", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.epoch === 1", timeout=WAIT)
     page.get_by_test_id("pick-3").click()
     page.wait_for_function("() => document.querySelector('[data-testid=neighbor-query]')?.textContent.startsWith('#3')",
                            timeout=WAIT)

@@ -127,7 +127,7 @@ def test_mlp_from_a_file_and_from_the_session_equals_onnx_runtime(page, runs, se
     page.get_by_test_id("mode-2d").click()
     for i in range(2):
         page.get_by_test_id("step").click()
-        page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch === {i + 1}", timeout=WAIT)
+        page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch === {i + 1}", timeout=WAIT)
     page.get_by_test_id("predict-tab").click()
     page.get_by_test_id("predict-session").click()
     page.wait_for_function("() => nnplay.predictView.source && nnplay.predictView.source.run", timeout=WAIT)

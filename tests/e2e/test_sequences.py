@@ -18,7 +18,7 @@ HANGUL = re.compile("[가-힣]")
 
 
 def _seq_ready(pg, kind: str, epoch: int = 0):
-    pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.labs[0]; return !!l && l.info && l.info.mode === 'sequence' && "
+    pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.sessions[0]; return !!l && l.info && l.info.mode === 'sequence' && "
                          f"l.seq && l.seq.kind === '{kind}' && !l.pending && l.frame && "
                          f"l.frame.header.epoch >= {epoch} && l.frame.header.sequence; }}", timeout=WAIT)
 
@@ -36,10 +36,10 @@ def test_series_forecast_baselines_gates_and_url(page, server, tmp_path):
     _seq_ready(page, "series")
     sources = page.eval_on_selector_all("[data-testid=seq-series] option", "os => os.map(o => o.value)")
     assert sources == [s for s in page.evaluate("nnplay.hello.options.series") if s != "csv"]   # from the hello
-    first = page.evaluate("nnplay.labs[0].frame.header.scores.mae")
+    first = page.evaluate("nnplay.sessions[0].frame.header.scores.mae")
     page_steps(page, 12)
-    h = page.evaluate("nnplay.labs[0].frame.header")
-    seq = page.evaluate("nnplay.labs[0].seq")
+    h = page.evaluate("nnplay.sessions[0].frame.header")
+    seq = page.evaluate("nnplay.sessions[0].seq")
     assert h["scores"]["mae"] < 0.7 * first                      # the network learned the series
     shown = page.get_by_test_id("seq-mae-forecast").inner_text()
     assert f"{h['scores']['mae']:.3f}" in shown
@@ -47,11 +47,11 @@ def test_series_forecast_baselines_gates_and_url(page, server, tmp_path):
         assert f"{seq['baselines'][name]['test_mae']:.3f}" in page.get_by_test_id(f"seq-mae-{name}").inner_text()
     # pick a test sequence: its gates and gradient over time come back
     page.eval_on_selector("[data-testid=seq-pick]", "e => { e.value = 3; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }")
-    page.wait_for_function("() => nnplay.labs[0].frame.header.sequence.index === 3", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.sequence.index === 3", timeout=WAIT)
     for gate in ("input", "forget", "cell", "output", "hidden"):
         assert page.get_by_test_id(f"seq-gate-{gate}").is_visible()
     assert page.get_by_test_id("seq-timegrad").is_visible()
-    assert page.evaluate("nnplay.labs[0].frame.arrays.time_grad.shape") == [20]
+    assert page.evaluate("nnplay.sessions[0].frame.arrays.time_grad.shape") == [20]
     _shot(page, tmp_path, "seq-forecast-en", "seq-forecast")
     _shot(page, tmp_path, "seq-gates-en", "seq-gates")
     page_lang(page, "ko")
@@ -63,25 +63,25 @@ def test_series_forecast_baselines_gates_and_url(page, server, tmp_path):
     page_lang(page, "en")
     # a recurrent block edited like the other modes' networks: a GRU of 8 units, then a second block
     page.get_by_test_id("seq-block-0-type").select_option("gru")
-    page.wait_for_function("() => nnplay.labs[0].spec.model.layers[0].type === 'gru' && !nnplay.labs[0].pending",
+    page.wait_for_function("() => nnplay.sessions[0].spec.model.layers[0].type === 'gru' && !nnplay.sessions[0].pending",
                            timeout=WAIT)
     page.get_by_test_id("seq-block-0-units").fill("8")
     page.get_by_test_id("seq-block-0-units").dispatch_event("change")
     page.get_by_test_id("seq-add-block").click()
-    page.wait_for_function("() => nnplay.labs[0].spec.model.layers.length === 2 && !nnplay.labs[0].pending", timeout=WAIT)
-    layers = page.evaluate("nnplay.labs[0].spec.model.layers")
+    page.wait_for_function("() => nnplay.sessions[0].spec.model.layers.length === 2 && !nnplay.sessions[0].pending", timeout=WAIT)
+    layers = page.evaluate("nnplay.sessions[0].spec.model.layers")
     assert [(l["type"], l["units"], l["return_sequences"]) for l in layers] == [("gru", 8, True), ("gru", 8, False)]
     _seq_ready(page, "series")
     assert page.get_by_test_id("seq-gate-update").is_visible() and page.get_by_test_id("seq-gate-reset").is_visible()
     # everything in the URL: a new tab on the same link trains the same spec, same sequence
     link = page.url
     assert "data.name=%22series%22" in link and "~seq=3" in link
-    spec = page.evaluate("nnplay.labs[0].spec")
+    spec = page.evaluate("nnplay.sessions[0].spec")
     other = page.context.new_page()
     other.goto(link)
     _seq_ready(other, "series")
-    assert other.evaluate("nnplay.labs[0].spec") == spec
-    assert other.evaluate("nnplay.labs[0].frame.header.sequence.index") == 3
+    assert other.evaluate("nnplay.sessions[0].spec") == spec
+    assert other.evaluate("nnplay.sessions[0].frame.header.sequence.index") == 3
     other.close()
 
 
@@ -93,10 +93,10 @@ def test_text_samples_follow_the_temperature_in_both_languages(page, tmp_path):
     assert page.get_by_test_id("seq-forecast").is_hidden() and page.get_by_test_id("seq-sample").is_visible()
     page.eval_on_selector("[data-testid=seq-temperature]", "e => { e.value = 0.6; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }")
     page_steps(page, 2)
-    page.wait_for_function("() => { const s = nnplay.labs[0].frame.header.sample; return s && s.temperature === 0.6 "
+    page.wait_for_function("() => { const s = nnplay.sessions[0].frame.header.sample; return s && s.temperature === 0.6 "
                            "&& s.epoch >= 2; }", timeout=WAIT)
     text = page.get_by_test_id("seq-sample").inner_text()
-    assert text == page.evaluate("nnplay.labs[0].frame.header.sample.text") and len(text) == 200
+    assert text == page.evaluate("nnplay.sessions[0].frame.header.sample.text") and len(text) == 200
     assert len(HANGUL.findall(text)) > 60                         # mostly Korean syllables
     assert "~temp=0.6" in page.url
     assert page.get_by_test_id("seq-gate-forget").is_visible()
@@ -114,9 +114,9 @@ def test_adding_problem_prediction_and_gradient_over_all_steps(page):
     _seq_ready(page, "adding")
     assert page.get_by_test_id("seq-length").is_visible() and page.get_by_test_id("seq-window").is_hidden()
     page_steps(page, 2)
-    h = page.evaluate("nnplay.labs[0].frame.header")
+    h = page.evaluate("nnplay.sessions[0].frame.header")
     assert f"{h['metrics']['test_mse']:.3f}" in page.get_by_test_id("seq-mae-forecast").inner_text()
-    length = page.evaluate("nnplay.labs[0].spec.data.length")
-    assert page.evaluate("nnplay.labs[0].frame.arrays.time_grad.shape") == [length]
-    assert page.evaluate("nnplay.labs[0].frame.arrays.forecast.shape") == [len(page.evaluate("nnplay.labs[0].seq.truth"))]
+    length = page.evaluate("nnplay.sessions[0].spec.data.length")
+    assert page.evaluate("nnplay.sessions[0].frame.arrays.time_grad.shape") == [length]
+    assert page.evaluate("nnplay.sessions[0].frame.arrays.forecast.shape") == [len(page.evaluate("nnplay.sessions[0].seq.truth"))]
     assert page.get_by_test_id("seq-timegrad").is_visible()

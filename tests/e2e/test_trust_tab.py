@@ -17,19 +17,19 @@ def test_trust_tab_attack_explain_uncertainty(browser, server, shot):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server["url"])
-    page.wait_for_function("() => window.nnplay && nnplay.labs[0] && nnplay.labs[0].frame", timeout=WAIT)
+    page.wait_for_function("() => window.nnplay && nnplay.sessions[0] && nnplay.sessions[0].frame", timeout=WAIT)
     assert not page.get_by_test_id("trust-tab").is_visible()          # 2-D mode: no tab
     page.get_by_test_id("mode-image").click()
-    page.wait_for_function("() => nnplay.labs[0].info.mode === 'image' && nnplay.labs[0].frame", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
     for i in range(3):                                                # train the CNN three epochs
         page.get_by_test_id("step").click()
-        page.wait_for_function(f"() => nnplay.labs[0].frame.header.epoch === {i + 1}", timeout=WAIT)
+        page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch === {i + 1}", timeout=WAIT)
     page.get_by_test_id("trust-tab").click()
     assert page.get_by_test_id("trust-view").is_visible() and not page.locator("#view-image").is_visible()
     clean = page.get_by_test_id("trust-pred-clean")
     page.wait_for_function("() => document.querySelector('[data-testid=trust-pred-adv]').textContent.includes('%')",
                            timeout=WAIT)
-    label = page.evaluate("nnplay.labs[0].images.labels[0]")
+    label = page.evaluate("nnplay.sessions[0].images.labels[0]")
     assert clean.inner_text().endswith("%)")
     page.get_by_test_id("trust-method").select_option("pgd")
     slider = page.get_by_test_id("trust-eps")

@@ -1,4 +1,4 @@
-// The playground page: wires the controls to one or two training sessions (Lab) and
+// The playground page: wires the controls to one or two training sessions (Session) and
 // draws their frames. The page never decides: every change becomes a spec sent to the
 // server, which validates it and answers with the spec it is training.
 import * as i18n from "./i18n.js";
@@ -6,7 +6,7 @@ import * as url from "./url.js";
 import * as schema from "./schema.js";
 import { el } from "./draw.js";
 import { applyIcons, icon } from "./icons.js";
-import { Lab } from "./lab.js";
+import { Session } from "./session.js";
 import { Network } from "./network.js";
 import { DataPanel, OutputPanel } from "./view2d.js";
 import { ImagePanel, ImageView } from "./viewimage.js";
@@ -24,7 +24,7 @@ const clone = (x) => structuredClone(x);
 
 const app = {
   hello: null,
-  labs: [],
+  sessions: [],
   active: 0,
   mode: null,
   drawOn: false,
@@ -34,34 +34,34 @@ const app = {
   hover: null,
   boot: url.decode(location.hash),
 
-  get lab() { return this.labs[this.active] || this.labs[0]; },
+  get session() { return this.sessions[this.active] || this.sessions[0]; },
 
   // --- what the page sends -------------------------------------------------------
-  wantSpec(lab) {
+  wantSpec(session) {
     const base = this.hello.presets["2d"];
-    if (lab === this.labs[0]) return this.boot ? url.merge(base, this.boot.spec) : base;
-    const a = this.labs[0].spec || base;
+    if (session === this.sessions[0]) return this.boot ? url.merge(base, this.boot.spec) : base;
+    const a = this.sessions[0].spec || base;
     const b = this.boot && "b" in this.boot.extra ? url.decode(this.boot.extra.b) : null;
     return b ? url.merge(a, b.spec) : a;
   },
 
   edit(fn) {
-    const lab = this.lab;
-    if (!lab.spec) return;
-    const next = clone(lab.pending || lab.spec);
+    const session = this.session;
+    if (!session.spec) return;
+    const next = clone(session.pending || session.spec);
     fn(next);
     this.edited = true;
-    lab.setSpec(next);
+    session.setSpec(next);
   },
 
   // data changes go to every session: compared networks see the same data and seed
   editData(fn) {
-    for (const lab of this.labs) {
-      if (!lab.spec) continue;
-      const next = clone(lab.pending || lab.spec);
+    for (const session of this.sessions) {
+      if (!session.spec) continue;
+      const next = clone(session.pending || session.spec);
       fn(next.data);
       this.edited = true;
-      lab.setSpec(next);
+      session.setSpec(next);
     }
   },
 
@@ -69,7 +69,7 @@ const app = {
 
   setProblem(kind) {
     const reg = new Set(this.hello.options.regression);
-    if ((kind === "regression") === reg.has(this.lab.spec.data.name)) return;
+    if ((kind === "regression") === reg.has(this.session.spec.data.name)) return;
     this.editData((d) => { d.name = kind === "regression" ? "reg-plane" : "circle"; delete d.points; delete d.path; delete d.target; });
   },
 
@@ -106,16 +106,16 @@ const app = {
     document.body.classList.toggle("drawing", on);
   },
 
-  addPoint(lab, x1, x2) {
-    if (this.drawOn) this.addLabelled(lab, x1, x2, this.drawClass);
+  addPoint(session, x1, x2) {
+    if (this.drawOn) this.addLabelled(session, x1, x2, this.drawClass);
   },
 
   // a labelled point (drawn, or an answer to the model's question) joins data.points
-  addLabelled(lab, x1, x2, cls) {
-    if (!lab.points) return;
-    const d = (lab.pending || lab.spec).data;
+  addLabelled(session, x1, x2, cls) {
+    if (!session.points) return;
+    const d = (session.pending || session.spec).data;
     const pts = d.name === "points" ? clone(d.points)
-      : [...lab.points.train, ...lab.points.val, ...lab.points.test].map(([a, b, y]) => [a, b, Math.round(y)]);
+      : [...session.points.train, ...session.points.val, ...session.points.test].map(([a, b, y]) => [a, b, Math.round(y)]);
     pts.push([Number(x1.toFixed(3)), Number(x2.toFixed(3)), cls]);
     this.editData((dd) => { dd.name = "points"; dd.points = pts; delete dd.path; delete dd.target; });
   },
@@ -132,22 +132,22 @@ const app = {
     this.showNote(i18n.t("uploaded", { rows: body.rows, name: file.name }));
   },
 
-  pick(lab, i) { lab.setView({ image: i }); this.practice?.findNeighbors(lab, i); },
+  pick(session, i) { session.setView({ image: i }); this.practice?.findNeighbors(session, i); },
 
   setMode(mode) {
     this.setCompare(false);
-    this.labs[0].setSpec(clone(this.hello.presets[mode] || this.hello.presets["2d"]));   // series, adding, text: the Sequences mode
+    this.sessions[0].setSpec(clone(this.hello.presets[mode] || this.hello.presets["2d"]));   // series, adding, text: the Sequences mode
   },
 
   setCompare(on) {
-    if (on === this.labs.length > 1) return;
+    if (on === this.sessions.length > 1) return;
     if (on) {
-      const lab = new Lab(this, "b", el("canvas", { class: "chart", "data-testid": "chart-b" }));
-      this.labs.push(lab);
-      this.panels.push(new OutputPanel($("#panels"), this, lab, "b"));
+      const session = new Session(this, "b", el("canvas", { class: "chart", "data-testid": "chart-b" }));
+      this.sessions.push(session);
+      this.panels.push(new OutputPanel($("#panels"), this, session, "b"));
     } else {
-      const lab = this.labs.pop();
-      lab.conn.close();
+      const session = this.sessions.pop();
+      session.conn.close();
       this.panels.pop().root.remove();
       this.active = 0;
     }
@@ -157,14 +157,14 @@ const app = {
   },
 
   // --- what the server says -------------------------------------------------------
-  onHello(lab, m) {
+  onHello(session, m) {
     if (this.hello) return;
     this.hello = m;
     schema.load(m.schema);
-    const extra = this.boot?.extra || {};   // the Sequences mode's view from the URL (before the lab sends its view)
-    if (extra.seq) lab.view.sequence = Math.max(0, Math.round(Number(extra.seq)) || 0);
-    if (extra.temp && Number(extra.temp) > 0) lab.view.temperature = Number(extra.temp);
-    if (extra.pick) { const [a, b] = extra.pick.split(",").map(Number); Object.assign(lab.view, { pick_a: a || 0, pick_b: b || 0 }); }
+    const extra = this.boot?.extra || {};   // the Sequences mode's view from the URL (before the session sends its view)
+    if (extra.seq) session.view.sequence = Math.max(0, Math.round(Number(extra.seq)) || 0);
+    if (extra.temp && Number(extra.temp) > 0) session.view.temperature = Number(extra.temp);
+    if (extra.pick) { const [a, b] = extra.pick.split(",").map(Number); Object.assign(session.view, { pick_a: a || 0, pick_b: b || 0 }); }
     this.buildStatic(m.options);
     if (this.boot && "b" in this.boot.extra) this.setCompare(true);
     const view = this.boot?.extra.view;
@@ -212,9 +212,9 @@ const app = {
     this.setPage("predict");
   },
 
-  onReady(lab) {
-    this.practice?.onReady(lab);
-    if (lab === this.labs[0] || lab === this.lab) this.render();
+  onReady(session) {
+    this.practice?.onReady(session);
+    if (session === this.sessions[0] || session === this.session) this.render();
     else this.sync();
     this.writeURL();
     if (this.edited) this.hideError();   // a change the user made went through
@@ -224,7 +224,7 @@ const app = {
   onUpdated() { this.sync(); this.writeURL(); },
 
   onState() {
-    const running = this.labs.some((l) => l.running);
+    const running = this.sessions.some((l) => l.running);
     const play = $('[data-testid="play"]');
     play.dataset.icon = running ? "pause" : "play";
     play.classList.toggle("running", running);
@@ -237,16 +237,16 @@ const app = {
     this.render();
   },
 
-  onTrust(lab, f) { if (lab === this.lab) this.trustView.onAnswer(f); },
+  onTrust(session, f) { if (session === this.session) this.trustView.onAnswer(f); },
 
-  onError(lab, m) {
+  onError(session, m) {
     this.trustView?.onError();
     this.showError(i18n.t(`error.${m.code}`), (i18n.lang === "ko" && m.ko) || m.message);
-    if (!lab.spec) lab.setSpec(clone(this.hello.presets["2d"]));   // a bad link: start from defaults
+    if (!session.spec) session.setSpec(clone(this.hello.presets["2d"]));   // a bad link: start from defaults
     else this.sync();
   },
 
-  onSaved(lab, m) {
+  onSaved(session, m) {
     this.predictView?.onSaved(m);
     const box = $('[data-testid="saved"]');
     const link = (f, key, testid) => el("a", { href: m.files[f], download: "", "data-testid": testid, class: "dl" }, i18n.t(key));
@@ -268,14 +268,14 @@ const app = {
     this.network = new Network($("#network"), {
       toggleFeature: (n) => this.toggleFeature(n), addUnit: (i, d) => this.addUnit(i, d),
       setLayerAct: (i, a) => this.setLayerAct(i, a),
-      hover: (h) => { this.hover = h; this.draw(this.lab); },
+      hover: (h) => { this.hover = h; this.draw(this.session); },
     });
     const outputs = $("#outputs");
     this.showTestBox = toggle("show-test", "showTest", (v) => { this.showTest = v; this.drawAll(); }, "showTest");
     this.discreteBox = toggle("discretize", "discretize", (v) => { this.discrete = v; this.drawAll(); }, "discretize");
     outputs.append(el("h2", { "data-i18n": "h.output" }, i18n.t("h.output")),
       el("div", { class: "out-toggles" }, this.showTestBox, this.discreteBox), el("div", { class: "panels", id: "panels" }));
-    this.panels = [new OutputPanel($("#panels"), this, this.labs[0], "")];
+    this.panels = [new OutputPanel($("#panels"), this, this.sessions[0], "")];
     this.imagePanel = new ImagePanel($("#image-panel"), this, options);
     this.imageView = new ImageView($("#image-center"), $("#image-outputs"), this);
     this.trustView = new TrustView($("#view-trust"), this);
@@ -306,17 +306,17 @@ const app = {
 
   renderEditTabs() {
     if (!this.editTabs) return;
-    const tabs = this.labs.length > 1 ? this.labs.map((lab, i) => el("button", {
-      class: i === this.active ? "selected" : "", "data-testid": `edit-${lab.name}`, "data-help": "editTab",
-      onclick: () => { this.active = i; this.render(); this.renderEditTabs(); } }, i18n.t("editing", { name: lab.name.toUpperCase() }))) : [];
+    const tabs = this.sessions.length > 1 ? this.sessions.map((session, i) => el("button", {
+      class: i === this.active ? "selected" : "", "data-testid": `edit-${session.name}`, "data-help": "editTab",
+      onclick: () => { this.active = i; this.render(); this.renderEditTabs(); } }, i18n.t("editing", { name: session.name.toUpperCase() }))) : [];
     this.editTabs.replaceChildren(...tabs);
-    this.panels?.forEach((p, i) => p.root.classList.toggle("active", this.labs.length > 1 && i === this.active));
+    this.panels?.forEach((p, i) => p.root.classList.toggle("active", this.sessions.length > 1 && i === this.active));
   },
 
   render() {
-    const lab = this.lab;
-    if (!lab?.info) { if (this.page) this.renderPage(); return; }
-    const mode = lab.info.mode;
+    const session = this.session;
+    if (!session?.info) { if (this.page) this.renderPage(); return; }
+    const mode = session.info.mode;
     this.mode = mode;
     if (this.page) { this.renderPage(); return; }
     const trust = mode === "image" && this.trustOn;
@@ -337,19 +337,19 @@ const app = {
       if (e.closest("main.view").hidden) e.removeAttribute("data-testid");
       else e.dataset.testid = e.dataset.tid;
     });
-    if (trust) this.trustView.open(lab);
-    if (mode === "generative") this.genView.build(lab);
-    else if (mode === "sequence") this.seqView.build(lab);
-    else if (mode === "image") this.imageView.build(lab);
-    else this.network.build(lab, this.hello.options);
+    if (trust) this.trustView.open(session);
+    if (mode === "generative") this.genView.build(session);
+    else if (mode === "sequence") this.seqView.build(session);
+    else if (mode === "image") this.imageView.build(session);
+    else this.network.build(session, this.hello.options);
     this.sync();
-    if (lab.frame) this.draw(lab);
+    if (session.frame) this.draw(session);
   },
 
   sync() {
-    const lab = this.lab;
-    if (!lab?.spec) return;
-    const spec = lab.spec, info = lab.info;
+    const session = this.session;
+    if (!session?.spec) return;
+    const spec = session.spec, info = session.info;
     const reg = new Set(this.hello.options.regression);
     this.hyper.sync(spec, info, reg);
     if (info?.mode === "image") { this.imagePanel.sync(spec, info); this.practice.syncImage(spec); }
@@ -363,11 +363,11 @@ const app = {
     }
   },
 
-  draw(lab) {
-    if (!lab.frame) return;
-    if (lab === this.labs[0]) {
-      $('[data-testid="epoch"]').textContent = lab.frame.header.epoch.toLocaleString("en-US");
-      const engine = $('[data-testid="engine"]'), kind = lab.frame.header.engine;   // train/compiled.py
+  draw(session) {
+    if (!session.frame) return;
+    if (session === this.sessions[0]) {
+      $('[data-testid="epoch"]').textContent = session.frame.header.epoch.toLocaleString("en-US");
+      const engine = $('[data-testid="engine"]'), kind = session.frame.header.engine;   // train/compiled.py
       engine.hidden = !kind || kind === "eager";
       if (!engine.hidden && engine.dataset.kind !== kind) {
         engine.dataset.kind = kind;
@@ -376,32 +376,32 @@ const app = {
       }
     }
     if (this.page) return;   // the training views are hidden: drawn again when the page is left
-    if (lab.info?.mode === "sequence") { if (lab === this.lab) this.seqView.draw(); return; }
-    if (lab.info?.mode === "generative") { if (lab === this.lab) this.genView.draw(); return; }
-    if (lab.info?.mode === "image") {
-      if (lab === this.lab && this.trustOn && !lab.frame.header.running) this.trustView.refresh();
-      if (lab === this.lab) this.imageView.draw();
+    if (session.info?.mode === "sequence") { if (session === this.session) this.seqView.draw(); return; }
+    if (session.info?.mode === "generative") { if (session === this.session) this.genView.draw(); return; }
+    if (session.info?.mode === "image") {
+      if (session === this.session && this.trustOn && !session.frame.header.running) this.trustView.refresh();
+      if (session === this.session) this.imageView.draw();
       return;
     }
     // the diagram (dozens of small maps, hundreds of links) redraws at most ~15 times a second
     // while training runs: it costs the browser most, and weights move slowly
     const now = performance.now();
-    if (lab === this.lab && lab.info && this.network.lab === lab &&
-        (!lab.frame.header.running || this.hover || now - (this.netDrawn || 0) > 66)) {
+    if (session === this.session && session.info && this.network.session === session &&
+        (!session.frame.header.running || this.hover || now - (this.netDrawn || 0) > 66)) {
       this.netDrawn = now;
-      this.network.update(lab.frame);
+      this.network.update(session.frame);
     }
-    const panel = this.panels[this.labs.indexOf(lab)];
-    panel?.draw({ showTest: this.showTest, discrete: this.discrete, hover: lab === this.lab ? this.hover : null });
+    const panel = this.panels[this.sessions.indexOf(session)];
+    panel?.draw({ showTest: this.showTest, discrete: this.discrete, hover: session === this.session ? this.hover : null });
   },
 
-  drawAll() { this.labs.forEach((l) => this.draw(l)); },
+  drawAll() { this.sessions.forEach((l) => this.draw(l)); },
 
   // --- URL, messages, language -------------------------------------------------------------
   writeURL() {
-    const a = this.labs[0]?.spec;
+    const a = this.sessions[0]?.spec;
     if (!a || !this.hello) return;
-    const extra = this.labs[1]?.spec ? { "~b": url.encode(this.labs[1].spec, a) || "same" } : {};
+    const extra = this.sessions[1]?.spec ? { "~b": url.encode(this.sessions[1].spec, a) || "same" } : {};
     if (this.page) {   // the view and its own state: ~view=runs&~runs=id,id&~sort=-created
       extra["~view"] = this.page;
       for (const [k, v] of Object.entries(this.pageView(this.page).state())) if (v) extra[`~${k}`] = v;
@@ -449,16 +449,16 @@ const app = {
 async function main() {
   await i18n.load(i18n.lang);
   $('[data-testid="lang"]').textContent = i18n.lang === "en" ? "한국어" : "English";
-  const lab = new Lab(app, "a", el("canvas", { class: "chart", "data-testid": "chart" }));
-  app.labs.push(lab);
-  const each = (fn) => () => app.labs.forEach(fn);
+  const session = new Session(app, "a", el("canvas", { class: "chart", "data-testid": "chart" }));
+  app.sessions.push(session);
+  const each = (fn) => () => app.sessions.forEach(fn);
   $('[data-testid="play"]').addEventListener("click", () => {
-    const running = app.labs.some((l) => l.running);
-    app.labs.forEach((l) => l.send({ type: running ? "pause" : "play" }));
+    const running = app.sessions.some((l) => l.running);
+    app.sessions.forEach((l) => l.send({ type: running ? "pause" : "play" }));
   });
   $('[data-testid="step"]').addEventListener("click", each((l) => l.send({ type: "step" })));
   $('[data-testid="reset"]').addEventListener("click", each((l) => l.send({ type: "reset" })));
-  $('[data-testid="save"]').addEventListener("click", () => app.lab.send({ type: "save" }));
+  $('[data-testid="save"]').addEventListener("click", () => app.session.send({ type: "save" }));
   $('[data-testid="lang"]').addEventListener("click", () => app.switchLang());
   $('[data-testid="mode-2d"]').addEventListener("click", () => app.leavePage("2d") || app.setMode("2d"));
   $('[data-testid="mode-image"]').addEventListener("click", () => app.leavePage("image") ||
@@ -470,7 +470,7 @@ async function main() {
   $('[data-testid="trust-tab"]').addEventListener("click", () => { app.leavePage("image"); app.setTrust(true); });
   $('[data-testid="runs-tab"]').addEventListener("click", () => app.setPage("runs"));
   $('[data-testid="predict-tab"]').addEventListener("click", () => app.setPage("predict"));
-  $('[data-testid="compare"]').addEventListener("click", () => app.setCompare(app.labs.length < 2));
+  $('[data-testid="compare"]').addEventListener("click", () => app.setCompare(app.sessions.length < 2));
   document.addEventListener("mouseover", (e) => {
     const h = e.target.closest?.("[data-help]");
     const key = h ? `help.${h.dataset.help}` : "help.default";
@@ -482,7 +482,7 @@ async function main() {
   new ResizeObserver(([e]) => {
     if (Math.abs(e.contentRect.width - width) > 2) { width = e.contentRect.width; app.render(); }
   }).observe($(".net-col"));
-  window.nnplay = app;   // for tests and benchmarks: labs[i].frames, .frame, .spec
+  window.nnplay = app;   // for tests and benchmarks: sessions[i].frames, .frame, .spec
 }
 
 main();

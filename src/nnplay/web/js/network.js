@@ -1,6 +1,6 @@
-// The network diagram: input features, hidden layers of neurons (each a small heat map of
+// The network diagram: input features, hidden layers of units (each a small heat map of
 // its output over the plane), the output, and every weight drawn as a link whose width
-// shows its size and color its sign. Hover a neuron or a link to read its values.
+// shows its size and color its sign. Hover a unit or a link to read its values.
 import { el, heatmap, slice, diverging, css, CLASS_COLORS } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
@@ -20,9 +20,9 @@ export class Network {
     document.body.append(this.tip);
   }
 
-  build(lab, options) {
-    const { info, spec } = lab;
-    this.lab = lab;
+  build(session, options) {
+    const { info, spec } = session;
+    this.session = session;
     const root = this.root;
     root.replaceChildren();
     const is2d = info.mode === "2d";
@@ -60,7 +60,7 @@ export class Network {
         const x = colX(c) - (c === 0 ? 0 : size / 2);
         const y = nodeY(c, j);
         const canvas = el("canvas", { class: "node", width: 40, height: 40 });
-        const box = el("div", { class: "neuron", style: `left:${x}px;top:${y}px;width:${size}px;height:${size}px` }, canvas);
+        const box = el("div", { class: "unit", style: `left:${x}px;top:${y}px;width:${size}px;height:${size}px` }, canvas);
         if (c === 0) {
           const name = inputs[j];
           const on = !is2d || active.has(name);
@@ -73,7 +73,7 @@ export class Network {
           inputIndex.push(on ? info.feature_names.indexOf(name) : -1);
           box.style.left = `${x - size + 4}px`;
         } else if (c < cols.length - 1) {
-          box.dataset.help = "neuron";
+          box.dataset.help = "unit";
           const layer = layers[c - 1];
           box.addEventListener("mouseenter", (e) => this.showNeuron(e, c, j, layer));
           box.addEventListener("mouseleave", () => this.hide());
@@ -106,7 +106,7 @@ export class Network {
       this.links.push({ name: denseNames[c], group });
     }
 
-    // per-layer controls (2-D mode): neurons +/-, activation, count
+    // per-layer controls (2-D mode): units +/-, activation, count
     if (info.mode !== "image") {
       layers.forEach((layer, i) => {
         const x = colX(i + 1);
@@ -122,7 +122,7 @@ export class Network {
           el("div", { class: "pm" },
             el("button", { class: "mini", "data-testid": `add-unit-${i}`, "data-help": "addUnit", onclick: () => this.hooks.addUnit(i, +1) }),
             el("button", { class: "mini", "data-testid": `remove-unit-${i}`, "data-help": "removeUnit", onclick: () => this.hooks.addUnit(i, -1) })),
-          el("div", { class: "count", "data-testid": `units-${i}` }, t("neurons", { n: spec.model.hidden ? spec.model.hidden[i] ?? layer.units : layer.units })),
+          el("div", { class: "count", "data-testid": `units-${i}` }, t("units", { n: spec.model.hidden ? spec.model.hidden[i] ?? layer.units : layer.units })),
           sel);
         headBox.querySelectorAll(".mini")[0].innerHTML = icon("plus");
         headBox.querySelectorAll(".mini")[1].innerHTML = icon("minus");
@@ -136,15 +136,15 @@ export class Network {
   // Neuron heat maps and link widths from the latest frame.
   update(frame) {
     const { arrays } = frame;
-    const lab = this.lab;
-    const grids = lab.featureGrids;
-    if (grids && lab.info.mode === "2d") {
+    const session = this.session;
+    const grids = session.featureGrids;
+    if (grids && session.info.mode === "2d") {
       this.nodes[0].forEach((n, j) => {
         const g = grids[this.inputs[j]];
         if (g && !n.drawn) { heatmap(n.canvas, g, { scale: g.scale }); n.drawn = true; }
       });
     }
-    const layers = hiddenLayers(lab.info);
+    const layers = hiddenLayers(session.info);
     layers.forEach((layer, i) => {
       const a = arrays[`unit:${layer.name}`];
       if (!a) return;
@@ -155,7 +155,7 @@ export class Network {
       const b = arrays.boundary;
       if (b.shape.length === 3) {
         out.forEach((n, k) => heatmap(n.canvas, classGrid(b, k), { hue: CLASS_COLORS[k % CLASS_COLORS.length] }));
-      } else heatmap(out[0].canvas, b, { task: lab.info.task });
+      } else heatmap(out[0].canvas, b, { task: session.info.task });
     }
     this.weights = {};
     const ctx = this.canvas.getContext("2d");
@@ -211,7 +211,7 @@ export class Network {
   showNeuron(e, c, j, layer) {
     const b = this.biases?.[`bias:${layer.name}`];
     const bias = b && j < b.data.length ? b.data[j].toFixed(4) : "-";
-    this.show(e, t("tip.neuron", { layer: layer.name, unit: j + 1, act: layer.activation ? t(`act.${layer.activation}`) : "-", bias }));
+    this.show(e, t("tip.unit", { layer: layer.name, unit: j + 1, act: layer.activation ? t(`act.${layer.activation}`) : "-", bias }));
     this.hooks.hover({ layer: layer.name, unit: j });
   }
 

@@ -87,10 +87,10 @@ export class DataPanel {
 }
 
 export class OutputPanel {
-  // app: {addPoint(lab, x1, x2), hovered}
-  constructor(root, app, lab, suffix) {
+  // app: {addPoint(session, x1, x2), hovered}
+  constructor(root, app, session, suffix) {
     this.app = app;
-    this.lab = lab;
+    this.session = session;
     const id = (s) => (suffix ? `${s}-${suffix}` : s);
     this.lossTest = el("b", { "data-tid": id("loss-test") }, "–");
     this.lossTrain = el("b", { "data-tid": id("loss-train") }, "–");
@@ -100,13 +100,13 @@ export class OutputPanel {
     this.canvas = el("canvas", { class: "boundary", "data-testid": id("boundary"), "data-help": "boundary" });
     this.canvas.addEventListener("click", (e) => this.click(e));
     this.grads = el("div", { class: "grads", "data-testid": id("grad-strip"), "data-help": "gradients" });
-    this.title = el("div", { class: "panel-title" }, lab.name.toUpperCase());
+    this.title = el("div", { class: "panel-title" }, session.name.toUpperCase());
     this.root = el("div", { class: "out-panel" },
       this.title,
       el("div", { class: "losses" },
         el("div", { "data-help": "lossTest" }, el("span", { "data-i18n": "lossTest" }, t("lossTest")), this.lossTest, this.accTest),
         el("div", { "data-help": "lossTrain" }, el("span", { "data-i18n": "lossTrain" }, t("lossTrain")), this.lossTrain, this.accTrain)),
-      lab.chart.canvas,
+      session.chart.canvas,
       el("div", { class: "legend-line" },
         el("span", { class: "key train" }), el("span", { "data-i18n": "curve.train" }, t("curve.train")),
         el("span", { class: "key test" }), el("span", { "data-i18n": "curve.test" }, t("curve.test")),
@@ -120,17 +120,17 @@ export class OutputPanel {
 
   click(e) {
     const r = this.canvas.getBoundingClientRect();
-    const E = this.lab.info?.extent;
+    const E = this.session.info?.extent;
     if (!E) return;
     const x1 = ((e.clientX - r.left) / r.width) * 2 * E - E;
     const x2 = E - ((e.clientY - r.top) / r.height) * 2 * E;
-    this.app.addPoint(this.lab, x1, x2);
+    this.app.addPoint(this.session, x1, x2);
   }
 
   draw(opts) {
-    const lab = this.lab;
-    const f = lab.frame;
-    if (!f || !lab.info) return;
+    const session = this.session;
+    const f = session.frame;
+    if (!f || !session.info) return;
     const h = f.header;
     const m = h.metrics;
     const fmt = (v) => (Number.isFinite(v) ? v.toFixed(3) : "–");
@@ -140,32 +140,32 @@ export class OutputPanel {
     this.accTest.textContent = acc(m.test_accuracy);
     this.accTrain.textContent = acc(m.train_accuracy);
     this.lrNow.textContent = lrText(m.lr);
-    lab.chart.draw();
+    session.chart.draw();
     const c = this.canvas;
     fit(c);
-    const info = lab.info;
+    const info = session.info;
     const a = f.arrays;
     const hover = opts.hover && a[`unit:${opts.hover.layer}`];
     if (hover) heatmap(c, slice(hover, opts.hover.unit), { alpha: 0.9 });
     else if (a.boundary) heatmap(c, a.boundary, { task: info.task, discrete: opts.discrete, alpha: 0.85 });
     else c.getContext("2d").clearRect(0, 0, c.width, c.height);
-    if (lab.points) c.getContext("2d").drawImage(this.pointsLayer(c, opts.showTest), 0, 0);
-    this.app.practice?.overlay(c, lab);   // the points the model asks about (active learning)
+    if (session.points) c.getContext("2d").drawImage(this.pointsLayer(c, opts.showTest), 0, 0);
+    this.app.practice?.overlay(c, session);   // the points the model asks about (active learning)
     this.drawGrads(h, info.blocks);
   }
 
   // The data points and axis ticks, drawn once per data set and size, then copied each frame.
   pointsLayer(c, showTest) {
-    const lab = this.lab, info = lab.info;
-    const key = [lab.points, c.width, c.height, showTest];
+    const session = this.session, info = session.info;
+    const key = [session.points, c.width, c.height, showTest];
     if (this.layerKey && key.every((v, i) => v === this.layerKey[i])) return this.layer;
     this.layerKey = key;
     this.layer = this.layer || document.createElement("canvas");
     this.layer.width = c.width;
     this.layer.height = c.height;
     const r = Math.max(2.5, c.width / 110);
-    points(this.layer, [...lab.points.train, ...lab.points.val], { extent: info.extent, task: info.task, radius: r });
-    if (showTest) points(this.layer, lab.points.test, { extent: info.extent, task: info.task, test: true, radius: r });
+    points(this.layer, [...session.points.train, ...session.points.val], { extent: info.extent, task: info.task, radius: r });
+    if (showTest) points(this.layer, session.points.test, { extent: info.extent, task: info.task, test: true, radius: r });
     ticks(this.layer, info.extent);
     return this.layer;
   }

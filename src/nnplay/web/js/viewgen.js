@@ -45,7 +45,7 @@ export class GenPanel {
     this.gSteps.set(spec.train.gan.g_steps);
     this.dLr.set(spec.train.gan.d_lr);
     this.gLr.set(spec.train.gan.g_lr);
-    const g = this.app.lab.gen || {}, gan = g.kind === "gan";
+    const g = this.app.session.gen || {}, gan = g.kind === "gan";
     // a GAN learns any of the sets; an autoencoder or VAE here the images (latent map, morph)
     const sets = gan ? this.dataSets : this.dataSets.filter((k) => !this.dataSets.slice(0, -1).includes(k));
     if (this.data.options.length !== sets.length) this.data.fill(sets.map((k) => ({ value: k, key: `gen.data.${k}` })));
@@ -66,7 +66,7 @@ export class GenView {
     this.plane.addEventListener("click", (e) => this.click(e));
     const tg = (k) => { const w = toggle(`gen-show-${k}`, `gen.show.${k}`, (v) => { this.show[k] = v; this.draw(); }, `genShow_${k}`); w.set(this.show[k]); return w; };
     this.toggles = el("div", { class: "gen-toggles" }, ...["heat", "arrows", "manifold", "real", "fake"].map(tg));
-    const stepBtn = (part) => button(`gen-step-${part}`, `gen.step.${part}`, () => this.lab?.send({ type: "step", part }), { cls: "ghost", help: `genStep_${part}` });
+    const stepBtn = (part) => button(`gen-step-${part}`, `gen.step.${part}`, () => this.session?.send({ type: "step", part }), { cls: "ghost", help: `genStep_${part}` });
     this.steps = el("div", { class: "gen-steps" }, stepBtn("d"), stepBtn("g"), stepBtn("both"));
     this.ganBox = el("div", { class: "gen-gan" }, this.steps, this.plane, this.toggles, el("p", { class: "hint small", "data-i18n": "gen.legend" }, t("gen.legend")));
     // --- the autoencoder's latent map and morph ---
@@ -96,7 +96,7 @@ export class GenView {
   }
 
   // the view's own URL state: ~pick=a,b&~morph=t (the interpolation's ends and position)
-  urlState() { return this.lab?.gen?.extent ? {} : { pick: `${this.state.a},${this.state.b}`, morph: String(this.state.t) }; }
+  urlState() { return this.session?.gen?.extent ? {} : { pick: `${this.state.a},${this.state.b}`, morph: String(this.state.t) }; }
 
   restore(extra) {
     const [a, b] = String(extra.pick || "").split(",").map((v) => Math.max(0, Math.round(Number(v)) || 0));
@@ -106,47 +106,47 @@ export class GenView {
 
   setPick(p) {
     Object.assign(this.state, p);
-    this.lab?.setView({ pick_a: this.state.a, pick_b: this.state.b });
+    this.session?.setView({ pick_a: this.state.a, pick_b: this.state.b });
     this.app.writeURL();
   }
 
-  build(lab) {
-    this.lab = lab;
-    const g = lab.gen || {}, twoD = !!g.extent;
+  build(session) {
+    this.session = session;
+    const g = session.gen || {}, twoD = !!g.extent;
     this.ganBox.hidden = !twoD;
     this.aeBox.hidden = twoD || g.kind === "gan";
     this.reconBox.hidden = g.kind === "gan";
     this.title.dataset.i18n = `gen.title.${g.kind}`;
     this.title.textContent = t(this.title.dataset.i18n);
-    this.chartSlot.replaceChildren(lab.chart.canvas);
+    this.chartSlot.replaceChildren(session.chart.canvas);
     this.chartSlot.hidden = g.kind === "gan";   // the chart's curves are train and test loss
     const most = Math.max(1, (g.test_size || 2) - 1);
     for (const s of [this.pickA, this.pickB]) { s.input.max = most; }
     this.pickA.set(Math.min(this.state.a, most));
     this.pickB.set(Math.min(this.state.b, most));
-    if (!twoD && g.kind !== "gan" && (lab.view.pick_a !== this.state.a || lab.view.pick_b !== this.state.b)) {
-      lab.setView({ pick_a: this.state.a, pick_b: this.state.b });
+    if (!twoD && g.kind !== "gan" && (session.view.pick_a !== this.state.a || session.view.pick_b !== this.state.b)) {
+      session.setView({ pick_a: this.state.a, pick_b: this.state.b });
     }
   }
 
   // drawing points on the plane: one more real point (label 0: the labels are not learned)
   click(e) {
-    const g = this.lab?.gen;
+    const g = this.session?.gen;
     if (!this.app.genPanel.drawing || !g?.extent) return;
     const r = this.plane.getBoundingClientRect(), [lo, hi] = g.extent;
     const x1 = lo + ((e.clientX - r.left) / r.width) * (hi - lo), x2 = hi - ((e.clientY - r.top) / r.height) * (hi - lo);
-    const d = (this.lab.pending || this.lab.spec).data;
+    const d = (this.session.pending || this.session.spec).data;
     const pts = d.name === "points" ? structuredClone(d.points) : g.real.map(([a, b]) => [a, b, 0]);
     pts.push([Number(x1.toFixed(3)), Number(x2.toFixed(3)), 0]);
     this.app.editData((dd) => { dd.name = "points"; dd.points = pts; });
   }
 
   draw() {
-    const lab = this.lab, f = lab?.frame;
+    const session = this.session, f = session?.frame;
     if (!f) return;
     const h = f.header, a = f.arrays;
     this.readout(h);
-    if (!this.chartSlot.hidden) lab.chart.draw();
+    if (!this.chartSlot.hidden) session.chart.draw();
     if (a.heat) this.drawPlane(h, a);
     if (a.latent) this.drawLatent(h, a);
     if (a.recon) this.grid(this.recon, [[a.pair, 0], [a.recon, 0], [a.pair, 1], [a.recon, 1]]);
@@ -193,7 +193,7 @@ export class GenView {
         }
       }
     }
-    if (this.show.real) for (const [x, y] of this.lab.gen.real) dot(x, y, REAL);
+    if (this.show.real) for (const [x, y] of this.session.gen.real) dot(x, y, REAL);
     const fk = a.fake.data, ar = a.arrows.data, n = a.fake.shape[0];
     if (this.show.fake) for (let i = 0; i < n; i++) dot(fk[2 * i], fk[2 * i + 1], FAKE);
     if (this.show.arrows) {   // scaled so the longest arrow is a tenth of the plane

@@ -65,13 +65,13 @@ export class ImagePanel {
       rm.innerHTML = icon("close");
       return el("div", { class: `block ${layer.type}`, "data-testid": `block-${i}` },
         el("span", { class: "type" }, t(`layer.${layer.type}`)),
-        p ? el("span", { class: "unit", "data-i18n": `param.${p}` }, t(`param.${p}`)) : null, input, rm);
+        p ? el("span", { class: "param-name", "data-i18n": `param.${p}` }, t(`param.${p}`)) : null, input, rm);
     }));
   }
 }
 
 export class ImageView {
-  // app: {pick(lab, i)}
+  // app: {pick(session, i)}
   constructor(center, right, app) {
     this.app = app;
     this.gallery = el("div", { class: "gallery", "data-testid": "gallery" });
@@ -99,26 +99,26 @@ export class ImageView {
       el("h3", {}, el("span", { "data-i18n": "h.mistakes" }, t("h.mistakes")), " ", this.mistakeCount), this.mistakes);
   }
 
-  build(lab) {
-    this.lab = lab;
-    this.chartSlot.replaceChildren(lab.chart.canvas);
-    const imgs = lab.images;
+  build(session) {
+    this.session = session;
+    this.chartSlot.replaceChildren(session.chart.canvas);
+    const imgs = session.images;
     if (!imgs) return;
     const [, hgt, wid] = imgs.shape;
     this.gallery.replaceChildren(...imgs.pixels.map((px, i) => {
       const c = el("canvas", { width: wid, height: hgt });
       image(c, Float32Array.from(px), hgt, wid, { lo: 0, hi: 1 });
       const b = el("button", { class: "thumb", "data-testid": `pick-${i}`, title: `${t("label")} ${imgs.labels[i]}`,
-        onclick: () => this.app.pick(lab, i) }, c);
-      b.classList.toggle("selected", i === lab.view.image);
+        onclick: () => this.app.pick(session, i) }, c);
+      b.classList.toggle("selected", i === session.view.image);
       return b;
     }));
     this.mapsKey = null;
   }
 
   draw() {
-    const lab = this.lab;
-    const f = lab?.frame;
+    const session = this.session;
+    const f = session?.frame;
     if (!f) return;
     const h = f.header, a = f.arrays;
     const fmt = (v) => (Number.isFinite(v) ? v.toFixed(3) : "–");
@@ -127,13 +127,13 @@ export class ImageView {
     const acc = (v) => (Number.isFinite(v) ? t("accuracy", { v: (100 * v).toFixed(1) }) : "");
     this.accTest.textContent = acc(h.metrics.test_accuracy);
     this.accTrain.textContent = acc(h.metrics.train_accuracy);
-    lab.chart.draw();
+    session.chart.draw();
     this.gallery.querySelectorAll(".thumb").forEach((b, i) => b.classList.toggle("selected", i === h.image?.index));
     this.drawMaps(a);
     this.drawFilters(a.filters);
-    this.drawProbs(h.image, lab.info.class_names);
-    if (h.confusion) this.drawConfusion(h.confusion, lab.info.class_names);
-    if (h.mistakes) this.drawMistakes(h.mistakes, a.mistakes, lab.info.class_names);
+    this.drawProbs(h.image, session.info.class_names);
+    if (h.confusion) this.drawConfusion(h.confusion, session.info.class_names);
+    if (h.mistakes) this.drawMistakes(h.mistakes, a.mistakes, session.info.class_names);
   }
 
   drawMaps(a) {

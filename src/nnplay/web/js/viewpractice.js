@@ -20,7 +20,7 @@ function thumb(arr, i) {
 }
 
 export class Practice {
-  // app: {lab, edit(fn), editData(fn), hello, boot, drawAll(), writeURL()}
+  // app: {session, edit(fn), editData(fn), hello, boot, drawAll(), writeURL()}
   constructor(app, options, limits) {
     this.app = app;
     this.options = options;
@@ -83,19 +83,19 @@ export class Practice {
       rm.innerHTML = icon("close");
       return el("div", { class: "block", "data-testid": `augment-${i}` },
         el("span", { class: "type", "data-i18n": `aug.${a.type}` }, t(`aug.${a.type}`)),
-        el("span", { class: "unit", "data-i18n": "augment.p" }, t("augment.p")), input, rm);
+        el("span", { class: "param-name", "data-i18n": "augment.p" }, t("augment.p")), input, rm);
     }) : [el("span", { class: "hint", "data-i18n": "augment.none" }, t("augment.none"))]));
     this.metric.set(spec.model.embedding != null);
   }
 
   preview() {
     const n = Math.min(16, this.limits.preview_images);
-    this.app.lab.send({ type: "augment", n, seed: this.seed });
+    this.app.session.send({ type: "augment", n, seed: this.seed });
   }
 
   drawAugment(f) {
     const { before, after, targets } = f.arrays, h = f.header;
-    const names = this.app.lab.info?.class_names || [];
+    const names = this.app.session.info?.class_names || [];
     const cell = (arr, i, text) => el("figure", {}, thumb(arr, i), el("figcaption", {}, text));
     const top = (i) => {   // soft targets after a mix: the two largest shares
       if (!h.soft) return names[h.labels[i]];
@@ -108,13 +108,13 @@ export class Practice {
   }
 
   // --- nearest neighbours ------------------------------------------------------------
-  findNeighbors(lab, i) {
-    if (lab.spec?.model.embedding == null) { this.nbrs.replaceChildren(el("span", { class: "hint", "data-i18n": "neighbors.off" }, t("neighbors.off"))); return; }
-    lab.send({ type: "neighbors", image: i, k: Math.min(8, this.limits.neighbors) });
+  findNeighbors(session, i) {
+    if (session.spec?.model.embedding == null) { this.nbrs.replaceChildren(el("span", { class: "hint", "data-i18n": "neighbors.off" }, t("neighbors.off"))); return; }
+    session.send({ type: "neighbors", image: i, k: Math.min(8, this.limits.neighbors) });
   }
 
   drawNeighbors(f) {
-    const h = f.header, names = this.app.lab.info?.class_names || [];
+    const h = f.header, names = this.app.session.info?.class_names || [];
     const q = el("figure", { class: "query", "data-testid": "neighbor-query" }, thumb({ shape: [1, ...f.arrays.query.shape], data: f.arrays.query.data }, 0),
       el("figcaption", {}, `#${h.image.index} ${names[h.image.label]}`));
     this.nbrs.replaceChildren(q, ...h.neighbors.map((n, i) => el("figure", {
@@ -123,36 +123,36 @@ export class Practice {
   }
 
   // --- active learning -------------------------------------------------------------------
-  ask() { this.app.lab.send({ type: "ask", k: Math.min(5, this.limits.ask_points), strategy: this.strategy }); }
+  ask() { this.app.session.send({ type: "ask", k: Math.min(5, this.limits.ask_points), strategy: this.strategy }); }
 
-  onAsked(lab, f) {
+  onAsked(session, f) {
     const pts = f.arrays.points;
     this.asked = f.header.indices.map((_, i) => [pts.data[2 * i], pts.data[2 * i + 1]]);
-    this.renderPrompt(lab);
+    this.renderPrompt(session);
     this.app.drawAll();
   }
 
-  renderPrompt(lab) {
-    const k = lab.info?.num_classes || 2;
+  renderPrompt(session) {
+    const k = session.info?.num_classes || 2;
     this.prompt.replaceChildren(...this.asked.map(([x1, x2], i) => el("div", { class: "ask-row", "data-testid": `ask-${i}` },
       el("span", {}, t("active.point", { n: i + 1, x1: x1.toFixed(1), x2: x2.toFixed(1) })),
       ...Array.from({ length: k }, (_, c) => el("button", { class: "swatch", "data-testid": `ask-${i}-class-${c}`,
-        style: `background:${css(CLASS_COLORS[c])}`, title: lab.info?.class_names?.[c] ?? String(c),
-        onclick: () => this.label(lab, i, c) })))));
+        style: `background:${css(CLASS_COLORS[c])}`, title: session.info?.class_names?.[c] ?? String(c),
+        onclick: () => this.label(session, i, c) })))));
   }
 
   // the learner's answer joins data.points (as a clicked point does) and training goes on
-  label(lab, i, c) {
+  label(session, i, c) {
     const [x1, x2] = this.asked[i];
     this.asked.splice(i, 1);
-    this.renderPrompt(lab);
-    this.app.addLabelled(lab, x1, x2, c);
+    this.renderPrompt(session);
+    this.app.addLabelled(session, x1, x2, c);
   }
 
   // rings around the asked points on the 2-D output panel, numbered as in the prompt
-  overlay(canvas, lab) {
-    if (!this.asked.length || lab !== this.app.labs[0] || !lab.info?.extent) return;
-    const E = lab.info.extent, s = canvas.width / (2 * E), ctx = canvas.getContext("2d");
+  overlay(canvas, session) {
+    if (!this.asked.length || session !== this.app.sessions[0] || !session.info?.extent) return;
+    const E = session.info.extent, s = canvas.width / (2 * E), ctx = canvas.getContext("2d");
     const r = Math.max(6, canvas.width / 45);
     ctx.lineWidth = Math.max(2, r / 4);
     ctx.font = `bold ${Math.round(r * 1.1)}px system-ui, sans-serif`;
@@ -164,17 +164,17 @@ export class Practice {
     });
   }
 
-  onAnswer(lab, f) {
+  onAnswer(session, f) {
     const kind = f.header.type;
     if (kind === "augment") this.drawAugment(f);
     else if (kind === "neighbors") this.drawNeighbors(f);
-    else this.onAsked(lab, f);
+    else this.onAsked(session, f);
   }
 
   // after a ready in image mode: a fresh preview and the picked image's neighbours
-  onReady(lab) {
-    if (lab.info?.mode !== "image") { if (lab.info?.mode !== "2d") this.asked = []; return; }
+  onReady(session) {
+    if (session.info?.mode !== "image") { if (session.info?.mode !== "2d") this.asked = []; return; }
     this.preview();
-    this.findNeighbors(lab, lab.view.image);
+    this.findNeighbors(session, session.view.image);
   }
 }

@@ -61,10 +61,10 @@ function outputs(logits, n, task) {
 }
 
 export class PredictView {
-  // root: <main>; app: {lab, writeURL(), showError(title, msg), hideError()}
+  // root: <main>; app: {session, writeURL(), showError(title, msg), hideError()}
   constructor(root, app) {
     this.app = app;
-    this.meta = null; this.info = null; this.session = null; this.source = null;
+    this.meta = null; this.info = null; this.inference = null; this.source = null;
     this.last = null;
     this.want = null;          // a run id from the URL, loaded when the view opens
     this.texts = [];           // [element, i18n key, vars] of the text built here: relabelled on open
@@ -119,10 +119,10 @@ export class PredictView {
 
   // the network being trained: save it as a run (as the Save button does), then load its model.onnx
   fromSession() {
-    if (!this.app.lab?.spec) return;
+    if (!this.app.session?.spec) return;
     this.awaitSave = true;
     this.setStatus("predict.saving");
-    this.app.lab.send({ type: "save" });
+    this.app.session.send({ type: "save" });
   }
 
   onSaved(m) {
@@ -152,7 +152,7 @@ export class PredictView {
     }
     const t0 = performance.now();
     try {
-      this.session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+      this.inference = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
       this.loadMs = performance.now() - t0;    // runtime (first time: wasm compiled) and network
     } catch (e) { this.fail("predict.badModel", String(e.message || e)); return; }
     this.ort = ort;
@@ -180,9 +180,9 @@ export class PredictView {
     if (!body) return;
     const x = new this.ort.Tensor("float32", Float32Array.from(body.inputs), [n, ...body.input_shape]);
     const t0 = performance.now();
-    const out = await this.session.run({ [this.session.inputNames[0]]: x });
+    const out = await this.inference.run({ [this.inference.inputNames[0]]: x });
     const ms = performance.now() - t0;     // the network's forward pass in the page
-    const logits = Array.from(out[this.session.outputNames[0]].data);
+    const logits = Array.from(out[this.inference.outputNames[0]].data);
     this.last = { raw: Array.from(raw), inputs: body.inputs, logits, rows: n, ms, probs: outputs(logits, n, this.info.task) };
     this.labels = labels;
     this.renderOutput(labels);

@@ -104,7 +104,7 @@ export class SeqView {
     this.forecastBox = el("div", { class: "seq-forecast-box" }, this.forecast, this.table);
     this.sampleText = el("pre", { class: "seq-sample", "data-testid": "seq-sample", lang: "ko" });
     this.temperature = slider("seq-temperature", { min: 0.1, max: 2, step: 0.1 }, (v) => v.toFixed(1),
-      (v) => { this.lab?.setView({ temperature: v }); app.writeURL(); }, "seqTemperature");
+      (v) => { this.session?.setView({ temperature: v }); app.writeURL(); }, "seqTemperature");
     this.sampleBox = el("div", { class: "seq-sample-box" }, field("seq.temperature", this.temperature, "seqTemperature"),
       this.sampleText);
     this.title = el("h2", {});
@@ -112,7 +112,7 @@ export class SeqView {
     this.lossTest = el("b", { "data-testid": "seq-loss-test" }, "–");
     this.lossTrain = el("b", { "data-testid": "seq-loss-train" }, "–");
     this.chartSlot = el("div");
-    this.pick = slider("seq-pick", { min: 0, max: 1, step: 1 }, String, (v) => { this.lab?.setView({ sequence: v }); app.writeURL(); }, "seqPick");
+    this.pick = slider("seq-pick", { min: 0, max: 1, step: 1 }, String, (v) => { this.session?.setView({ sequence: v }); app.writeURL(); }, "seqPick");
     this.seqText = el("code", { class: "seq-text", "data-testid": "seq-text" });
     this.gates = el("div", { class: "seq-gates", "data-testid": "seq-gates", "data-help": "seqGates" });
     this.timegrad = el("canvas", { class: "seq-timegrad", "data-testid": "seq-timegrad", "data-help": "seqTimegrad" });
@@ -127,14 +127,14 @@ export class SeqView {
 
   // the view's own URL state: ~seq (test sequence) and ~temp (sampling temperature)
   state() {
-    const v = this.lab?.view || {};
+    const v = this.session?.view || {};
     return { seq: v.sequence ? String(v.sequence) : "", temp: v.temperature && v.temperature !== 1 ? String(v.temperature) : "" };
   }
 
-  build(lab) {
-    this.lab = lab;
-    this.chartSlot.replaceChildren(lab.chart.canvas);
-    const s = lab.seq || {};
+  build(session) {
+    this.session = session;
+    this.chartSlot.replaceChildren(session.chart.canvas);
+    const s = session.seq || {};
     const kind = s.kind;
     this.title.dataset.i18n = `seq.title.${kind}`;
     this.title.textContent = t(this.title.dataset.i18n);
@@ -143,17 +143,17 @@ export class SeqView {
     this.gradBox.hidden = kind === "text";
     this.seqText.hidden = kind !== "text";
     this.pick.input.max = Math.max(0, (s.test_size || 1) - 1);
-    this.pick.set(Math.min(lab.view.sequence || 0, Number(this.pick.input.max)));
-    this.temperature.set(lab.view.temperature ?? 1);
+    this.pick.set(Math.min(session.view.sequence || 0, Number(this.pick.input.max)));
+    this.temperature.set(session.view.temperature ?? 1);
   }
 
   draw() {
-    const lab = this.lab, f = lab?.frame, s = lab?.seq;
+    const session = this.session, f = session?.frame, s = session?.seq;
     if (!f || !s) return;
     const h = f.header, a = f.arrays;
     this.lossTest.textContent = fmt(h.metrics.test_loss, 4);
     this.lossTrain.textContent = fmt(h.metrics.train_loss, 4);
-    lab.chart.draw();
+    session.chart.draw();
     if (s.kind === "series") this.drawSeries(s, h, a);
     if (s.kind === "adding") this.drawAdding(s, h, a);
     if (s.kind === "text") this.drawText(s, h);

@@ -11,7 +11,7 @@ const OOD_COLORS = [POS, [127, 127, 127], NEG, [214, 39, 40], [46, 160, 67], [14
 const pct = (p) => `${(100 * p).toFixed(0)}%`;
 
 export class TrustView {
-  // root: <main>; app: {lab}
+  // root: <main>; app: {session}
   constructor(root, app) {
     this.app = app;
     const lists = app.hello.options.trust;   // the library's methods and OOD kinds
@@ -75,17 +75,17 @@ export class TrustView {
     root.append(this.attackA, this.explainA, this.uncA);
   }
 
-  // Show the tab for lab: thumbnails, then ask for whatever is missing or stale.
-  open(lab) {
-    this.lab = lab;
-    const imgs = lab.images;
+  // Show the tab for session: thumbnails, then ask for whatever is missing or stale.
+  open(session) {
+    this.session = session;
+    const imgs = session.images;
     if (imgs) {
       const [, h, w] = imgs.shape;
       this.gallery.replaceChildren(...imgs.pixels.slice(0, 20).map((px, i) => {
         const c = el("canvas", { width: w, height: h });
         image(c, Float32Array.from(px), h, w, { lo: 0, hi: 1 });
         return el("button", { class: `thumb${i === this.req.image ? " selected" : ""}`, "data-testid": `trust-pick-${i}`,
-          onclick: () => { this.req.image = i; this.open(lab); this.ask("attack"); this.ask("explain"); } }, c);
+          onclick: () => { this.req.image = i; this.open(session); this.ask("attack"); this.ask("explain"); } }, c);
       }));
     }
     for (const f of Object.values(this.answers)) this.draw(f);   // texts in the current language
@@ -94,7 +94,7 @@ export class TrustView {
 
   // Ask again for every answer older than the network's latest epoch (training goes on).
   refresh() {
-    const epoch = this.lab?.frame?.header.epoch ?? 0;
+    const epoch = this.session?.frame?.header.epoch ?? 0;
     for (const what of ["attack", "explain", "uncertainty"]) {
       const a = this.answers[what];
       if (!a || a.header.epoch !== epoch) this.ask(what, true);
@@ -102,14 +102,14 @@ export class TrustView {
   }
 
   ask(what, onlyIfIdle = false) {
-    if (!this.lab) return;
+    if (!this.session) return;
     if (onlyIfIdle && this.asked[what]) return;   // one request of each kind in flight
     const r = this.req;
     const msg = { type: "trust", what, image: r.image };
     if (what === "attack") Object.assign(msg, { method: r.method, eps: r.eps });
     if (what === "uncertainty") msg.method = r.unc;
     this.asked[what] = true;
-    this.lab.send(msg);
+    this.session.send(msg);
   }
 
   onAnswer(f) {
@@ -121,7 +121,7 @@ export class TrustView {
 
   draw(f) {
     const h = f.header;
-    const names = this.lab.info.class_names;
+    const names = this.session.info.class_names;
     if (h.what === "attack") this.drawAttack(h, f.arrays, names);
     else if (h.what === "explain") this.drawExplain(h, f.arrays, names);
     else this.drawUncertainty(h, f.arrays);

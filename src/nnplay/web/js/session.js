@@ -5,9 +5,9 @@ import { Connection } from "./socket.js";
 import { Chart } from "./chart.js";
 import { ANSWERS } from "./viewpractice.js";
 
-export class Lab {
-  // app: {onHello(lab, msg), onReady(lab), onUpdated(lab), onFrame(lab), onError(lab, msg),
-  //       onState(lab), onSaved(lab, msg), draw(lab), wantSpec(lab)}
+export class Session {
+  // app: {onHello(session, msg), onReady(session), onUpdated(session), onFrame(session), onError(session, msg),
+  //       onState(session), onSaved(session, msg), draw(session), wantSpec(session)}
   constructor(app, name, chartCanvas) {
     this.app = app;
     this.name = name;
