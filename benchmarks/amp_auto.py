@@ -30,6 +30,10 @@ CASES = {   # name: --set overrides of the default spec
                                "train.batch_size=256"],
     "MLP 2-2048x3, batch 1024": ["data.name='spiral'", "data.samples=20000", "model.hidden=[2048, 2048, 2048]",
                                  "train.batch_size=1024"],
+    "MLP 2-2048x3, batch 4096": ["data.name='spiral'", "data.samples=40000", "model.hidden=[2048, 2048, 2048]",
+                                 "train.batch_size=4096"],
+    "MLP 2-4096x3, batch 2048": ["data.name='spiral'", "data.samples=40000", "model.hidden=[4096, 4096, 4096]",
+                                 "train.batch_size=2048"],
     "MLP 2-4096x4, batch 4096": ["data.name='spiral'", "data.samples=40000", "model.hidden=[4096, 4096, 4096, 4096]",
                                  "train.batch_size=4096"],
 }

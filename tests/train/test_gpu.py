@@ -44,3 +44,21 @@ def test_compiled_step_on_cuda_matches_autograd():
     torch.testing.assert_close(loss, want.detach())
     for p, q in zip(tr.model.parameters(), twin.parameters()):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6)
+
+
+EXAMPLES = sorted(p for p in __import__("pathlib").Path("examples").glob("*.toml") if p.name != "sweep_spiral.toml")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_trains_an_epoch_on_cuda(path, tmp_path):
+    """Each lesson's model kind, data and features (augmentation, recurrent layers, GANs, metric
+    losses, class weights) run on the CUDA path: an epoch on the GPU with finite losses."""
+    from helpers import write_reviews
+    over = ["train.device='cuda'", "train.epochs=1"]
+    if path.name == "text_reviews.toml":
+        over.append(f"data.path='{write_reviews(tmp_path / 'data.csv')}'")
+    trainer = Trainer(load(path, over))
+    assert next(trainer.model.parameters()).device.type == "cuda"
+    summary = trainer.fit().summary
+    assert summary["device"].startswith("cuda")
+    assert all(v == v for k, v in summary.items() if k.endswith("loss") and isinstance(v, float))

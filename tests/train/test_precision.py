@@ -27,7 +27,7 @@ def test_forward_flops_by_hand():
 def test_auto_follows_the_flops_rule_and_is_off_on_cpu():
     small = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))
     big = nn.Sequential(nn.Linear(2048, 2048), nn.ReLU(), nn.Linear(2048, 10))
-    xs, xb = torch.zeros(32, 2), torch.zeros(256, 2048)
+    xs, xb = torch.zeros(32, 2), torch.zeros(4096, 2048)
     assert forward_flops(big, xb) >= AMP_MIN_FLOPS > forward_flops(small, xs)
     assert use_amp("auto", big, xb, CUDA) and not use_amp("auto", small, xs, CUDA)
     assert use_amp(True, small, xs, CUDA) and not use_amp(False, big, xb, CUDA)   # as set
