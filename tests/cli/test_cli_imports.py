@@ -14,6 +14,8 @@ import sys
 
 import pytest
 
+from helpers import free_port
+
 from nnplay import spec as specmod
 from nnplay.cli import app
 from nnplay.runs import RunStore, train_run
@@ -71,3 +73,28 @@ def test_light_modules_import_without_torch(module):
     out = subprocess.run([sys.executable, "-c", f"import sys, {module}; print('torch' in sys.modules)"],
                          capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_serve_listens_before_torch_loads():
+    """``nnplay serve`` answers its page before the training stack loads (server/boot.py): up
+    to uvicorn.run, it imports neither torch nor numpy nor fastapi (the real app is built in a
+    thread once the server listens)."""
+    probe = """
+import json, sys
+import uvicorn
+def stop(app, **kw):   # what the command hands to uvicorn, and what is loaded by then
+    print(json.dumps([type(app).__name__, sorted({m.split(".")[0] for m in sys.modules})]))
+uvicorn.run = stop
+from nnplay.cli import main
+sys.argv = ["nnplay", "serve", "--port", sys.argv[1]]
+try:
+    main()
+except SystemExit as e:
+    assert e.code in (0, None), e.code
+"""
+    out = subprocess.run([sys.executable, "-c", probe, str(free_port())], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    kind, mods = json.loads(out.stdout.splitlines()[-1])
+    assert kind == "Booting"
+    assert set(mods) & {"torch", "numpy", "sklearn", "fastapi", "matplotlib"} == set()

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from nnplay.server import Limits, create_app
-from nnplay.server.app import allowed_hosts
+from nnplay.server.guard import allowed_hosts
 
 CSV = "a,b,label\n0,10,0\n5,20,1\n10,30,0\n"
 

@@ -41,11 +41,16 @@ def set_lang(lang: str) -> str:
     return lang
 
 
-def set_threads(threads: int) -> None:
+def check_threads(threads: int) -> None:
+    """``--threads`` is 1 up to this machine's cores (more threads than cores never helps)."""
     import os
-    most = os.cpu_count() or 1   # more threads than cores never helps
+    most = os.cpu_count() or 1
     if not 1 <= threads <= most:
         fail(t("cli.threads", LANG["value"], most=most, got=threads))
+
+
+def set_threads(threads: int) -> None:
+    check_threads(threads)
     import torch
     torch.set_num_threads(threads)
 

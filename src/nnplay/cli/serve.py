@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..i18n import t
-from ._app import Lang, RunsDir, Threads, app, fail, set_lang, set_threads
+from ._app import Lang, RunsDir, Threads, app, check_threads, fail, set_lang, set_threads
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -49,7 +49,7 @@ def serve(
 ) -> None:
     """Start the browser playground and print its URL."""
     lang = set_lang(lang)
-    set_threads(threads)
+    check_threads(threads)   # torch is set to it in build(), off the listening path
     if not 0 < port < 65536:
         fail(f"--port: {port} is not a port; allowed: 1..65535")
     if sessions < 1:
@@ -61,11 +61,20 @@ def serve(
 
     import uvicorn
 
-    from ..server import Limits, create_app
+    from ..server.boot import Booting
+    from ..server.guard import allowed_hosts
+    from ..server.limits import Limits
 
-    application = create_app(Limits(sessions=sessions), runs_dir=runs_dir, data_dir=data_dir,
-                             host=host, port=port,
-                             allow_hosts=[h if re.search(r":\d+$", h) else f"{h}:{port}" for h in allow_host or ()])
+    limits = Limits(sessions=sessions)
+    hosts = allowed_hosts(host, port, [h if re.search(r":\d+$", h) else f"{h}:{port}" for h in allow_host or ()])
+
+    def build():   # in a thread, while the page is already served (server/boot.py)
+        from ..server.app import create_app
+        set_threads(threads)
+        return create_app(limits, runs_dir=runs_dir, data_dir=data_dir, host=host, port=port,
+                          allow_hosts=hosts)
+
+    application = Booting(build, hosts)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
     typer.echo(t("cli.serve.url", lang, url=url), err=False)
@@ -74,6 +83,6 @@ def serve(
         threading.Timer(1.0, lambda: open_browser(url) or typer.echo(
             t("cli.serve.no_browser", lang), err=True)).start()
     uvicorn.run(application, host=host, port=port, log_level="warning",
-                ws_max_size=application.state.limits.message_bytes * 2,
+                ws_max_size=limits.message_bytes * 2,
                 timeout_graceful_shutdown=1,   # SIGTERM/Ctrl-C: open sockets get a second, then go
                 ws_per_message_deflate=False)   # frames are small binary arrays on a local link: compressing them costs more than it saves
