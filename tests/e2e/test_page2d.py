@@ -86,14 +86,17 @@ def test_header_keeps_two_rows_when_the_engine_badge_shows(page, lang):
         page.evaluate("localStorage.setItem('nnplay.lang', 'ko')")
         page.reload()
         _ready(page)
-    before = _box(page, ".topbar")["height"]
-    top = _box(page, "#view-2d")["top"]
-    assert before < 140                                  # two rows, no column of settings
-    for kind in ("compiling", "compiled"):
-        page.evaluate(f"() => {{ const s = nnplay.sessions[0]; s.frame.header.engine = '{kind}'; nnplay.draw(s); }}")
-        assert page.get_by_test_id("engine").is_visible()
-        assert _box(page, ".topbar")["height"] == before
-        assert _box(page, "#view-2d")["top"] == top      # the page does not jump
+    for width in (1320, 1360, 1400, 1480, 1600, 1680):   # 1400 less a scrollbar, and wider windows
+        page.set_viewport_size({"width": width, "height": 900})
+        page.evaluate("() => { const s = nnplay.sessions[0]; s.frame.header.engine = 'eager'; nnplay.draw(s); }")
+        before = _box(page, ".topbar")["height"]
+        top = _box(page, "#view-2d")["top"]
+        assert before < 140, width                       # two rows, no column of settings
+        for kind in ("compiling", "compiled"):
+            page.evaluate(f"() => {{ const s = nnplay.sessions[0]; s.frame.header.engine = '{kind}'; nnplay.draw(s); }}")
+            assert page.get_by_test_id("engine").is_visible()
+            assert _box(page, ".topbar")["height"] == before, (width, kind)
+            assert _box(page, "#view-2d")["top"] == top, (width, kind)   # the page does not jump
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -188,7 +191,7 @@ def test_labels_keep_their_words_whole(page, lang):
     # every activation's name fits its per-layer menu ("Leaky ReLU", not "Leaky ReLi")
     cut = page.evaluate("""() => { const ctx = document.createElement('canvas').getContext('2d');
         return [...document.querySelectorAll('.layer-act')].flatMap((s) => { ctx.font = getComputedStyle(s).font;
-          return [...s.options].filter((o) => ctx.measureText(o.textContent).width + 18 > s.clientWidth).map((o) => o.textContent); }); }""")
+          return [...s.options].filter((o) => ctx.measureText(o.textContent).width + 30 > s.clientWidth).map((o) => o.textContent); }); }""")
     assert cut == []
 
 
