@@ -220,6 +220,12 @@ def test_biases_are_drawn_on_the_neurons(page):
         return [...['dense1', 'dense2', 'dense3'].flatMap((n) => [...b['bias:' + n].data]), ...b['bias:out'].data]; }""")
     assert len(shown) == 3 * 16 + 1
     assert shown == pytest.approx(biases, abs=1e-3)
+    page.get_by_test_id("bias-dense1-2").click()           # a click on a bias sets it, as a link's weight
+    box = page.get_by_test_id("weight-edit")
+    box.fill("-0.375")
+    box.press("Enter")
+    page.wait_for_function("() => Math.abs(nnplay.network.biases['bias:dense1'].data[2] + 0.375) < 1e-6", timeout=WAIT)
+    assert page.get_by_test_id("bias-dense1-2").get_attribute("data-value") == "-0.375"
 
 
 def test_click_a_link_to_edit_its_weight(page):
