@@ -115,15 +115,26 @@ class Neighbors(_Msg):
     k: Annotated[int, Field(ge=1)] = 8
 
 
+class Weight(_Msg):
+    """Set one weight by hand (a click on a link of the 2-D diagram; ``Trainer.set_weight``):
+    dense layer ``layer``'s weight from unit ``source`` of the layer below to its unit ``to``;
+    ``source`` null: unit ``to``'s bias."""
+    type: Literal["weight"]
+    layer: Annotated[str, Field(min_length=1, max_length=60)]
+    to: Annotated[int, Field(ge=0)]
+    source: Annotated[int, Field(ge=0)] | None = None
+    value: Annotated[float, Field(allow_inf_nan=False)]
+
+
 TRUST_METHODS = {"attack": attacks.METHODS, "explain": explain.METHODS,   # the library's lists
                  "uncertainty": uncertainty.ONE_MODEL}
 
 ClientMessage = Annotated[Union[SpecMsg, Play, Pause, Step, Reset, FrameRequest, View, Save, Trust,
-                                AugmentPreview, Ask, Neighbors],
+                                AugmentPreview, Ask, Neighbors, Weight],
                           Field(discriminator="type")]
 _adapter: TypeAdapter = TypeAdapter(ClientMessage)
 TYPES = ("spec", "play", "pause", "step", "reset", "frame", "view", "save", "trust",
-         "augment", "ask", "neighbors")
+         "augment", "ask", "neighbors", "weight")
 
 
 class MessageError(UserError):

@@ -32,6 +32,7 @@ from . import generative, practice, sequences, trust
 from .protocol import (Ask, AugmentPreview, FrameRequest, MessageError, Neighbors, Pause, Play, Reset, Save, SpecMsg, Step,
                        Trust, View,
                        dumps, pack_frame)
+from .protocol import Weight
 
 log = logging.getLogger("nnplay.server")
 
@@ -201,6 +202,9 @@ class Session:
             self._build(self.trainer.spec)
         elif isinstance(m, Save):
             self._save(m.name)
+        elif isinstance(m, Weight):   # a click on a link of the diagram
+            self.trainer.set_weight(m.layer, m.to, m.source, m.value)
+            self.dirty = True
         elif isinstance(m, Trust):
             try:
                 self.emit(pack_frame(*trust.answer(self.trainer, m)))

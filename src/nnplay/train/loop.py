@@ -24,7 +24,7 @@ from ..data import augment as augmentation
 from ..model import CHUNK, build_model, eval_mode
 from ..model.regularize import penalty
 from ..model.transfer import freeze, load_matching
-from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, from_dict, live_fields, rebuilds
+from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, UserError, from_dict, live_fields, rebuilds
 from .compiled import TRACING, CompiledStep, eager, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .metric import metric_loss
@@ -313,6 +313,30 @@ class Trainer:
             raise ValueError(f"cannot change {u.rebuild} while training; allowed: "
                              f"{sorted(live_fields(ModelSpec))}")
         return u
+
+    @torch.no_grad()
+    def set_weight(self, layer: str, to: int, source: int | None, value: float) -> None:
+        """Set one weight by hand between epochs, as a click on a link of the TF Playground's
+        diagram does: dense layer ``layer``'s weight from unit ``source`` of the layer below to
+        its unit ``to`` (``source`` None: unit ``to``'s bias). Training goes on from there; the
+        optimizer keeps its state. A name, index or value out of range is a UserError."""
+        dense = [n for n, m in self.model.named_children() if isinstance(m, nn.Linear)]
+        if layer not in dense:
+            raise UserError.say("weight.layer", got=repr(layer), allowed=", ".join(dense))
+        m = getattr(self.model, layer)
+        rows, cols = m.weight.shape
+        if not 0 <= to < rows:
+            raise UserError.say("weight.index", field="to", got=to, most=rows - 1)
+        if source is not None and not 0 <= source < cols:
+            raise UserError.say("weight.index", field="source", got=source, most=cols - 1)
+        if not math.isfinite(value):
+            raise UserError.say("weight.value", got=value)
+        if source is None:
+            if m.bias is None:
+                raise UserError.say("weight.no_bias", layer=layer)
+            m.bias[to] = value
+        else:
+            m.weight[to, source] = value
 
     def rename(self, name: str) -> None:
         """The experiment's name (a label: nothing is rebuilt)."""

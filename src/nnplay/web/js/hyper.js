@@ -21,6 +21,9 @@ export class HyperBar {
       (v) => app.edit((s) => { s.train.optimizer = v; }), "optimizer");
     this.activation = select("activation", schema.choices("model.activation").map((a) => ({ value: a, key: `act.${a}` })),
       (v) => app.edit((s) => { s.model.activation = v; delete s.model.activations; }), "activation");
+    // every layer with its own activation (set under each layer): the box says so
+    this.mixed = el("option", { value: "", disabled: true, hidden: true, "data-i18n": "activation.mixed" }, t("activation.mixed"));
+    this.activation.append(this.mixed);
     this.reg = select("regularization", options.regularizations.map((r) => ({ value: r, key: `reg.${r}` })),
       (v) => app.edit((s) => { s.model.regularization = v; if (v !== schema.defaultOf("model.regularization") && !s.model.reg_rate) s.model.reg_rate = schema.start("model.reg_rate"); }), "regularization");
     this.rate = select("reg-rate", menu("model.reg_rate"), (v) => app.edit((s) => { s.model.reg_rate = v; }), "regRate");
@@ -35,7 +38,11 @@ export class HyperBar {
   sync(spec, info, regression) {
     this.lr.set(spec.train.lr);
     this.optimizer.set(spec.train.optimizer);
-    this.activation.set(spec.model.activation);
+    const used = new Set(spec.model.activations?.length ? spec.model.activations : [spec.model.activation]);
+    const mixed = used.size > 1;
+    this.mixed.hidden = !mixed;
+    if (mixed) this.activation.value = ""; else this.activation.set([...used][0]);
+    this.activation.dataset.help = mixed ? "activationMixed" : "activation";
     this.reg.set(spec.model.regularization);
     this.rate.set(spec.model.reg_rate);
     this.problem.set(regression.has(spec.data.name) || info?.task === "regression" ? "regression" : "classification");

@@ -85,7 +85,11 @@ const app = {
     this.edit((s) => {
       const h = s.model.hidden;
       if (d > 0) h.push(h.length ? h[h.length - 1] : schema.defaultOf("model.hidden")[0]); else h.pop();
-      if (s.model.activations) s.model.activations = s.model.activations.slice(0, h.length);
+      if (s.model.activations) {   // a new layer takes the activation of the one before it
+        const acts = s.model.activations;
+        while (acts.length < h.length) acts.push(acts.at(-1) ?? s.model.activation);
+        s.model.activations = acts.slice(0, h.length);
+      }
     });
   },
 
@@ -135,8 +139,16 @@ const app = {
   pick(session, i) { session.setView({ image: i }); this.practice?.findNeighbors(session, i); },
 
   setMode(mode) {
+    // the learner's 2-D set-up (and so the URL) comes back when they return from another mode
+    if (this.mode === "2d" || this.mode === "table") this.spec2d = clone(this.sessions[0].spec);
+    const back = mode === "2d" ? this.spec2d : null;
     this.setCompare(false);
-    this.sessions[0].setSpec(clone(this.hello.presets[mode] || this.hello.presets["2d"]));   // series, adding, text: the Sequences mode
+    this.sessions[0].setSpec(clone(back || this.hello.presets[mode] || this.hello.presets["2d"]));   // series, adding, text: the Sequences mode
+  },
+
+  // a weight (or, source null, a bias) set by hand: a click on the diagram; the library sets it
+  setWeight(layer, to, source, value) {
+    this.session.send({ type: "weight", layer, to, source, value });
   },
 
   setCompare(on) {
@@ -268,6 +280,7 @@ const app = {
     this.network = new Network($("#network"), {
       toggleFeature: (n) => this.toggleFeature(n), addUnit: (i, d) => this.addUnit(i, d),
       setLayerAct: (i, a) => this.setLayerAct(i, a),
+      setWeight: (layer, to, source, value) => this.setWeight(layer, to, source, value),
       hover: (h) => { this.hover = h; this.draw(this.session); },
     });
     const outputs = $("#outputs");

@@ -1,6 +1,7 @@
 // The network diagram: input features, hidden layers of units (each a small heat map of
 // its output over the plane), the output, and every weight drawn as a link whose width
-// shows its size and color its sign. Hover a unit or a link to read its values.
+// shows its size and color its sign, and each unit's bias as a small square at its corner (as in
+// the TF Playground). Hover a unit or a link to read its values; click a link or a bias to set it.
 import { el, heatmap, slice, diverging, css, CLASS_COLORS } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
@@ -12,12 +13,21 @@ const HEAD = 64;        // room for the per-layer controls above the nodes
 export const hiddenLayers = (info) => info.blocks;
 
 export class Network {
-  // hooks: {toggleFeature(name), addLayer(d), addUnit(i, d), setLayerAct(i, act), hover(target|null)}
+  // hooks: {toggleFeature(name), addLayer(d), addUnit(i, d), setLayerAct(i, act), hover(target|null),
+  //         setWeight(layer, to, source|null, value)}
   constructor(root, hooks) {
     this.root = root;
     this.hooks = hooks;
     this.tip = el("div", { class: "tip", hidden: true });
     document.body.append(this.tip);
+    // the box a click on a link (or a bias) opens: Enter sets the value, Esc or a click away drops it
+    this.editor = el("input", { class: "weight-edit", "data-testid": "weight-edit", "data-help": "weightEdit",
+      type: "text", inputmode: "decimal", hidden: true });
+    this.editor.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") this.commitEdit();
+      else if (e.key === "Escape") this.editor.hidden = true;
+    });
+    this.editor.addEventListener("blur", () => { this.editor.hidden = true; });
   }
 
   build(session, options) {
@@ -33,7 +43,7 @@ export class Network {
     const cols = [inputs.length, ...layers.map((l) => l.units), info.task === "multiclass" ? info.num_classes : 1];
     const width = Math.max(root.clientWidth, 320);
     const most = Math.max(...cols);
-    const size = Math.max(18, Math.min(38, Math.floor((540 - 6 * most) / most)));
+    const size = Math.max(18, Math.min(38, Math.floor((430 - 6 * most) / most)));   // fits 1400x900 with its options
     const gap = Math.max(4, Math.min(10, Math.floor(size / 4)));
     const height = HEAD + most * (size + gap) + 10;
     root.style.height = `${height}px`;
@@ -47,6 +57,11 @@ export class Network {
     canvas.height = Math.round(height * ratio);
     canvas.addEventListener("mousemove", (e) => this.hoverLink(e));
     canvas.addEventListener("mouseleave", () => this.hide());
+    canvas.addEventListener("click", (e) => {
+      const hit = this.linkAt(e);
+      if (hit) this.edit(e, hit.name, hit.l.k, hit.l.j);
+    });
+    canvas.dataset.help = "link";
     root.append(canvas);
     this.canvas = canvas;
     this.ratio = ratio;
@@ -81,8 +96,16 @@ export class Network {
           box.classList.add("output");
           box.dataset.help = "outputNode";
         }
+        let bias = null;
+        if (c > 0) {   // the unit's bias: a small square at its bottom-left corner
+          const name = c < cols.length - 1 ? layers[c - 1].name : "out";
+          bias = el("i", { class: "bias", "data-help": "bias", "data-testid": `bias-${name}-${j}` });
+          bias.addEventListener("mouseenter", (e) => { e.stopPropagation(); this.showBias(e, name, j); });
+          bias.addEventListener("click", (e) => { e.stopPropagation(); this.edit(e, name, j, null); });
+          box.append(bias);
+        }
         root.append(box);
-        colNodes.push({ canvas, box, x: c === 0 ? x - size + 4 : x, y });
+        colNodes.push({ canvas, box, bias, x: c === 0 ? x - size + 4 : x, y });
       }
       this.nodes.push(colNodes);
     });
@@ -110,7 +133,7 @@ export class Network {
     if (info.mode !== "image") {
       layers.forEach((layer, i) => {
         const x = colX(i + 1);
-        const w = Math.min(88, colX(1) - colX(0) - 6);   // narrow columns: narrower controls
+        const w = Math.min(108, colX(1) - colX(0) - 6);   // narrow columns: narrower controls
         const acts = schema.choices("model.activation");
         const current = (spec.model.activations || [])[i] || spec.model.activation;
         const sel = el("select", { class: "layer-act", "data-testid": `layer-act-${i}`, "data-help": "layerActivation" },
@@ -131,6 +154,31 @@ export class Network {
     }
     root.append(el("div", { class: "col-label", style: `left:${colX(0) - size - 40}px;width:${size + 44}px;text-align:right` }, t(is2d ? "features" : "inputs")));
     root.append(el("div", { class: "col-label right", style: `left:${colX(cols.length - 1) - 40}px` }, t("output")));
+    this.editor.hidden = true;
+    root.append(this.editor);
+  }
+
+  // The box over the clicked link or bias, holding its value; Enter sends the new one.
+  edit(e, layer, to, source) {
+    const arr = source === null ? this.biases?.[`bias:${layer}`] : this.weights?.[layer];
+    if (!arr) return;
+    const v = source === null ? arr.data[to] : arr.data[to * arr.shape[1] + source];
+    const r = this.root.getBoundingClientRect();
+    Object.assign(this.editor.style, { left: `${e.clientX - r.left - 30}px`, top: `${e.clientY - r.top - 12}px` });
+    this.editing = { layer, to, source };
+    this.editor.value = Number(v.toFixed(4));
+    this.editor.hidden = false;
+    this.editor.focus();
+    this.editor.select();
+  }
+
+  commitEdit() {
+    const text = this.editor.value.trim().replace(",", ".");
+    const v = Number(text);
+    this.editor.hidden = true;
+    if (!text || !Number.isFinite(v) || !this.editing) return;   // no number: nothing changes
+    const { layer, to, source } = this.editing;
+    this.hooks.setWeight(layer, to, source, v);
   }
 
   // Neuron heat maps and link widths from the latest frame.
@@ -178,10 +226,28 @@ export class Network {
       }
     }
     this.biases = Object.fromEntries(Object.entries(arrays).filter(([k]) => k.startsWith("bias:")));
+    const names = [...layers.map((l) => l.name), "out"];
+    this.nodes.slice(1).forEach((col, c) => {
+      const b = this.biases[`bias:${names[c]}`];
+      col.forEach((n, j) => {   // CReLU's second half of units has no bias of its own
+        const has = b && j < b.data.length;
+        n.bias.hidden = !has;
+        if (!has) return;
+        const v = b.data[j];
+        n.bias.dataset.value = String(Number(v.toFixed(4)));
+        n.bias.style.background = css(diverging(Math.sign(v) * Math.min(1, 0.15 + Math.abs(v))));
+      });
+    });
   }
 
   // The link under the mouse: the nearest of each curve's sampled points, within 5 px.
   hoverLink(e) {
+    const best = this.linkAt(e);
+    if (best) this.showLink(e, best.name, best.l.k, best.l.j);
+    else this.hide();
+  }
+
+  linkAt(e) {
     const r = this.canvas.getBoundingClientRect();
     const px = e.clientX - r.left, py = e.clientY - r.top;
     let best = null, dist = 25;
@@ -197,8 +263,7 @@ export class Network {
         }
       }
     }
-    if (best) this.showLink(e, best.name, best.l.k, best.l.j);
-    else this.hide();
+    return best;
   }
 
   showLink(e, name, k, j) {
@@ -213,6 +278,11 @@ export class Network {
     const bias = b && j < b.data.length ? b.data[j].toFixed(4) : "-";
     this.show(e, t("tip.unit", { layer: layer.name, unit: j + 1, act: layer.activation ? t(`act.${layer.activation}`) : "-", bias }));
     this.hooks.hover({ layer: layer.name, unit: j });
+  }
+
+  showBias(e, layer, j) {
+    const b = this.biases?.[`bias:${layer}`];
+    if (b && j < b.data.length) this.show(e, t("tip.bias", { layer, unit: j + 1, value: b.data[j].toFixed(4) }));
   }
 
   show(e, text) {

@@ -101,18 +101,20 @@ export class OutputPanel {
     this.canvas.addEventListener("click", (e) => this.click(e));
     this.grads = el("div", { class: "grads", "data-testid": id("grad-strip"), "data-help": "gradients" });
     this.title = el("div", { class: "panel-title" }, session.name.toUpperCase());
+    this.chartSlot = el("div", { class: "chart-slot" });   // the other modes borrow the chart: it comes back here
+    this.colorbar = el("div", { class: "colorbar", "data-help": "colorbar" }, el("span", {}, "-1"), el("i"), el("span", {}, "1"));
     this.root = el("div", { class: "out-panel" },
       this.title,
       el("div", { class: "losses" },
         el("div", { "data-help": "lossTest" }, el("span", { "data-i18n": "lossTest" }, t("lossTest")), this.lossTest, this.accTest),
         el("div", { "data-help": "lossTrain" }, el("span", { "data-i18n": "lossTrain" }, t("lossTrain")), this.lossTrain, this.accTrain)),
-      session.chart.canvas,
+      this.chartSlot,
       el("div", { class: "legend-line" },
         el("span", { class: "key train" }), el("span", { "data-i18n": "curve.train" }, t("curve.train")),
         el("span", { class: "key test" }), el("span", { "data-i18n": "curve.test" }, t("curve.test")),
         el("span", { class: "key lr" }), el("span", { "data-i18n": "curve.lr" }, t("curve.lr")), this.lrNow),
       el("div", { class: "boundary-wrap" }, this.canvas),
-      el("div", { class: "colorbar", "data-help": "colorbar" }, el("span", {}, "-1"), el("i"), el("span", {}, "1")),
+      this.colorbar,
       el("h3", { "data-i18n": "h.gradients" }, t("h.gradients")),
       this.grads);
     root.append(this.root);
@@ -140,6 +142,7 @@ export class OutputPanel {
     this.accTest.textContent = acc(m.test_accuracy);
     this.accTrain.textContent = acc(m.train_accuracy);
     this.lrNow.textContent = lrText(m.lr);
+    if (session.chart.canvas.parentElement !== this.chartSlot) this.chartSlot.replaceChildren(session.chart.canvas);
     session.chart.draw();
     const c = this.canvas;
     fit(c);
@@ -149,9 +152,10 @@ export class OutputPanel {
     if (hover) heatmap(c, slice(hover, opts.hover.unit), { alpha: 0.9 });
     else if (a.boundary) heatmap(c, a.boundary, { task: info.task, discrete: opts.discrete, alpha: 0.85 });
     else c.getContext("2d").clearRect(0, 0, c.width, c.height);
+    this.colorbar.hidden = !hover && a.boundary?.shape.length === 3;   // class colors: no -1..1 scale
     if (session.points) c.getContext("2d").drawImage(this.pointsLayer(c, opts.showTest), 0, 0);
     this.app.practice?.overlay(c, session);   // the points the model asks about (active learning)
-    this.drawGrads(h, info.blocks);
+    this.drawGrads(h, info);
   }
 
   // The data points and axis ticks, drawn once per data set and size, then copied each frame.
@@ -170,14 +174,17 @@ export class OutputPanel {
     return this.layer;
   }
 
-  // One row per layer: built when the layers change, then only widths and numbers move.
+  // One row per layer of the network the server described (info.layers: its dense layers),
+  // built when the layers change, then only widths and numbers move; a layer without a
+  // gradient yet (a new network, before its first step) shows none.
   // blocks (probes.blocks): a dense layer's activation, whose dead share shows beside it.
-  drawGrads(h, blocks) {
+  drawGrads(h, info) {
     const norms = h.grad_norm || {};
-    const names = Object.keys(norms);
+    const dense = (info.layers || []).filter((l) => l.kind === "Linear").map((l) => l.name);
+    const names = dense.length ? dense : Object.keys(norms);
     if (!names.length) return;
     const dead = {};
-    for (const b of blocks || []) dead[b.name] = h.activations?.[b.act]?.dead;
+    for (const b of info.blocks || []) dead[b.name] = h.activations?.[b.act]?.dead;
     if (this.gradKey !== names.join()) {
       this.gradKey = names.join();
       this.gradRows = names.map((n) => {
@@ -187,9 +194,10 @@ export class OutputPanel {
       });
       this.grads.replaceChildren(...this.gradRows.map((r) => r.el));
     }
-    const top = Math.max(...names.map((n) => norms[n]));
+    const top = Math.max(0, ...names.map((n) => norms[n] ?? 0));
     names.forEach((n, i) => {
       const v = norms[n], row = this.gradRows[i];
+      if (!Number.isFinite(v)) { row.bar.style.width = "0"; row.num.textContent = "–"; row.dead.textContent = ""; row.el.classList.remove("tiny"); return; }
       const lg = Math.log10(Math.max(v, 1e-8));
       row.bar.style.width = `${Math.max(2, Math.min(100, ((lg + 6) / 7) * 100))}%`;   // 1e-6 .. 10
       row.el.classList.toggle("tiny", v < top / 100);   // 100x below the largest: vanishing
