@@ -121,7 +121,8 @@ const app = {
   },
 
   async upload(file) {
-    const res = await fetch("/api/upload", { method: "POST", body: file, headers: { "Content-Type": "text/csv" } });
+    const query = new URLSearchParams({ name: file.name, lang: i18n.lang });   // errors name the user's file, in the page's language
+    const res = await fetch(`/api/upload?${query}`, { method: "POST", body: file, headers: { "Content-Type": "text/csv" } });
     const body = await res.json();
     if (!res.ok) { this.showError(i18n.t("error.upload"), body.error); return; }
     this.editData((d) => {
