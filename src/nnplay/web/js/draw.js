@@ -1,11 +1,21 @@
 // Canvas drawing: color scales, heat maps, data points, small images. Drawing only:
 // every number drawn here comes from a frame.
 
-export const NEG = [245, 147, 34];    // orange: class 0 / negative
-export const POS = [8, 119, 189];     // blue: class 1 / positive
-export const CLASS_COLORS = [NEG, POS, [46, 160, 67], [142, 68, 173], [214, 39, 40],
-  [23, 190, 207], [188, 189, 34], [127, 127, 127], [140, 86, 75], [227, 119, 194]];
-const WHITE = [246, 247, 249];
+// The colors come from the library (nnplay/palette.py, the figures' colors too) in the hello:
+// setPalette fills these arrays in place, so every module's imports see them.
+export const NEG = [];            // orange: class 0 / negative
+export const POS = [];            // blue: class 1 / positive
+export const CLASS_COLORS = [];   // class k: CLASS_COLORS[k % length]
+const WHITE = [];                 // chance, zero
+const FADE = {};                  // a multiclass boundary's fade: {floor, span, discrete}
+
+export function setPalette({ classes, white, fade }) {
+  CLASS_COLORS.splice(0, Infinity, ...classes);
+  NEG.splice(0, Infinity, ...classes[0]);
+  POS.splice(0, Infinity, ...classes[1]);
+  WHITE.splice(0, Infinity, ...white);
+  Object.assign(FADE, fade);
+}
 
 export const css = (c, a = 1) => `rgba(${c[0]},${c[1]},${c[2]},${a})`;
 const mix = (a, b, t) => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
@@ -24,10 +34,10 @@ function pixels(grid, task, discrete, scale = 1, hue = null) {
   const d = grid.data;
   for (let i = 0; i < rows * cols; i++) {
     let c;
-    if (k) {   // K classes: mix class colors by probability, paler where unsure
+    if (k) {   // K classes: mix class colors by probability, paler where unsure (figure.confidence_image)
       let best = 0;
       for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
-      if (discrete) c = mix(WHITE, CLASS_COLORS[best], 0.75);
+      if (discrete) c = mix(WHITE, CLASS_COLORS[best % CLASS_COLORS.length], FADE.discrete);
       else {
         c = [0, 0, 0];
         for (let j = 0; j < k; j++) {
@@ -35,7 +45,7 @@ function pixels(grid, task, discrete, scale = 1, hue = null) {
           c[0] += d[i * k + j] * col[0]; c[1] += d[i * k + j] * col[1]; c[2] += d[i * k + j] * col[2];
         }
         const sure = (d[i * k + best] - 1 / k) / (1 - 1 / k);
-        c = mix(WHITE, c, 0.25 + 0.6 * sure);
+        c = mix(WHITE, c, FADE.floor + FADE.span * sure);
       }
     } else if (hue) {   // one class's probability: white .. that class's color
       c = mix(WHITE, hue, discrete ? (d[i] > 0.5 ? 0.8 : 0) : Math.max(0, Math.min(1, d[i])));
