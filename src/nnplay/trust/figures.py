@@ -176,7 +176,7 @@ def attribution(x: torch.Tensor, attr: torch.Tensor, path: Path, title: str, lan
         lim = float(np.abs(heat).max()) or 1.0
         im = a2.imshow(heat, cmap=DIVERGING, vmin=-lim, vmax=lim)
         a2.imshow(_image(x), cmap="gray", alpha=0.25)
-        fig.colorbar(im, ax=a2, fraction=0.046)
+        fig.colorbar(im, ax=a2, fraction=0.046).set_label(t("trust.fig.for_against", lang), fontsize=LABEL - 2)
         a1.set_title(t("trust.fig.input", lang), fontsize=LABEL)
         a2.set_title(t("trust.fig.attribution", lang), fontsize=LABEL)
         for ax in (a1, a2):
@@ -189,6 +189,6 @@ def attribution(x: torch.Tensor, attr: torch.Tensor, path: Path, title: str, lan
         v = attr.numpy()
         ax.barh(names, v, color=[rgb(palette.POS if a > 0 else palette.NEG) for a in v])
         ax.axvline(0, color="k", lw=0.8)
-        ax.set_xlabel(t("trust.fig.attribution", lang))
+        ax.set_xlabel(f"{t('trust.fig.attribution', lang)} ({t('trust.fig.for_against', lang)})")
     fig.suptitle(title)
     return save_png(fig, path)
