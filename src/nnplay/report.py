@@ -80,7 +80,7 @@ def plot_boundary(model, data, L, resolution: int = 100) -> Figure | None:
     ax = fig.subplots()
     kw = dict(extent=(-e, e, -e, e), origin="upper", aspect="equal")
     if data.task == "multiclass":            # the classes' colors, faded by confidence, as on the page
-        ax.imshow(figure.confidence_image(grid), **kw)
+        ax.imshow(figure.confidence_image(grid), alpha=0.85, **kw)   # as the page draws it (view2d.js)
         style = {s: {"c": figure.class_colors(data.split(s)[1].numpy())} for s in splits}
     else:                                     # P(class 1) or the regression value
         ys = torch.cat([data.y_train, data.y_test]).float().numpy()
