@@ -138,11 +138,15 @@ def test_bad_arguments_name_the_field(runs, tmp_path):
 
 
 def test_confidence_image_hand_worked():
-    colors = np.array([[1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1]], float)   # RGBA
-    p = np.array([[[1, 0, 0], [1 / 3, 1 / 3, 1 / 3], [0.25, 0.5, 0.25]]])
-    img = report.confidence_image(p, colors)
-    # alpha = (max p - 1/3) / (2/3): 1 (pure red), 0 (white), 0.25 (a quarter green on white)
-    np.testing.assert_allclose(img[0], [[1, 0, 0], [1, 1, 1], [0.75, 1, 0.75]], atol=1e-12)
+    """The page's fade (palette.FADE): keep 0.25 + 0.6 * sure of the probability-mixed color."""
+    from nnplay.figure import confidence_image
+    p = np.array([[[0, 1, 0], [1 / 3, 1 / 3, 1 / 3]]])
+    img = confidence_image(p) * 255
+    # certain of class 1 (blue 8,119,189): 0.85 of it on white 246,247,249
+    np.testing.assert_allclose(img[0, 0], [246 - 0.85 * 238, 247 - 0.85 * 128, 249 - 0.85 * 60], atol=1e-9)
+    # chance: 0.25 of the mean of orange 245,147,34, blue 8,119,189 and green 46,160,67
+    mean = np.array([299 / 3, 426 / 3, 290 / 3])
+    np.testing.assert_allclose(img[0, 1], [246, 247, 249] + 0.25 * (mean - [246, 247, 249]), atol=1e-9)
 
 
 def test_mosaic_and_series_hand_worked():

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import ConfusionMatrixDisplay
@@ -72,14 +71,6 @@ def plot_curves(history: list[dict], L) -> Figure:
 
 
 # --- 2. decision boundary on the 2-D plane ---------------------------------------------
-def confidence_image(p: np.ndarray, colors: np.ndarray) -> np.ndarray:
-    """(R, R, K) probabilities -> RGB: the argmax class's color, faded to white as the
-    confidence falls to chance (alpha = (max p - 1/K) / (1 - 1/K))."""
-    k = p.shape[-1]
-    alpha = ((p.max(-1) - 1 / k) / (1 - 1 / k)).clip(0, 1)[..., None]
-    return (alpha * colors[p.argmax(-1)][..., :3] + (1 - alpha)).clip(0, 1)
-
-
 def plot_boundary(model, data, L, resolution: int = 100) -> Figure | None:
     if not data.is_2d:
         return None
@@ -88,14 +79,13 @@ def plot_boundary(model, data, L, resolution: int = 100) -> Figure | None:
     fig = Figure(figsize=(6, 5.2))
     ax = fig.subplots()
     kw = dict(extent=(-e, e, -e, e), origin="upper", aspect="equal")
-    if data.task == "multiclass":            # color of the argmax class, faded by confidence
-        colors = colormaps["tab10"](np.arange(data.num_classes) % 10)
-        ax.imshow(confidence_image(grid, colors), **kw)
-        style = {s: {"c": colors[data.split(s)[1].numpy() % 10]} for s in splits}
+    if data.task == "multiclass":            # the classes' colors, faded by confidence, as on the page
+        ax.imshow(figure.confidence_image(grid), alpha=0.85, **kw)   # as the page draws it (view2d.js)
+        style = {s: {"c": figure.class_colors(data.split(s)[1].numpy())} for s in splits}
     else:                                     # P(class 1) or the regression value
         ys = torch.cat([data.y_train, data.y_test]).float().numpy()
         lo, hi = (0.0, 1.0) if binary else (min(grid.min(), ys.min()), max(grid.max(), ys.max()))
-        cmap = {"cmap": "coolwarm" if binary else "viridis", "vmin": lo, "vmax": hi}
+        cmap = {"cmap": figure.DIVERGING if binary else "viridis", "vmin": lo, "vmax": hi}
         im = ax.imshow(grid, alpha=0.8, **cmap, **kw)
         fig.colorbar(im, ax=ax, shrink=0.8, label=L("report.fig.prob" if binary else "report.fig.value"))
         style = {s: {"c": data.split(s)[1].float().numpy(), **cmap} for s in splits}
@@ -140,12 +130,12 @@ def mosaic(tiles: np.ndarray, cols: int, pad: int = 1) -> np.ndarray:
 def plot_filters(model, L) -> Figure | None:
     if (w := probes.filters(model)) is None:   # (F, C, k, k)
         return None
-    w = w[:, 0]                                # input channel 0; red +, blue - on one shared scale
+    w = w[:, 0]                                # input channel 0; blue +, orange - on one shared scale
     vmax = float(np.abs(w).max()) or 1.0
     cols = min(8, len(w))
     fig = Figure(figsize=(1.0 * cols + 1.2, 1.0 * -(-len(w) // cols) + 0.8))
     ax = fig.subplots()
-    im = ax.imshow(mosaic(w, cols), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    im = ax.imshow(mosaic(w, cols), cmap=figure.DIVERGING, vmin=-vmax, vmax=vmax)
     ax.set(title=L("report.fig.filters"), xticks=[], yticks=[], frame_on=False)
     fig.colorbar(im, ax=ax, shrink=0.8)
     return fig
@@ -264,7 +254,7 @@ def plot_gates(trainer, L, sample: int = 0) -> Figure | None:
     marks = np.flatnonzero(x[:, 1].numpy() > 0) if data.feature_names == ["value", "marker"] else []
     for ax, (name, m) in zip(axes, maps.items()):
         gate = name != L("report.fig.gate.h")
-        im = ax.imshow(m.T, aspect="auto", interpolation="nearest", cmap="viridis" if gate else "RdBu_r",
+        im = ax.imshow(m.T, aspect="auto", interpolation="nearest", cmap="viridis" if gate else figure.DIVERGING,
                        vmin=0 if gate else -1, vmax=1, extent=(0.5, len(m) + 0.5, m.shape[1] - 0.5, -0.5))
         for t_ in marks:
             ax.axvline(t_ + 1, color="white" if gate else "black", ls=":", lw=1)
@@ -286,12 +276,11 @@ def plot_embedding(model, data, L) -> Figure | None:
     y = data.y_test.numpy()
     fig = Figure(figsize=(6, 5.2))
     ax = fig.subplots()
-    colors = colormaps["tab10"](y % 10)
-    ax.scatter(xy[:, 0], xy[:, 1], c=colors, s=12, edgecolors="none")
+    ax.scatter(xy[:, 0], xy[:, 1], c=figure.class_colors(y), s=12, edgecolors="none")
     for k, name in enumerate(data.class_names):   # each class's name at its centre
         if (y == k).any():
             ax.annotate(name, xy[y == k].mean(0), fontsize=11, ha="center", va="center",
-                        bbox={"boxstyle": "circle", "fc": "white", "ec": colormaps["tab10"](k % 10)})
+                        bbox={"boxstyle": "circle", "fc": "white", "ec": figure.class_colors([k])[0]})
     ax.set(xlabel="PC 1", ylabel="PC 2", title=L("report.fig.embedding"))
     ax.grid(alpha=0.3)
     return fig

@@ -105,3 +105,14 @@ def test_old_uploads_are_deleted_at_start_up(tmp_path):
 def test_the_quota_must_hold_one_upload():
     with pytest.raises(ValueError, match="uploads_bytes"):
         Limits(upload_bytes=2000, uploads_bytes=1000)
+
+
+def test_a_bad_upload_names_the_users_file_not_the_servers_copy(tmp_path):
+    """Issue 15: the error said '.../uploads/<hash>.csv: line 3 ...'; the page shows the user's file."""
+    body = "a,b,c\n1,2,0\n3,4\n5,6,1\n"                    # line 3 has 2 fields
+    with _client(tmp_path) as c:
+        en = c.post("/api/upload?name=flowers.csv", content=body, headers={"content-type": "text/csv"})
+        ko = c.post("/api/upload?name=flowers.csv&lang=ko", content=body, headers={"content-type": "text/csv"})
+    assert en.status_code == ko.status_code == 400
+    assert en.json()["error"] == "flowers.csv: line 3 has 2 fields, the header has 3"
+    assert ko.json()["error"].startswith("flowers.csv: 3번째 줄") and "uploads" not in ko.json()["error"]

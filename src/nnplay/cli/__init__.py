@@ -18,16 +18,32 @@ import json
 import sys
 
 from . import train, trust, serve, export, sweep, sample, active  # noqa: F401, I001 - each registers its commands, in the help's order
-from ._app import LANG, app, fail
+from ..i18n import LANGS
+from ._app import INTERRUPTED, LANG, app, fail
 
 
 def main() -> None:
-    """Entry point: user errors exit with code 2 and one paragraph, no traceback."""
+    """Entry point: user errors exit with code 2 and one paragraph, no traceback; Ctrl-C exits
+    130 (Typer's code) with a line saying so, where the command did not say more itself."""
     from ..spec import UserError
+    INTERRUPTED["said"] = False
     try:
         app(standalone_mode=True)
     except UserError as e:
         fail(e.render(LANG["value"]))
+    except SystemExit as e:
+        if e.code == 130 and not INTERRUPTED["said"]:
+            from ..i18n import t
+            sys.stderr.write(t("cli.interrupted", _asked_lang()) + "\n")
+        raise
+
+
+def _asked_lang() -> str:
+    """The language asked for on the command line, also when Ctrl-C came before --lang was read."""
+    args = sys.argv[1:]
+    asked = [a.split("=", 1)[1] for a in args if a.startswith("--lang=")] + \
+        [b for a, b in zip(args, args[1:]) if a == "--lang"]
+    return asked[-1] if asked and asked[-1] in LANGS else LANG["value"]
 
 
 def print_json(obj: dict) -> None:

@@ -9,7 +9,11 @@ import typer
 from ..i18n import LANGS, default_lang, t
 from ..spec import shorten
 
+# rich_markup_mode=None: click's plain help, where a flag (--json, --quiet, --help) shows as a plain
+# flag (Typer's rich help writes "<bool>" after it, as if it took a value) and "[scale]" in a help
+# text stays text (rich markup would swallow it as a style tag).
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, context_settings={"max_content_width": 100},
                   help="nnplay: a deep-learning playground and lab on PyTorch.")
 
 Lang = Annotated[str, typer.Option("--lang", envvar="NNPLAY_LANG", help="Message language: en or ko (또는 ko: 한국어).")]
@@ -59,6 +63,16 @@ def fail(message: str) -> NoReturn:
     """Print ``error: message`` to stderr as one line and exit with code 2 (a user error)."""
     sys.stderr.write(f"{t('cli.error', LANG['value'])}: {' '.join(message.split())}\n")
     raise SystemExit(2)
+
+
+INTERRUPTED = {"said": False}
+
+
+def interrupted(message: str) -> NoReturn:
+    """Ctrl-C: print what was kept and how to go on, then exit 130 (the shell's code for SIGINT)."""
+    sys.stderr.write(message + "\n")
+    INTERRUPTED["said"] = True
+    raise SystemExit(130)
 
 
 def guard(fn):

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..i18n import t
 from ._app import (Address, Backend, JsonOut, Lang, RunsDir, Threads, app, check_backend, fail, guard,
-                   open_store, set_lang, set_threads)
+                   interrupted, open_store, set_lang, set_threads)
 
 err = Console(stderr=True)
 
@@ -71,9 +71,12 @@ def train(
         if folds < 2:
             fail(f"--folds must be 2 or more; received {folds}")
         err.print(t("cli.train.folds", lang, k=folds))
-        res = guard(lambda: cross_validate(spec, folds, lambda i, row: err.print(
-            f"  {t('cli.train.fold', lang, i=i, k=folds)}: {row}"), build=new_trainer))
-        err.print(f"{res['metric']}: {res['mean']:.4f} ± {res['std']:.4f}")
+        try:
+            res = guard(lambda: cross_validate(spec, folds, None if quiet else lambda i, row: err.print(
+                f"  {t('cli.train.fold', lang, i=i, k=folds)}: {_fold_words(row, lang)}"), build=new_trainer))
+        except KeyboardInterrupt:
+            interrupted(t("cli.train.folds_interrupted", lang))
+        err.print(fold_table(res, lang))
         if json_out:
             print_json(res)
         return
@@ -140,6 +143,34 @@ def train(
         print_json(summary)
 
 
+def _metric(key: str, lang: str) -> str:
+    """A metric's name in ``lang`` (its i18n ``metric.*`` words; the key itself if it has none)."""
+    from ..i18n import messages
+    return t(f"metric.{key}", lang) if f"metric.{key}" in messages("en") else key
+
+
+def _fold_words(row: dict, lang: str) -> str:
+    """One finished fold as words: "validation accuracy 0.8500, validation loss 0.4312, epochs 3"."""
+    return ", ".join(f"{_metric(k, lang)} {v:.4f}" if isinstance(v, float) else f"{_metric(k, lang)} {v}"
+                     for k, v in row.items() if k != "fold")
+
+
+def fold_table(res: dict, lang: str) -> Table:
+    """Cross-validation as a table: one row per fold, then the mean and standard deviation."""
+    table = Table(title=t("cli.train.folds", lang, k=res["folds"]))
+    keys = [k for k in res["per_fold"][0] if k != "fold"]
+    table.add_column(t("col.fold", lang), justify="right")
+    for k in keys:
+        table.add_column(_metric(k, lang), justify="right")
+    for row in res["per_fold"]:
+        table.add_row(str(row["fold"]), *(f"{row[k]:.4f}" if isinstance(row[k], float) else str(row[k])
+                                          for k in keys))
+    table.add_section()
+    table.add_row(t("col.mean_std", lang), *(f"{res['mean']:.4f} ± {res['std']:.4f}" if k == res["metric"]
+                                             else "" for k in keys))
+    return table
+
+
 def _parallel(spec, store, nproc: int, resume, backend: str, address, on_epoch, started: dict):
     """Several processes (train/distributed.py) -> (run, summary) as train_run gives them."""
     from ..train import distributed
@@ -172,10 +203,17 @@ def runs(runs_dir: RunsDir = None, json_out: JsonOut = False, lang: Lang = "en")
     table.add_column(t("metric.epochs", lang), justify="right")
     table.add_column(t("col.metric", lang), justify="right")
     for r in rows:
-        metric = "" if r["test_metric"] is None else f"{r['metric_name']}={r['test_metric']:.4f}"
-        table.add_row(r["id"], r["created"], r["name"], r["data"], r["status"],
+        metric = "" if r["test_metric"] is None else f"{_metric(r['metric_name'], lang)} {r['test_metric']:.4f}"
+        table.add_row(r["id"], r["created"], r["name"], r["data"], _status(r["status"], lang),
                       str(r["epochs"] or ""), metric)
     Console(width=200).print(table)
+
+
+def _status(status: str, lang: str) -> str:
+    """A run's status (running, done, diverged, interrupted) in ``lang``; the page shows the same words."""
+    from ..i18n import messages
+    key = f"web.runs.status.{status}"
+    return t(key, lang) if key in messages("en") else status
 
 
 @app.command()

@@ -250,9 +250,7 @@ def load_data(spec: DataSpec, unlabelled: bool = False) -> DataBundle:
         names = ["pixels"]
     elif spec.name == "idx":
         try:
-            parts = idx_source.load(spec.path)
-        except idx_source.IDXError as e:
-            raise SpecError(str(e)) from None
+            parts = idx_source.load(spec.path)   # an IDXError is a SpecError: it goes up as it is
         except OSError as e:
             raise _unreadable(spec.path, e) from None
         X, y = parts["train"]
@@ -268,7 +266,7 @@ def load_data(spec: DataSpec, unlabelled: bool = False) -> DataBundle:
             raise _unreadable(spec.path, e) from None
         regression = task == "regression"
     else:  # pragma: no cover - the spec's Literal forbids it
-        raise SpecError(f"data.name: unknown data set {spec.name!r}")
+        raise AssertionError(f"data.name: unknown data set {spec.name!r}")
     if spec.keep_classes:
         if regression or spec.name in toy2d.GENERATORS or spec.name == "points":
             raise SpecError.say("data.keep_needs_classes", name=spec.name)
@@ -308,7 +306,7 @@ def load_data(spec: DataSpec, unlabelled: bool = False) -> DataBundle:
     rare = None if regression else _rare_class(ytr, k)
     if spec.resample != "none":
         if regression:
-            raise SpecError(f"data.resample = {spec.resample!r} needs a classification data set")
+            raise SpecError.say("data.resample_needs_classes", got=repr(spec.resample))
         Xtr, ytr = (_smote if spec.resample == "smote" else _oversample)(Xtr, ytr, spec.seed)
     if spec.name == "csv" and not class_names and not regression:
         class_names = [str(i) for i in range(k)]

@@ -5,9 +5,9 @@ VAE's ELBO split into reconstruction and KL; a GAN's D and G losses, D's accurac
 from __future__ import annotations
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from ..figure import class_colors
 from ..model import eval_mode
 from ..report import _epoch_axis, mosaic
 
@@ -94,11 +94,10 @@ def plot_latent(trainer, L) -> Figure | None:
     z, y = trainer.encode("test")
     fig = Figure(figsize=(6, 5))
     ax = fig.subplots()
-    cmap = colormaps["tab10"]
-    for c in np.unique(y):
+    for c in np.unique(y):                   # the page's class colors (palette.py)
         pts = z[y == c]
         ax.scatter(pts[:, 0], pts[:, 1] if z.shape[1] > 1 else np.zeros(len(pts)), s=6,
-                   color=cmap(int(c) % 10), label=trainer.data.class_names[int(c)]
+                   color=class_colors([int(c)])[0], label=trainer.data.class_names[int(c)]
                    if int(c) < len(trainer.data.class_names) else str(c))
     ax.set(xlabel="z1", ylabel="z2", title=L("report.fig.latent"))
     ax.legend(fontsize=7, markerscale=2, ncol=2)

@@ -14,7 +14,7 @@ from typing import Iterable, Literal, get_args
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__
+from .. import __version__, palette
 from .. import spec as specmod
 from ..data import toy2d
 from ..i18n import LANGS, messages
@@ -103,7 +103,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
 
     def hello() -> dict:
         return {"type": "hello", "version": __version__, "limits": limits.model_dump(),
-                "schema": spec_schema,
+                "schema": spec_schema, "palette": palette.hello(),   # class colors and fade (palette.py)
                 "options": {**options(idx_sets), **practice.options(folder_sets)}, "presets": presets}
 
     @app.get("/api/info")

@@ -9,12 +9,13 @@ import hashlib
 import io
 import time
 from pathlib import Path
-from typing import Annotated, Callable, Iterable
+from typing import Annotated, Callable, Iterable, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..data import csv as csv_source
+from ..i18n import LANGS
 from ..runs import atomic_write
 from ..spec import UserError
 from .answers import error
@@ -52,8 +53,13 @@ def router(limits: Limits, folder: Path, in_use: Callable[[], set[str]]) -> APIR
     @router.post("/api/upload", openapi_extra={"requestBody": {"required": True, "content": {
         "text/csv": {"schema": {"type": "string"}}}}})
     async def upload(request: Request,
-                     target: Annotated[str | None, Query(max_length=200)] = None) -> JSONResponse:
+                     target: Annotated[str | None, Query(max_length=200)] = None,
+                     name: Annotated[str | None, Query(max_length=200)] = None,
+                     lang: Literal[LANGS] = "en") -> JSONResponse:
         """A CSV (header row, numeric features, one target column; the last by default).
+
+        ``name``: the user's file name, which errors name (not the server's copy); ``lang``:
+        the errors' language.
 
         Two features and class labels become drawable points (data.name = "points");
         anything else is kept on the server as a table (data.name = "csv").
@@ -87,11 +93,12 @@ def router(limits: Limits, folder: Path, in_use: Callable[[], set[str]]) -> APIR
         else:
             path.touch()                       # used again: the newest, the last to be cleaned up
         try:
-            data, rows, task, classes = csv_source.data_section(path, target, limits.points)
+            data, rows, task, classes = csv_source.data_section(path, target, limits.points,
+                                                                name=name or "upload.csv")
         except UserError as e:   # the CSV loader's and the spec's
             if new:
                 path.unlink(missing_ok=True)   # nothing can use a refused file
-            return error(400, str(e))
+            return error(400, e.render(lang))
         if data["name"] == "points" and new:
             path.unlink(missing_ok=True)       # the points travel in the spec: the file is not needed
         return JSONResponse({"data": data, "rows": rows, "columns": columns,

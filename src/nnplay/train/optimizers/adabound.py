@@ -1,10 +1,9 @@
 """AdaBound optimizer (Luo et al. 2019), as its authors released it."""
 
-import torch
-from torch.optim import Optimizer
+from nnplay.train.optimizers.moments import AdamVariant, check
 
 
-class AdaBound(Optimizer):
+class AdaBound(AdamVariant):
     """Adam whose per-parameter step size is clipped into a band that narrows to SGD's.
 
     m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2     (v = max(v_max, v) if amsbound)
@@ -17,19 +16,14 @@ class AdaBound(Optimizer):
     1/sqrt(t) of the convergence analysis. The clip bounds the whole step size including the
     bias correction, and multiplies the raw m. final_lr is scaled by lr/initial_lr, so an LR
     scheduler moves the bounds too. weight_decay adds an L2 term: g = g + weight_decay*theta.
+    m and v are Adam's moments (moments.py).
 
     Paper: Luo et al. 2019, https://arxiv.org/abs/1902.09843
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), final_lr=0.1, gamma=1e-3,
                  eps=1e-8, weight_decay=0.0, amsbound=False):
-        for name, value in (("lr", lr), ("final_lr", final_lr), ("eps", eps),
-                            ("weight_decay", weight_decay)):
-            if not value >= 0.0:
-                raise ValueError(f"Invalid {name}: received {value}, expected >= 0")
-        for name, value in (("beta1", betas[0]), ("beta2", betas[1])):
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"Invalid {name}: received {value}, expected in [0, 1)")
+        check(betas, lr=lr, final_lr=final_lr, eps=eps, weight_decay=weight_decay)
         if not 0.0 < gamma < 1.0:
             raise ValueError(f"Invalid gamma: received {gamma}, expected in (0, 1)")
         defaults = dict(lr=lr, betas=betas, final_lr=final_lr, gamma=gamma, eps=eps,
@@ -41,43 +35,15 @@ class AdaBound(Optimizer):
         group = self.param_groups[-1]
         group.setdefault("base_lr", group["lr"])  # reference for final_lr scaling
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            lr, gamma, base_lr = group["lr"], group["gamma"], group["base_lr"]
-            final_lr = group["final_lr"] * (lr / base_lr if base_lr > 0 else 1.0)
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad
-                if grad.is_sparse:
-                    raise RuntimeError("AdaBound does not support sparse gradients")
-                if group["weight_decay"] != 0:
-                    grad = grad.add(p, alpha=group["weight_decay"])
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                    if group["amsbound"]:
-                        state["max_exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                t = state["step"]
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                v = exp_avg_sq
-                if group["amsbound"]:
-                    v = state["max_exp_avg_sq"]
-                    torch.maximum(v, exp_avg_sq, out=v)
-                step_size = lr * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
-                lower = final_lr * (1 - 1 / (gamma * t + 1))
-                upper = final_lr * (1 + 1 / (gamma * t))
-                eta = (step_size / (v.sqrt() + group["eps"])).clamp_(lower, upper)
-                p.sub_(eta * exp_avg)
-        return loss
+    def update(self, p, grad, group, state) -> None:
+        beta1, beta2 = group["betas"]
+        lr, gamma, base_lr = group["lr"], group["gamma"], group["base_lr"]
+        final_lr = group["final_lr"] * (lr / base_lr if base_lr > 0 else 1.0)
+        if group["weight_decay"] != 0:
+            grad = grad.add(p, alpha=group["weight_decay"])
+        t, m, v = self.moments(state, p, grad, group["betas"], group["amsbound"])
+        step_size = lr * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+        lower = final_lr * (1 - 1 / (gamma * t + 1))
+        upper = final_lr * (1 + 1 / (gamma * t))
+        eta = (step_size / (v.sqrt() + group["eps"])).clamp_(lower, upper)
+        p.sub_(eta * m)

@@ -1,22 +1,34 @@
 // Canvas drawing: color scales, heat maps, data points, small images. Drawing only:
-// every number drawn here comes from a frame.
+// every number drawn here comes from a frame, every color from the hello's palette.
 
-export const NEG = [245, 147, 34];    // orange: class 0 / negative
-export const POS = [8, 119, 189];     // blue: class 1 / positive
-export const CLASS_COLORS = [NEG, POS, [46, 160, 67], [142, 68, 173], [214, 39, 40],
-  [23, 190, 207], [188, 189, 34], [127, 127, 127], [140, 86, 75], [227, 119, 194]];
-const WHITE = [246, 247, 249];
+// The colors come from the library (nnplay/palette.py, the figures' colors too) in the hello:
+// setPalette fills these arrays in place, so every module's imports see them.
+export const NEG = [];            // orange: class 0 / negative
+export const POS = [];            // blue: class 1 / positive
+export const CLASS_COLORS = [];   // class k: CLASS_COLORS[k % length]
+const WHITE = [];                 // chance, zero
+const FADE = {};                  // a multiclass boundary's fade: {floor, span, discrete}
+
+export function setPalette({ classes, white, fade }) {
+  CLASS_COLORS.splice(0, Infinity, ...classes);
+  NEG.splice(0, Infinity, ...classes[0]);
+  POS.splice(0, Infinity, ...classes[1]);
+  WHITE.splice(0, Infinity, ...white);
+  Object.assign(FADE, fade);
+}
 
 export const css = (c, a = 1) => `rgba(${c[0]},${c[1]},${c[2]},${a})`;
 const mix = (a, b, t) => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
 
-// v in [-1, 1] -> orange .. white .. blue
+// v in [-1, 1] -> orange .. white .. blue (beyond: clipped)
 export function diverging(v) {
   const x = Math.max(-1, Math.min(1, v));
   return x < 0 ? mix(WHITE, NEG, -x) : mix(WHITE, POS, x);
 }
 
-// Fill an RGBA buffer for a (R, R) grid of values in [-1, 1] or a (R, R, K) grid of probabilities.
+// Fill an RGBA buffer from a grid: (R, R, K) class probabilities; or (R, R) with a hue, one class's
+// probability; or (R, R) binary P(class 1), drawn as 2p - 1; or (R, R) values times scale, then
+// clipped to [-1, 1] (a unit's raw activation: scale 1, so a ReLU past 1 is full blue).
 function pixels(grid, task, discrete, scale = 1, hue = null) {
   const [rows, cols] = grid.shape;
   const k = grid.shape[2] || 0;
@@ -24,10 +36,10 @@ function pixels(grid, task, discrete, scale = 1, hue = null) {
   const d = grid.data;
   for (let i = 0; i < rows * cols; i++) {
     let c;
-    if (k) {   // K classes: mix class colors by probability, paler where unsure
+    if (k) {   // K classes: mix class colors by probability, paler where unsure (figure.confidence_image)
       let best = 0;
       for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
-      if (discrete) c = mix(WHITE, CLASS_COLORS[best], 0.75);
+      if (discrete) c = mix(WHITE, CLASS_COLORS[best % CLASS_COLORS.length], FADE.discrete);
       else {
         c = [0, 0, 0];
         for (let j = 0; j < k; j++) {
@@ -35,7 +47,7 @@ function pixels(grid, task, discrete, scale = 1, hue = null) {
           c[0] += d[i * k + j] * col[0]; c[1] += d[i * k + j] * col[1]; c[2] += d[i * k + j] * col[2];
         }
         const sure = (d[i * k + best] - 1 / k) / (1 - 1 / k);
-        c = mix(WHITE, c, 0.25 + 0.6 * sure);
+        c = mix(WHITE, c, FADE.floor + FADE.span * sure);
       }
     } else if (hue) {   // one class's probability: white .. that class's color
       c = mix(WHITE, hue, discrete ? (d[i] > 0.5 ? 0.8 : 0) : Math.max(0, Math.min(1, d[i])));
@@ -51,7 +63,7 @@ function pixels(grid, task, discrete, scale = 1, hue = null) {
 
 const scratch = document.createElement("canvas");
 
-// Draw a grid as a smooth heat map filling the canvas.
+// Draw a grid as a heat map filling the canvas: smoothed, or crisp cells when discrete.
 export function heatmap(canvas, grid, { task = "regression", discrete = false, scale = 1, alpha = 1, hue = null } = {}) {
   const [buf, w, h] = pixels(grid, task, discrete, scale, hue);
   scratch.width = w; scratch.height = h;
@@ -65,7 +77,7 @@ export function heatmap(canvas, grid, { task = "regression", discrete = false, s
   ctx.restore();
 }
 
-// One unit's grid out of a (units, R, R) array, scaled to [-1, 1] by its own range if asked.
+// One unit's (R, R) grid out of a (units, R, R) array: a view, values as sent (not rescaled).
 export function slice(arr, i) {
   const [, r, c] = arr.shape;
   return { shape: [r, c], data: arr.data.subarray(i * r * c, (i + 1) * r * c) };
@@ -86,7 +98,8 @@ export function points(canvas, pts, { extent, task = "binary", test = false, rad
   }
 }
 
-// Axis ticks along the bottom and left edges of a boundary canvas: -extent/2, 0, extent/2.
+// Axis ticks of a boundary canvas showing [-extent, extent]^2: x1 along the bottom edge, x2 up
+// the left edge, each at -extent/2, 0 and extent/2 (in data units, as the points are placed).
 export function ticks(canvas, extent) {
   const ctx = canvas.getContext("2d");
   ctx.save();
@@ -100,7 +113,8 @@ export function ticks(canvas, extent) {
   ctx.restore();
 }
 
-// A grey-scale image (C, H, W) with C = 1 (or the first channel), values scaled to its range.
+// A grey-scale image (H, W): the first H*W values (channel 0), light to dark over [lo, hi]
+// (default: the image's own range); signed: diverging colors, 0 white, the largest |value| full.
 export function image(canvas, data, h, w, { lo = null, hi = null, signed = false } = {}) {
   let a = lo, b = hi;
   if (a === null || b === null) {

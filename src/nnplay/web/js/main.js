@@ -4,7 +4,7 @@
 import * as i18n from "./i18n.js";
 import * as url from "./url.js";
 import * as schema from "./schema.js";
-import { el } from "./draw.js";
+import { el, setPalette } from "./draw.js";
 import { applyIcons, icon } from "./icons.js";
 import { Session } from "./session.js";
 import { Network } from "./network.js";
@@ -125,7 +125,8 @@ const app = {
   },
 
   async upload(file) {
-    const res = await fetch("/api/upload", { method: "POST", body: file, headers: { "Content-Type": "text/csv" } });
+    const query = new URLSearchParams({ name: file.name, lang: i18n.lang });   // errors name the user's file, in the page's language
+    const res = await fetch(`/api/upload?${query}`, { method: "POST", body: file, headers: { "Content-Type": "text/csv" } });
     const body = await res.json();
     if (!res.ok) { this.showError(i18n.t("error.upload"), body.error); return; }
     this.editData((d) => {
@@ -172,6 +173,7 @@ const app = {
   onHello(session, m) {
     if (this.hello) return;
     this.hello = m;
+    setPalette(m.palette);   // the library's colors, before anything is drawn
     schema.load(m.schema);
     const extra = this.boot?.extra || {};   // the Sequences mode's view from the URL (before the session sends its view)
     if (extra.seq) session.view.sequence = Math.max(0, Math.round(Number(extra.seq)) || 0);

@@ -15,7 +15,7 @@ export class ImagePanel {
     this.options = options;
     const folders = options.folder_sets || {};   // image folders (data.name = "folder") from --data-dir
     const sets = [...Object.keys(options.image_sets), ...Object.keys(folders)];
-    this.set = select("image-set", sets.map((s) => ({ value: s, label: s === "digits" ? t("data.digits") : s })),
+    this.set = select("image-set", sets.map((s) => (s === "digits" ? { value: s, key: "data.digits" } : { value: s, label: s })),
       (name) => app.editData((d) => {
         delete d.size;
         if (name in folders) { d.name = "folder"; d.path = folders[name]; d.size = schema.start("data.size"); delete d.limit; }

@@ -7,8 +7,9 @@ import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { field, slider, select, button, heading } from "./widgets.js";
 
-const COLORS = { truth: "#1f2933", forecast: css(POS), persistence: css(NEG), seasonal_naive: "rgb(46,160,67)", ar: "rgb(142,68,173)",
-  bigram: "rgb(214,39,40)" };
+// A line's color (read when drawn: POS and NEG arrive with the hello).
+const color = (key) => ({ truth: "#1f2933", forecast: css(POS), persistence: css(NEG), seasonal_naive: "rgb(46,160,67)",
+  ar: "rgb(142,68,173)", bigram: "rgb(214,39,40)" })[key] || "#999";
 const SIGMOID = new Set(["input", "forget", "output", "reset", "update"]);   // gates in [0, 1]; others tanh in [-1, 1]
 const fmt = (v, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : "–");
 
@@ -165,7 +166,7 @@ export class SeqView {
     this.table.replaceChildren(el("tr", {}, el("th", {}, ""), el("th", { "data-i18n": "seq.model" }, t("seq.model")),
       el("th", {}, rows[0].metric)),
       ...rows.map((r) => el("tr", { "data-testid": `seq-mae-${r.key}` },
-        el("td", {}, el("i", { class: "seq-swatch", style: `background:${COLORS[r.key] || "#999"}` })),
+        el("td", {}, el("i", { class: "seq-swatch", style: `background:${color(r.key)}` })),
         el("td", { "data-i18n": `seq.line.${r.key}` }, t(`seq.line.${r.key}`)), el("td", { class: "num" }, fmt(r.value)))));
   }
 
@@ -249,7 +250,7 @@ function plot(canvas, lines, { mark = null, label = "", ylabel = "" } = {}) {
     ctx.fillText(label, X(mark) + 4 * r, H - pad - 4 * r);
   }
   for (const l of lines) {
-    ctx.strokeStyle = ctx.fillStyle = COLORS[l.key] || "#999";
+    ctx.strokeStyle = ctx.fillStyle = color(l.key);
     ctx.lineWidth = (l.width || 1.5) * r;
     ctx.setLineDash((l.dash || []).map((d) => d * r));
     if (l.dots) l.y.forEach((v, i) => { ctx.beginPath(); ctx.arc(X(l.x[i]), Y(v), 1.8 * r, 0, 7); ctx.fill(); });
