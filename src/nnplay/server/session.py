@@ -284,6 +284,7 @@ class Session:
             x, y = d.x_test[:SHOWN_IMAGES], d.y_test[:SHOWN_IMAGES]
             out["images"] = {"shape": list(x.shape[1:]), "labels": y.tolist(),
                              "pixels": x.reshape(len(x), -1).numpy().round(3).tolist()}
+            info["explainable"] = probes.explainable(tr.model)   # the feature maps the explainer answers for
         return out
 
     def _save(self, name: str | None) -> None:
