@@ -128,6 +128,7 @@ export class ImageView {
     }));
     this.mapsKey = null;
     this.filtersKey = null;
+    this.readout.textContent = this.filterReadout.textContent = "\u00a0";   // a hover's text, in the old language
     this.buildOwn(session, [imgs.shape[0], hgt, wid]);
     this.explainer.reset(session);
   }
