@@ -137,3 +137,12 @@ def test_bad_places_name_the_field_and_the_allowed_values(net, call, words):
     for w in words:
         assert w in str(e.value)
     assert "받은 값" in e.value.render("ko") or "가능한 값" in e.value.render("ko")
+
+
+def test_a_drawn_image_is_standardized_as_in_training():
+    """DataBundle.from_raw: raw pixels in [0, 1] become the model's input as the data's own were."""
+    raw = load_data(DataSpec(name="digits"))
+    std = load_data(DataSpec(name="digits", scale="standard"))
+    np.testing.assert_array_equal(raw.from_raw(raw.x_test[:5].numpy()).numpy(), raw.x_test[:5].numpy())
+    np.testing.assert_allclose(std.from_raw(raw.x_test[:5].numpy()).numpy(), std.x_test[:5].numpy(), atol=1e-5)
+    assert not np.allclose(std.x_test[:5].numpy(), raw.x_test[:5].numpy())

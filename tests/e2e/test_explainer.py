@@ -114,6 +114,14 @@ def test_click_a_feature_map_unit_and_see_the_library_arithmetic(browser, server
     assert _value(page, "explain-value") == pytest.approx(ref["value"], abs=1e-6)
     win = page.get_by_test_id("explain-window").locator("td.win")
     assert win.count() == 1 and win.inner_text() == f"{ref['value']:.2f}"
+    page.get_by_test_id("explain-play").click()                        # the window slides by itself
+    page.wait_for_function("() => ['1,0,2', '1,0,3', '1,1,0'].includes("
+                           "document.querySelector('[data-testid=explain-title]').dataset.place)", timeout=WAIT)
+    page.get_by_test_id("explain-play").click()                        # stop
+    page.wait_for_timeout(700)                                         # an answer already on its way
+    place = page.get_by_test_id("explain-title").get_attribute("data-place")
+    page.wait_for_timeout(1200)
+    assert page.get_by_test_id("explain-title").get_attribute("data-place") == place
 
     # softmax: the logits and probabilities of the picked image, as the library computes them
     sm = probes.softmax_at(tr.model, x)

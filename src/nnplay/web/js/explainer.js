@@ -9,6 +9,8 @@ import { t } from "./i18n.js";
 
 const SHOWN_CHANNELS = 8;      // input channels worked out in full; the others show their sums
 const PIC = 120;               // the input and output pictures' size in CSS pixels
+const SLIDE_MS = 450;
+const KINDS = { BatchNorm2d: "layer.batchnorm", Dropout: "layer.dropout", Dropout2d: "layer.dropout" };   // PyTorch class -> label          // the window's pace when it slides by itself
 const num = (v) => (v === null || v === undefined ? "–" : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
 const long = (v) => (Math.abs(v) >= 1000 ? v.toFixed(1) : v.toFixed(4));
 
@@ -74,7 +76,9 @@ export class Explainer {
       move("explain-prev-unit", 0, 0, -1, "‹"), el("span", { "data-i18n": "explain.filter" }, t("explain.filter")),
       move("explain-next-unit", 0, 0, 1, "›"),
       move("explain-left", 0, -1, 0, "←"), move("explain-up", -1, 0, 0, "↑"), move("explain-down", 1, 0, 0, "↓"),
-      move("explain-right", 0, 1, 0, "→"), this.pos);
+      move("explain-right", 0, 1, 0, "→"), this.pos,
+      this.play = el("button", { class: "ghost", "data-testid": "explain-play", "data-help": "explainPlay", onclick: () => this.slide() },
+        el("span", { "data-i18n": "explain.slide" }, t("explain.slide"))));
     this.pics = el("div", { class: "x-pics", "data-testid": "explain-pics" });
     this.math = el("div", { class: "x-math", "data-testid": "explain-math" });
     this.result = el("div", { class: "x-result", "data-testid": "explain-result" });
@@ -102,6 +106,7 @@ export class Explainer {
   // a new session or network: keep the place while its layer still exists
   reset(session) {
     if (this.at && !(this.at.layer in (session.info?.explainable || {}))) this.at = null;
+    if (!this.at && this.timer) this.slide();
     if (!this.at) { this.answer = null; this.body.hidden = true; this.empty.hidden = false; return; }
     if (this.answer) this.render();
   }
@@ -128,6 +133,21 @@ export class Explainer {
     if (!this.at || !this.session) return;
     this.waiting = true;
     this.session.send({ type: "inspect", ...this.at });
+  }
+
+  // slide the window across the whole input, one place per SLIDE_MS (again: stop)
+  slide() {
+    if (this.timer) { clearInterval(this.timer); this.timer = null; this.play.classList.remove("running"); return; }
+    if (!this.at) return;
+    this.play.classList.add("running");
+    this.go({ row: 0, col: 0 });
+    this.timer = setInterval(() => {
+      if (this.waiting) return;
+      const [, H, W] = this.shape();
+      const p = this.at ? this.at.row * W + this.at.col + 1 : H * W;
+      if (p >= H * W) { this.slide(); return; }
+      this.go({ row: Math.floor(p / W), col: p % W });
+    }, SLIDE_MS);
   }
 
   // a new frame (training went on, another image): ask again, one request at a time
@@ -195,7 +215,7 @@ export class Explainer {
     }
     this.math.replaceChildren(...rows);
     const after = h.after.map((s, i) => el("div", { class: "x-line" },
-      el("span", {}, s.activation ? t("explain.activation", { name: t(`act.${s.activation}`) }) : s.kind), " = ",
+      el("span", {}, s.activation ? t("explain.activation", { name: t(`act.${s.activation}`) }) : t("explain.then", { name: t(KINDS[s.kind] || s.kind) })), " = ",
       value(`explain-after-${i}`, s.value)));
     this.result.replaceChildren(
       el("div", { class: "x-line" }, el("span", {}, t("explain.sum", { n: C })), " = ", value("explain-sum", h.sum)),
