@@ -146,3 +146,25 @@ def test_a_drawn_image_is_standardized_as_in_training():
     np.testing.assert_array_equal(raw.from_raw(raw.x_test[:5].numpy()).numpy(), raw.x_test[:5].numpy())
     np.testing.assert_allclose(std.from_raw(raw.x_test[:5].numpy()).numpy(), std.x_test[:5].numpy(), atol=1e-5)
     assert not np.allclose(std.x_test[:5].numpy(), raw.x_test[:5].numpy())
+
+
+def test_the_steps_after_a_conv_are_torchs_relu_batch_norm_and_dropout():
+    """Each value-by-value child after the conv (ReLU, batch norm in eval mode, dropout = identity
+    in eval mode) shows its value at the same place, equal to PyTorch's functional ops."""
+    torch.manual_seed(1)
+    layers = [{"type": "conv2d", "filters": 3, "kernel": 3}, {"type": "batchnorm"}, {"type": "dropout", "rate": 0.2},
+              {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}]
+    m = build_model(ModelSpec(layers=layers, activation="relu"), (1, 8, 8), 10)
+    m.train()
+    for _ in range(3):                          # running statistics that are not the defaults
+        m(torch.rand(16, 1, 8, 8) * 2)
+    m.eval()
+    x = torch.rand(1, 8, 8)
+    got = probes.convolution_at(m, x, "drop1", 2, 5, 6)
+    assert [s["name"] for s in got["after"]] == ["act1", "bn1", "drop1"]
+    bn = m.bn1
+    with torch.no_grad():
+        z = F.conv2d(x[None], m.conv1.weight, m.conv1.bias, padding=1)
+        ref = F.batch_norm(F.relu(z), bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+    assert got["after"][0]["value"] == pytest.approx(float(F.relu(z)[0, 2, 5, 6]), abs=1e-6)
+    assert got["after"][1]["value"] == pytest.approx(float(ref[0, 2, 5, 6]), abs=1e-5) == got["after"][2]["value"]
