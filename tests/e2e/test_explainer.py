@@ -192,6 +192,7 @@ def test_draw_or_upload_a_digit_and_see_the_prediction_change(browser, server, s
     assert drawn[2:6, 3:5].min() > 0.3 and drawn[:, :2].max() < 0.05    # the stroke, downsampled to 8x8
     assert np.abs(np.subtract(one, test_probs)).max() > 0.01            # the network sees another image
     assert "your image" in page.get_by_test_id("own-state").inner_text()
+    assert page.locator("[data-i18n=\"h.probsOwn\"]").inner_text() == "Prediction for your image"
     shot(page, "explainer-drawn")
 
     page.get_by_test_id("own-clear").click()                            # back to the test image

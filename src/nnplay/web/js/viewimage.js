@@ -106,7 +106,7 @@ export class ImageView {
         el("div", { "data-help": "lossTest" }, el("span", { "data-i18n": "lossTest" }, t("lossTest")), this.lossTest, this.accTest),
         el("div", { "data-help": "lossTrain" }, el("span", { "data-i18n": "lossTrain" }, t("lossTrain")), this.lossTrain, this.accTrain)),
       this.chartSlot,
-      el("h3", { "data-i18n": "h.probs" }, t("h.probs")), this.probs,
+      this.probsHead = el("h3", { "data-i18n": "h.probs" }, t("h.probs")), this.probs,
       el("h3", { "data-i18n": "h.softmax" }, t("h.softmax")), this.softmax,
       el("h3", { "data-i18n": "h.confusion" }, t("h.confusion")), this.confusion,
       el("h3", {}, el("span", { "data-i18n": "h.mistakes" }, t("h.mistakes")), " ", this.mistakeCount), this.mistakes);
@@ -292,6 +292,8 @@ export class ImageView {
 
   drawProbs(img, names) {
     if (!img) return;
+    this.probsHead.dataset.i18n = img.drawn ? "h.probsOwn" : "h.probs";   // the learner's own image, or a test image
+    this.probsHead.textContent = t(this.probsHead.dataset.i18n);
     const best = img.probs.indexOf(Math.max(...img.probs));
     this.probs.replaceChildren(...img.probs.map((p, k) => el("div", { class: `prob${k === img.label ? " truth" : ""}${k === best ? " best" : ""}` },
       el("span", { class: "name" }, names[k]), el("span", { class: "bar" }, el("i", { style: `width:${(100 * p).toFixed(1)}%` })),
