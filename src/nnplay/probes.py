@@ -333,10 +333,11 @@ def convolution_at(model: nn.Sequential, x: torch.Tensor, layer: str, unit: int,
     patch, kernel, products (C, k, k), channel_sums (C,), sum, bias, z, out (the conv's own
     output there, ``z``'s check), after [{name, kind, activation, value}]}."""
     conv, inp, outs = _place(model, x, layer, unit, row, col)
+    by = explainable(model)
     if not isinstance(conv, nn.Conv2d):
         raise ProbeError.say("probe.layer", got=repr(layer), allowed=", ".join(
-            n for n, c in explainable(model).items() if isinstance(getattr(model, c), nn.Conv2d)) or "-")
-    name = explainable(model)[layer]
+            n for n, c in by.items() if isinstance(getattr(model, c), nn.Conv2d)) or "-")
+    name = by[layer]
     (sh, sw), (ph, pw), (kh, kw) = _pair(conv.stride), _pair(conv.padding), _pair(conv.kernel_size)
     padded = nn.functional.pad(inp, (pw, pw, ph, ph))                  # zeros around, (C, H+2p, W+2p)
     patch = padded[:, row * sh:row * sh + kh, col * sw:col * sw + kw]  # (C, kh, kw)
@@ -349,7 +350,7 @@ def convolution_at(model: nn.Sequential, x: torch.Tensor, layer: str, unit: int,
     after = []
     for n in names[names.index(name) + 1:]:
         m = getattr(model, n)
-        if explainable(model).get(n) != name:
+        if by.get(n) != name:
             break
         after.append({"name": n, "kind": type(m).__name__, "activation": name_of(m),
                       "value": float(outs[n][0, unit, row, col])})
