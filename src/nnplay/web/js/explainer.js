@@ -84,7 +84,7 @@ export class Explainer {
     this.result = el("div", { class: "x-result", "data-testid": "explain-result" });
     this.body = el("div", { class: "x-body", hidden: true }, this.title, this.nav, this.pics, this.math, this.result);
     this.empty = el("p", { class: "hint small", "data-i18n": "explain.hint" }, t("explain.hint"));
-    this.root = el("section", { class: "explain", tabindex: 0, "data-testid": "explain", "data-help": "explain" },
+    this.root = el("section", { class: "cnn-explain", tabindex: 0, "data-testid": "explain", "data-help": "explain" },
       el("h2", { "data-i18n": "h.explain" }, t("h.explain")), this.empty, this.body);
     this.root.addEventListener("keydown", (e) => {
       const keys = { ArrowLeft: [0, -1, 0], ArrowRight: [0, 1, 0], ArrowUp: [-1, 0, 0], ArrowDown: [1, 0, 0],

@@ -80,11 +80,11 @@ export class ImageView {
     this.gallery = el("div", { class: "gallery", "data-testid": "gallery" });
     this.maps = el("div", { class: "fmaps", "data-testid": "feature-maps" });
     this.filters = el("div", { class: "filters", "data-testid": "filters" });
-    this.readout = el("p", { class: "readout small", "data-testid": "fmap-readout" }, "\u00a0");
-    this.filterReadout = el("p", { class: "readout small", "data-testid": "filter-readout" }, "\u00a0");
+    this.readout = el("p", { class: "value-readout small", "data-testid": "fmap-readout" }, "\u00a0");
+    this.filterReadout = el("p", { class: "value-readout small", "data-testid": "filter-readout" }, "\u00a0");
     this.explainer = new Explainer(app);
     this.softmax = el("div", { class: "softmax-box", "data-testid": "softmax-box" });
-    this.own = el("div", { class: "own", "data-testid": "own" });
+    this.own = el("div", { class: "drawn-box", "data-testid": "own" });
     this.lossTest = el("b", { "data-tid": "loss-test" }, "–");
     this.lossTrain = el("b", { "data-tid": "loss-train" }, "–");
     this.accTest = el("span", { class: "acc", "data-tid": "acc-test" });
@@ -144,23 +144,23 @@ export class ImageView {
     const pad = drawingPad({ c, h, w, cell: 150, testid: "own", onInput: (raw) => send(raw) });
     const file = el("input", { type: "file", accept: "image/png,image/jpeg", hidden: true, "data-testid": "own-upload",
       onchange: async (e) => { const f = e.target.files[0]; if (f) await pad.load(f); e.target.value = ""; } });
-    const small = (testid, key, onclick) => el("button", { class: "ghost", "data-testid": testid, "data-help": "own", onclick },
+    const small = (testid, key, onclick) => el("button", { class: "ghost", "data-testid": testid, "data-help": "drawn", onclick },
       el("span", { "data-i18n": key }, t(key)));
-    this.ownState = el("p", { class: "small own-state", "data-testid": "own-state" });
+    this.ownState = el("p", { class: "small drawn-state", "data-testid": "own-state" });
     this.own.replaceChildren(
-      el("h3", { "data-i18n": "own.h" }, t("own.h")), el("p", { class: "hint small", "data-i18n": "own.hint" }, t("own.hint")),
-      el("div", { class: "own-pad" }, pad.pad, el("figure", {}, pad.preview, el("figcaption", {}, `${h}×${w}`))),
-      el("div", { class: "own-buttons" },
-        small("own-clear", "own.clear", () => { pad.clear(); this.ownOff(this.session); }),
-        small("own-invert", "own.invert", () => pad.invert()),
-        small("own-upload-button", "own.upload", () => file.click()), file),
+      el("h3", { "data-i18n": "drawn.h" }, t("drawn.h")), el("p", { class: "hint small", "data-i18n": "drawn.hint" }, t("drawn.hint")),
+      el("div", { class: "drawn-pad" }, pad.pad, el("figure", {}, pad.preview, el("figcaption", {}, `${h}×${w}`))),
+      el("div", { class: "drawn-buttons" },
+        small("own-clear", "drawn.clear", () => { pad.clear(); this.ownOff(this.session); }),
+        small("own-invert", "drawn.invert", () => pad.invert()),
+        small("own-upload-button", "drawn.upload", () => file.click()), file),
       this.ownState);
     this.syncOwn();
   }
 
   syncOwn() {
     if (!this.ownState) return;
-    const key = this.ownOn ? "own.showing" : "own.testImage";
+    const key = this.ownOn ? "drawn.showing" : "drawn.testImage";
     this.ownState.dataset.i18n = key;
     this.ownState.textContent = t(key);
   }
