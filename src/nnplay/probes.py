@@ -6,6 +6,7 @@
 - ``boundary_grid``: the model's output over the 2-D input plane
 - ``filters`` / ``feature_maps``: what a CNN's conv layers learned and see
 - ``time_gradients`` / ``gates``: what a recurrent network carries over time steps
+- ``convolution_at`` / ``pooling_at`` / ``softmax_at``: the arithmetic behind one number (CNN Explainer)
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from torch import nn
 
 from .model import CHUNK, eval_mode
 from .model.activations import RELU_LIKE, name_of, width_factor
+from .spec import UserError
 
 PARAM_LAYERS = (nn.Linear, nn.Conv2d)
 
@@ -264,3 +266,157 @@ def gates(model: nn.Sequential, x: torch.Tensor) -> dict | None:
     return {"kind": kind, "gates": {n: torch.stack(v).cpu().numpy() for n, v in rows.items()},
             "h": hs.cpu().numpy(), "c": c.cpu().numpy() if kind == "lstm" else None,
             "gap": float((hs - ref[0, :, :H]).abs().max())}
+
+
+# --- the CNN explainer: the arithmetic behind one number ------------------------------------
+# CNN Explainer (Wang et al. 2020, https://arxiv.org/abs/2004.15004) shows a student how each
+# number of a CNN is made; these probes give those numbers for the learner's own network.
+class ProbeError(UserError):
+    """A probe asked about a layer or place the network does not have."""
+
+
+ELEMENTWISE = (nn.BatchNorm2d, nn.Dropout, nn.Dropout2d, nn.Identity)   # value by value, like activations
+POOLS = (nn.MaxPool2d, nn.AvgPool2d)
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def explainable(model: nn.Sequential) -> dict[str, str]:
+    """{child: the conv or pool layer that explains its output}: each conv and pool, and the
+    children right after a conv that act value by value (activation, norm, dropout)."""
+    out, conv = {}, None
+    for name, m in model.named_children():
+        if isinstance(m, nn.Conv2d):
+            conv = out[name] = name
+        elif isinstance(m, POOLS):
+            out[name], conv = name, None
+        elif conv is not None and (name_of(m) or isinstance(m, ELEMENTWISE)):
+            out[name] = conv
+        else:
+            conv = None
+    return out
+
+
+def _place(model: nn.Sequential, x: torch.Tensor, layer: str, unit: int, row: int, col: int):
+    """(layer module, its input (C, H, W), every child's output for ``x``) after checking that
+    ``layer`` explains something and (unit, row, col) lies in its output."""
+    allowed = explainable(model)
+    if layer not in allowed:
+        raise ProbeError.say("probe.layer", got=repr(layer), allowed=", ".join(allowed) or "-")
+    dev = next(model.parameters()).device
+    x = x.to(dev)
+    outs = activations(model, x.unsqueeze(0))
+    names = list(outs)
+    C, H, W = outs[layer].shape[1:]
+    for field, v, n in (("unit", unit, C), ("row", row, H), ("col", col, W)):
+        if not 0 <= v < n:
+            raise ProbeError.say("probe.range", field=field, layer=layer, most=n - 1, got=v)
+    i = names.index(allowed[layer])
+    inp = x if i == 0 else outs[names[i - 1]][0]
+    return getattr(model, allowed[layer]), inp, outs
+
+
+@torch.no_grad()
+def convolution_at(model: nn.Sequential, x: torch.Tensor, layer: str, unit: int, row: int,
+                   col: int) -> dict:
+    """One number of a conv layer's feature map for image ``x`` (C, H, W), worked out:
+
+        z[unit, row, col] = sum_c sum_ij patch[c, i, j] * kernel[c, i, j] + bias[unit]
+
+    ``patch``: the layer's input under the kernel's window, whose top-left corner is
+    (row * stride - padding, col * stride - padding); zeros outside the input (padding).
+    ``layer`` may also be the activation (or norm, dropout) right after a conv: the answer is
+    that conv's, and ``after`` gives each such child's value at the same place, in order.
+    -> {conv, input (name of the layer's input), unit, row, col, top, left, stride, padding,
+    patch, kernel, products (C, k, k), channel_sums (C,), sum, bias, z, out (the conv's own
+    output there, ``z``'s check), after [{name, kind, activation, value}]}."""
+    conv, inp, outs = _place(model, x, layer, unit, row, col)
+    by = explainable(model)
+    if not isinstance(conv, nn.Conv2d):
+        raise ProbeError.say("probe.layer", got=repr(layer), allowed=", ".join(
+            n for n, c in by.items() if isinstance(getattr(model, c), nn.Conv2d)) or "-")
+    name = by[layer]
+    (sh, sw), (ph, pw), (kh, kw) = _pair(conv.stride), _pair(conv.padding), _pair(conv.kernel_size)
+    padded = nn.functional.pad(inp, (pw, pw, ph, ph))                  # zeros around, (C, H+2p, W+2p)
+    patch = padded[:, row * sh:row * sh + kh, col * sw:col * sw + kw]  # (C, kh, kw)
+    kernel = conv.weight[unit]                                         # (C, kh, kw)
+    products = patch * kernel
+    channel_sums = products.sum((1, 2))
+    total = channel_sums.sum()
+    bias = conv.bias[unit] if conv.bias is not None else total.new_zeros(())
+    names = list(outs)
+    after = []
+    for n in names[names.index(name) + 1:]:
+        m = getattr(model, n)
+        if by.get(n) != name:
+            break
+        after.append({"name": n, "kind": type(m).__name__, "activation": name_of(m),
+                      "value": float(outs[n][0, unit, row, col])})
+    f = lambda t: t.float().cpu().numpy()                              # noqa: E731
+    return {"conv": name, "input": names[names.index(name) - 1] if names.index(name) else "input",
+            "unit": unit, "row": row, "col": col, "top": row * sh - ph, "left": col * sw - pw,
+            "stride": [sh, sw], "padding": [ph, pw], "patch": f(patch), "kernel": f(kernel),
+            "products": f(products), "channel_sums": f(channel_sums), "sum": float(total),
+            "bias": float(bias), "z": float(total + bias), "out": float(outs[name][0, unit, row, col]),
+            "after": after, "input_map": f(inp)}
+
+
+@torch.no_grad()
+def pooling_at(model: nn.Sequential, x: torch.Tensor, layer: str, unit: int, row: int,
+               col: int) -> dict:
+    """One number of a pooling layer's output for image ``x`` (C, H, W): the window of channel
+    ``unit`` of its input at (row * stride, col * stride), and what wins: max pooling keeps the
+    largest value (``winner``: its (i, j) in the window), average pooling the mean.
+    -> {pool, op ("max" | "avg"), input, unit, row, col, top, left, window (k, k), winner,
+    value, out (the layer's own output there, ``value``'s check), input_map}."""
+    pool, inp, outs = _place(model, x, layer, unit, row, col)
+    if not isinstance(pool, POOLS):
+        raise ProbeError.say("probe.layer", got=repr(layer),
+                             allowed=", ".join(n for n, m in model.named_children() if isinstance(m, POOLS)) or "-")
+    (kh, kw), (sh, sw) = _pair(pool.kernel_size), _pair(pool.stride)
+    window = inp[unit, row * sh:row * sh + kh, col * sw:col * sw + kw]  # (k, k)
+    is_max = isinstance(pool, nn.MaxPool2d)
+    i = int(window.argmax())
+    names = list(outs)
+    return {"pool": layer, "op": "max" if is_max else "avg",
+            "input": names[names.index(layer) - 1] if names.index(layer) else "input",
+            "unit": unit, "row": row, "col": col, "top": row * sh, "left": col * sw,
+            "window": window.float().cpu().numpy(), "winner": [i // kw, i % kw] if is_max else None,
+            "value": float(window.max() if is_max else window.mean()),
+            "out": float(outs[layer][0, unit, row, col]), "input_map": inp.float().cpu().numpy()}
+
+
+@torch.no_grad()
+def softmax_at(model: nn.Module, x: torch.Tensor) -> dict:
+    """How the output layer's logits z become class probabilities for image ``x``:
+    p_k = exp(z_k - max z) / sum_j exp(z_j - max z) (subtracting the max changes nothing but
+    keeps exp from overflowing). One logit (two classes): z = [0, z], since
+    sigmoid(z) = e^z / (e^0 + e^z). -> {logits, shifted, exps, sum, probs} (lists)."""
+    dev = next(model.parameters()).device
+    with eval_mode(model):
+        z = model(x.to(dev).unsqueeze(0))[0].double()                # (K,)
+    if z.numel() == 1:
+        z = torch.cat([z.new_zeros(1), z])
+    shifted = z - z.max()
+    exps = shifted.exp()
+    total = exps.sum()
+    return {"logits": z.tolist(), "shifted": shifted.tolist(), "exps": exps.tolist(),
+            "sum": float(total), "probs": (exps / total).tolist()}
+
+
+def explain_at(model: nn.Sequential, x: torch.Tensor, layer: str, unit: int, row: int, col: int) -> dict:
+    """``convolution_at`` or ``pooling_at``, whichever explains ``layer``'s output; ``kind``
+    says which ("conv" or "pool")."""
+    target = explainable(model).get(layer)
+    if target is not None and isinstance(getattr(model, target), POOLS):
+        return {"kind": "pool", **pooling_at(model, x, layer, unit, row, col)}
+    return {"kind": "conv", **convolution_at(model, x, layer, unit, row, col)}
+
+
+def conv_filters(model: nn.Module) -> dict[str, np.ndarray]:
+    """Every conv layer's kernels, {layer: (filters, in_channels, k, k)}: one k x k kernel per
+    filter and input channel."""
+    return {n: m.weight.detach().float().cpu().numpy() for n, m in param_layers(model)
+            if isinstance(m, nn.Conv2d)}

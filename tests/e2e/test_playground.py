@@ -232,7 +232,7 @@ def test_image_mode_shows_feature_maps(page, shot):
     page.wait_for_function("() => nnplay.sessions[0].frame.header.image.index === 3", timeout=WAIT)
     rows = page.locator(".fmap-row .name").all_inner_texts()
     assert rows[0].startswith("input") and any(r.startswith("conv1") for r in rows) and any(r.startswith("pool2") for r in rows)
-    assert page.locator("[data-testid=filters] canvas").count() == 8
+    assert page.locator("[data-testid=filters-conv1] canvas").count() == 8   # 8 filters x 1 input channel
     cm = page.evaluate("nnplay.sessions[0].frame.header.confusion")
     assert len(cm) == 10 and sum(map(sum, cm)) == page.evaluate("nnplay.sessions[0].info.sizes.test")
     assert "image" in page.url or "digits" in page.url

@@ -19,7 +19,8 @@ LIMITS = Limits()
 def test_each_message_type_parses():
     for t in TYPES:
         extra = {"spec": {}} if t == "spec" else {"what": "attack"} if t == "trust" else \
-            {"layer": "out", "to": 0, "value": 0.5} if t == "weight" else {}
+            {"layer": "out", "to": 0, "value": 0.5} if t == "weight" else \
+            {"layer": "conv1"} if t == "inspect" else {}
         assert parse(json.dumps({"type": t, **extra}), LIMITS).type == t
     m = parse('{"type": "spec", "spec": {"train": {"lr": 0.1}}}', LIMITS)
     assert isinstance(m, SpecMsg) and m.spec == {"train": {"lr": 0.1}}

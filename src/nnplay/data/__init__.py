@@ -80,6 +80,14 @@ class DataBundle:
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
 
+    def from_raw(self, raw: np.ndarray) -> torch.Tensor:
+        """Raw inputs (N, *input_shape) as the model sees them: standardized with the training
+        statistics when ``scale`` is set, as in training (and ``export.Predictor.prepare``)."""
+        x = np.asarray(raw, np.float32)
+        if self.scale is not None:
+            x = (x - self.scale[0]) / self.scale[1]
+        return torch.from_numpy(np.ascontiguousarray(x, np.float32))
+
     def featurize(self, points: np.ndarray) -> torch.Tensor:
         """Raw (N, 2) points -> model inputs, for boundary grids."""
         return torch.from_numpy(featurize(np.asarray(points, np.float32), self.feature_names))

@@ -126,15 +126,33 @@ class Weight(_Msg):
     value: Annotated[float, Field(allow_inf_nan=False)]
 
 
+class Inspect(_Msg):
+    """Image mode, the CNN explainer: how one number of a feature map is made, for the image the
+    frames show: ``layer`` a conv or pool layer (or the activation right after a conv), ``unit``
+    its channel, ``row`` and ``col`` the place (``probes.explain_at``)."""
+    type: Literal["inspect"]
+    layer: Annotated[str, Field(min_length=1, max_length=40)]
+    unit: int = 0
+    row: int = 0
+    col: int = 0
+
+
+class Input(_Msg):
+    """Image mode: the learner's own image (drawn or uploaded), raw pixels in [0, 1] flat in
+    (C, H, W) order, shown in the frames instead of the picked test image; null: back to it."""
+    type: Literal["input"]
+    pixels: list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] | None = None
+
+
 TRUST_METHODS = {"attack": attacks.METHODS, "explain": explain.METHODS,   # the library's lists
                  "uncertainty": uncertainty.ONE_MODEL}
 
 ClientMessage = Annotated[Union[SpecMsg, Play, Pause, Step, Reset, FrameRequest, View, Save, Trust,
-                                AugmentPreview, Ask, Neighbors, Weight],
+                                AugmentPreview, Ask, Neighbors, Inspect, Input, Weight],
                           Field(discriminator="type")]
 _adapter: TypeAdapter = TypeAdapter(ClientMessage)
 TYPES = ("spec", "play", "pause", "step", "reset", "frame", "view", "save", "trust",
-         "augment", "ask", "neighbors", "weight")
+         "augment", "ask", "neighbors", "inspect", "input", "weight")
 
 
 class MessageError(UserError):

@@ -28,9 +28,9 @@ from ..train import DivergenceError, Trainer
 from ..train.loop import Cancelled
 from ..train.compiled import TRACING
 from .limits import LimitError, Limits, check_activations, check_spec
-from . import generative, practice, sequences, trust
-from .protocol import (Ask, AugmentPreview, FrameRequest, MessageError, Neighbors, Pause, Play, Reset, Save, SpecMsg, Step,
-                       Trust, View,
+from . import explainer, generative, practice, sequences, trust
+from .protocol import (Ask, AugmentPreview, FrameRequest, Input, Inspect, MessageError, Neighbors, Pause, Play, Reset, Save,
+                       SpecMsg, Step, Trust, View,
                        dumps, pack_frame)
 from .protocol import Weight
 
@@ -58,6 +58,7 @@ class Session:
         self.want_frame = False
         self.dirty = False
         self.view = View(type="view")
+        self.drawn = None        # image mode: the learner's own image (raw, C x H x W), shown instead of a test image
         self.last_rec: dict = {}
         self.next_frame = 0.0    # when the next frame falls due (perf_counter seconds)
         self.last_slow = 0.0
@@ -217,6 +218,16 @@ class Session:
                 self._error("limit", str(e))
             except MessageError as e:
                 self._error("message", str(e))
+        elif isinstance(m, (Inspect, Input)):   # the CNN explainer (server/explainer.py)
+            try:
+                if isinstance(m, Input):
+                    self.drawn = explainer.drawn(self.trainer, m)
+                    self.dirty = True
+                else:
+                    self.emit(pack_frame(*explainer.answer(self.trainer, m, *explainer.shown(
+                        self.trainer, self.view, self.drawn))))
+            except UserError as e:   # a bad layer or place: worded in both languages
+                self._error("message", str(e), ko=e.render("ko"))
 
     def _set_spec(self, d: dict) -> None:
         spec = specmod.from_dict(d)
@@ -277,6 +288,7 @@ class Session:
             x, y = d.x_test[:SHOWN_IMAGES], d.y_test[:SHOWN_IMAGES]
             out["images"] = {"shape": list(x.shape[1:]), "labels": y.tolist(),
                              "pixels": x.reshape(len(x), -1).numpy().round(3).tolist()}
+            info["explainable"] = probes.explainable(tr.model)   # the feature maps the explainer answers for
         return out
 
     def _save(self, name: str | None) -> None:
@@ -326,15 +338,17 @@ class Session:
             for name, (w, b) in probes.dense_weights(tr.model).items():
                 arrays[f"weight:{name}"], arrays[f"bias:{name}"] = w, b
         else:
-            i = min(v.image, len(d.x_test) - 1)
-            header["image"] = {"index": i, "label": int(d.y_test[i]),
-                               "probs": tr.predict(d.x_test[i:i + 1])[0].tolist()}
-            arrays["input"] = d.x_test[i].numpy()
-            for name, fm in probes.feature_maps(tr.model, d.x_test[i]).items():
+            x, header["image"] = explainer.shown(tr, v, self.drawn)
+            header["image"]["probs"] = tr.predict(x[None])[0].tolist()
+            header["image"]["softmax"] = explainer.softmax(tr, x)
+            arrays["input"] = x.numpy()
+            for name, fm in probes.feature_maps(tr.model, x).items():
                 arrays[f"fmap:{name}"] = fm
             f = probes.filters(tr.model)
             if f is not None:
                 arrays["filters"] = f
+            for name, w in probes.conv_filters(tr.model).items():
+                arrays[f"filters:{name}"] = w
             if not self.running or now - self.last_slow >= SLOW_EVERY:
                 self.last_slow = now
                 cm, pred, wrong = probes.confusion(tr.model, d.x_test, d.y_test, d.task, d.num_classes)

@@ -255,6 +255,7 @@ const app = {
 
   onError(session, m) {
     this.trustView?.onError();
+    this.imageView?.onError();
     this.showError(i18n.t(`error.${m.code}`), (i18n.lang === "ko" && m.ko) || m.message);
     if (!session.spec) session.setSpec(clone(this.hello.presets["2d"]));   // a bad link: start from defaults
     else this.sync();

@@ -80,6 +80,7 @@ export class Session {
   // is training, at most limits.fps a second), and draw only the newest at the display's rate.
   onFrame(f) {
     if (f.header.type === "trust") { this.app.onTrust?.(this, f); return; }   // an answer, not a frame
+    if (f.header.type === "inspect") { this.app.imageView?.onInspect(this, f); return; }   // the CNN explainer's answer
     if (ANSWERS.includes(f.header.type)) { this.app.practice?.onAnswer(this, f); return; }
     this.frame = f;
     this.frames += 1;

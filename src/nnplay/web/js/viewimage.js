@@ -1,10 +1,13 @@
-// Image mode: a CNN built from blocks, a test-image picker, each layer's feature maps,
-// the first layer's filters, the confusion matrix and the misclassified test images.
+// Image mode: a CNN built from blocks, a test-image picker (or the learner's own drawn or
+// uploaded image), each layer's feature maps (hover: a value; click: the explainer), every conv
+// layer's filters, the softmax arithmetic, the confusion matrix and the misclassified test images.
 import { el, image, fit, css, CLASS_COLORS } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { field, slider, select, button, heading } from "./widgets.js";
 import * as schema from "./schema.js";
+import { Explainer, softmaxTable } from "./explainer.js";
+import { drawingPad } from "./pad.js";
 
 const pct = (v) => `${Math.round(v)}%`;
 
@@ -77,6 +80,11 @@ export class ImageView {
     this.gallery = el("div", { class: "gallery", "data-testid": "gallery" });
     this.maps = el("div", { class: "fmaps", "data-testid": "feature-maps" });
     this.filters = el("div", { class: "filters", "data-testid": "filters" });
+    this.readout = el("p", { class: "value-readout small", "data-testid": "fmap-readout" }, "\u00a0");
+    this.filterReadout = el("p", { class: "value-readout small", "data-testid": "filter-readout" }, "\u00a0");
+    this.explainer = new Explainer(app);
+    this.softmax = el("div", { class: "softmax-box", "data-testid": "softmax-box" });
+    this.own = el("div", { class: "drawn-box", "data-testid": "own" });
     this.lossTest = el("b", { "data-tid": "loss-test" }, "–");
     this.lossTrain = el("b", { "data-tid": "loss-train" }, "–");
     this.accTest = el("span", { class: "acc", "data-tid": "acc-test" });
@@ -86,15 +94,20 @@ export class ImageView {
     this.mistakes = el("div", { class: "mistakes", "data-testid": "mistakes" });
     this.mistakeCount = el("span", { class: "count" });
     this.chartSlot = el("div");
-    center.append(heading("h.pick"), this.gallery, heading("h.fmaps"),
-      el("p", { class: "hint small", "data-i18n": "fmaps.hint" }, t("fmaps.hint")), this.maps,
-      heading("h.filters"), this.filters);
+    center.append(heading("h.pick"), el("div", { class: "pick-row" }, el("div", { class: "pick-left" }, this.gallery), this.own),
+      heading("h.fmaps"),
+      el("p", { class: "hint small", "data-i18n": "fmaps.hint" }, t("fmaps.hint")),
+      el("p", { class: "hint small", "data-i18n": "fmaps.click" }, t("fmaps.click")), this.readout, this.maps,
+      this.explainer.root,
+      heading("h.allFilters"), el("p", { class: "hint small", "data-i18n": "filters.hint" }, t("filters.hint")),
+      this.filterReadout, this.filters);
     right.append(heading("h.output"),
       el("div", { class: "losses" },
         el("div", { "data-help": "lossTest" }, el("span", { "data-i18n": "lossTest" }, t("lossTest")), this.lossTest, this.accTest),
         el("div", { "data-help": "lossTrain" }, el("span", { "data-i18n": "lossTrain" }, t("lossTrain")), this.lossTrain, this.accTrain)),
       this.chartSlot,
-      el("h3", { "data-i18n": "h.probs" }, t("h.probs")), this.probs,
+      this.probsHead = el("h3", { "data-i18n": "h.probs" }, t("h.probs")), this.probs,
+      el("h3", { "data-i18n": "h.softmax" }, t("h.softmax")), this.softmax,
       el("h3", { "data-i18n": "h.confusion" }, t("h.confusion")), this.confusion,
       el("h3", {}, el("span", { "data-i18n": "h.mistakes" }, t("h.mistakes")), " ", this.mistakeCount), this.mistakes);
   }
@@ -109,12 +122,60 @@ export class ImageView {
       const c = el("canvas", { width: wid, height: hgt });
       image(c, Float32Array.from(px), hgt, wid, { lo: 0, hi: 1 });
       const b = el("button", { class: "thumb", "data-testid": `pick-${i}`, title: `${t("label")} ${imgs.labels[i]}`,
-        onclick: () => this.app.pick(session, i) }, c);
+        onclick: () => { this.ownOff(session); this.app.pick(session, i); } }, c);
       b.classList.toggle("selected", i === session.view.image);
       return b;
     }));
     this.mapsKey = null;
+    this.filtersKey = null;
+    this.readout.textContent = this.filterReadout.textContent = "\u00a0";   // a hover's text, in the old language
+    this.buildOwn(session, [imgs.shape[0], hgt, wid]);
+    this.explainer.reset(session);
   }
+
+  // the learner's own image: a drawing pad (pad.js) or a picture file, sent as raw pixels
+  // ("input"); the frames then show it flowing through the network
+  buildOwn(session, [c, h, w]) {
+    const key = `${c}x${h}x${w}`;
+    if (this.ownKey === key) return;
+    this.ownKey = key;
+    this.ownOn = false;
+    const send = (raw) => { this.ownOn = true; this.syncOwn(); session.send({ type: "input", pixels: Array.from(raw, (v) => Math.round(v * 1e4) / 1e4) }); };
+    const pad = drawingPad({ c, h, w, cell: 150, testid: "own", onInput: (raw) => send(raw) });
+    const file = el("input", { type: "file", accept: "image/png,image/jpeg", hidden: true, "data-testid": "own-upload",
+      onchange: async (e) => { const f = e.target.files[0]; if (f) await pad.load(f); e.target.value = ""; } });
+    const small = (testid, key, onclick) => el("button", { class: "ghost", "data-testid": testid, "data-help": "drawn", onclick },
+      el("span", { "data-i18n": key }, t(key)));
+    this.ownState = el("p", { class: "small drawn-state", "data-testid": "own-state" });
+    this.own.replaceChildren(
+      el("h3", { "data-i18n": "drawn.h" }, t("drawn.h")), el("p", { class: "hint small", "data-i18n": "drawn.hint" }, t("drawn.hint")),
+      el("div", { class: "drawn-pad" }, pad.pad, el("figure", {}, pad.preview, el("figcaption", {}, `${h}×${w}`))),
+      el("div", { class: "drawn-buttons" },
+        small("own-clear", "drawn.clear", () => { pad.clear(); this.ownOff(this.session); }),
+        small("own-invert", "drawn.invert", () => pad.invert()),
+        small("own-upload-button", "drawn.upload", () => file.click()), file),
+      this.ownState);
+    this.syncOwn();
+  }
+
+  syncOwn() {
+    if (!this.ownState) return;
+    const key = this.ownOn ? "drawn.showing" : "drawn.testImage";
+    this.ownState.dataset.i18n = key;
+    this.ownState.textContent = t(key);
+  }
+
+  // back to the picked test image
+  ownOff(session) {
+    if (!this.ownOn || !session) return;
+    this.ownOn = false;
+    this.syncOwn();
+    session.send({ type: "input", pixels: null });
+  }
+
+  onInspect(session, f) { if (session === this.session) this.explainer.onAnswer(f); }
+
+  onError() { this.explainer.onError(); }
 
   draw() {
     const session = this.session;
@@ -130,8 +191,10 @@ export class ImageView {
     session.chart.draw();
     this.gallery.querySelectorAll(".thumb").forEach((b, i) => b.classList.toggle("selected", i === h.image?.index));
     this.drawMaps(a);
-    this.drawFilters(a.filters);
+    this.drawFilters(a);
     this.drawProbs(h.image, session.info.class_names);
+    this.softmax.replaceChildren(...softmaxTable(h.image?.softmax, session.info.class_names));
+    this.explainer.onFrame();
     if (h.confusion) this.drawConfusion(h.confusion, session.info.class_names);
     if (h.mistakes) this.drawMistakes(h.mistakes, a.mistakes, session.info.class_names);
   }
@@ -144,7 +207,9 @@ export class ImageView {
       this.mapCanvases = {};
       const rows = [["input", a.input], ...names.map((n) => [n, a[n]])].filter(([, arr]) => arr).map(([n, arr]) => {
         const [C, H, W] = arr.shape;
-        const cs = Array.from({ length: Math.min(C, 32) }, () => el("canvas", { width: W, height: H, class: "fmap" }));
+        const size = Math.max(48, Math.min(96, 8 * Math.max(H, W)));    // large enough to read a value
+        const explained = n !== "input" && n.replace("fmap:", "") in (this.session.info.explainable || {});
+        const cs = Array.from({ length: Math.min(C, 32) }, (_, i) => this.mapCanvas(n, i, W, H, size, explained));
         this.mapCanvases[n] = cs;
         return el("div", { class: "fmap-row" }, el("span", { class: "name" }, n.replace("fmap:", ""), el("small", {}, `${C}×${H}×${W}`)),
           el("div", { class: "maps" }, cs));
@@ -159,17 +224,76 @@ export class ImageView {
     }
   }
 
-  drawFilters(f) {
-    if (!f) { this.filters.replaceChildren(); return; }
-    const [F, C, k] = f.shape;
-    if (this.filters.children.length !== F) {
-      this.filters.replaceChildren(...Array.from({ length: F }, () => el("canvas", { width: k, height: k, class: "filter" })));
+  // one feature map's canvas: hover reads its value, a click explains it (conv and pool layers)
+  mapCanvas(n, unit, W, H, size, explained) {
+    const c = el("canvas", { width: W, height: H, class: `fmap${explained ? " explained" : ""}`,
+      style: `width:${size}px;height:${size}px`, "data-testid": `fmap-${n.replace("fmap:", "")}-${unit}` });
+    const place = (e) => [Math.min(H - 1, Math.floor(e.offsetY / c.clientHeight * H)), Math.min(W - 1, Math.floor(e.offsetX / c.clientWidth * W))];
+    c.addEventListener("mousemove", (e) => {
+      const arr = n === "input" ? this.session?.frame?.arrays.input : this.session?.frame?.arrays[n];
+      if (!arr) return;
+      const [row, col] = place(e);
+      const v = arr.data[unit * H * W + row * W + col];
+      this.readout.textContent = t("readout.fmap", { layer: n.replace("fmap:", ""), unit, row, col, v: v.toFixed(4) });
+      this.readout.dataset.value = String(v);
+    });
+    if (explained) {
+      c.addEventListener("click", (e) => {
+        const [row, col] = place(e);
+        this.maps.querySelectorAll("canvas.selected").forEach((x) => x.classList.remove("selected"));
+        c.classList.add("selected");
+        this.explainer.select({ layer: n.replace("fmap:", ""), unit, row, col });
+      });
     }
-    [...this.filters.children].forEach((c, i) => image(c, f.data.subarray(i * C * k * k, i * C * k * k + k * k), k, k, { signed: true }));
+    return c;
+  }
+
+  // every conv layer's kernels: one row per input channel, one column per filter (same color scale in a layer)
+  drawFilters(a) {
+    const names = Object.keys(a).filter((k) => k.startsWith("filters:"));
+    const key = names.map((n) => `${n}:${a[n].shape}`).join("|");
+    if (key !== this.filtersKey) {
+      this.filtersKey = key;
+      this.filterCanvases = {};
+      this.filters.replaceChildren(...names.map((n) => {
+        const [F, C, k0, k1] = a[n].shape;
+        const layer = n.replace("filters:", "");
+        const cs = [];
+        const rows = Array.from({ length: C }, (_, c) => el("div", { class: "filter-row" },
+          el("span", { class: "ch" }, `c${c}`), Array.from({ length: F }, (_, f) => {
+            const cv = el("canvas", { width: k1, height: k0, class: "filter", "data-testid": `filter-${layer}-${f}-${c}` });
+            cv.addEventListener("mousemove", (e) => {
+              const w = this.session?.frame?.arrays[n];
+              if (!w) return;
+              const i = Math.min(k0 - 1, Math.floor(e.offsetY / cv.clientHeight * k0)), j = Math.min(k1 - 1, Math.floor(e.offsetX / cv.clientWidth * k1));
+              const v = w.data[((f * C + c) * k0 + i) * k1 + j];
+              this.filterReadout.textContent = t("readout.filter", { layer, f, c, i, j, v: v.toFixed(4) });
+            });
+            cs.push([cv, f, c]);
+            return cv;
+          })));
+        this.filterCanvases[n] = cs;
+        return el("div", { class: "filter-layer", "data-testid": `filters-${layer}` },
+          el("span", { class: "name" }, layer, el("small", {}, ` ${F}×${C}×${k0}×${k1}`)), el("div", { class: "filter-grid" }, rows));
+      }));
+    }
+    for (const [n, cs] of Object.entries(this.filterCanvases)) {
+      const w = a[n];
+      if (!w) continue;
+      const [, C, k0, k1] = w.shape;
+      let m = 0;
+      for (const v of w.data) m = Math.max(m, Math.abs(v));
+      for (const [cv, f, c] of cs) {
+        const o = (f * C + c) * k0 * k1;
+        image(cv, w.data.subarray(o, o + k0 * k1), k0, k1, { lo: -m, hi: m, signed: true });
+      }
+    }
   }
 
   drawProbs(img, names) {
     if (!img) return;
+    this.probsHead.dataset.i18n = img.drawn ? "h.probsOwn" : "h.probs";   // the learner's own image, or a test image
+    this.probsHead.textContent = t(this.probsHead.dataset.i18n);
     const best = img.probs.indexOf(Math.max(...img.probs));
     this.probs.replaceChildren(...img.probs.map((p, k) => el("div", { class: `prob${k === img.label ? " truth" : ""}${k === best ? " best" : ""}` },
       el("span", { class: "name" }, names[k]), el("span", { class: "bar" }, el("i", { style: `width:${(100 * p).toFixed(1)}%` })),

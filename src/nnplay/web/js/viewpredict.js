@@ -3,9 +3,10 @@
 // serve hands out the runtime from its npm package (/ort/, no CDN) and turns raw inputs into
 // the network's inputs as in training (/api/predict/prepare, export.Predictor); the page
 // draws or reads the inputs and computes the prediction itself.
-import { el, image, css, CLASS_COLORS } from "./draw.js";
+import { el, css, CLASS_COLORS } from "./draw.js";
 import { t } from "./i18n.js";
 import { heading } from "./widgets.js";
+import { drawingPad } from "./pad.js";
 
 const META = "nnplay";       // export.META: the metadata_props key of nnplay's exports
 const CELL = 224;            // the drawing pad's size in CSS pixels
@@ -205,45 +206,15 @@ export class PredictView {
     else this.buildRow();
   }
 
-  // a drawing pad, downsampled to the network's H x W by averaging blocks of pixels: how
-  // scikit-learn's digits were made (on-pixels counted in 4x4 blocks of a 32x32 bitmap), in [0, 1]
+  // a drawing pad (pad.js), downsampled to the network's C x H x W, predicted when a stroke ends
   buildPad() {
     const [c, h, w] = this.info.raw_shape;
-    const k = Math.ceil(CELL / Math.max(h, w));
-    const pad = el("canvas", { width: w * k, height: h * k, class: "predict-pad", "data-testid": "predict-canvas" });
-    const preview = el("canvas", { width: w, height: h, class: "predict-preview", "data-testid": "predict-preview" });
-    const ctx = pad.getContext("2d", { willReadFrequently: true });
-    const clear = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, pad.width, pad.height); };
-    clear();
-    let down = false, last = null;
-    const at = (e) => { const r = pad.getBoundingClientRect(); return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height]; };
-    const stroke = (p) => {
-      ctx.strokeStyle = "#fff"; ctx.lineWidth = pad.width * 0.11; ctx.lineCap = "round"; ctx.lineJoin = "round";
-      ctx.beginPath(); ctx.moveTo(...(last || p)); ctx.lineTo(...p); ctx.stroke();
-      last = p;
-    };
-    pad.addEventListener("pointerdown", (e) => { down = true; last = null; pad.setPointerCapture(e.pointerId); stroke(at(e)); });
-    pad.addEventListener("pointermove", (e) => { if (down) stroke(at(e)); });
-    const up = () => {
-      if (!down) return;
-      down = false;
-      const px = ctx.getImageData(0, 0, pad.width, pad.height).data;
-      const raw = new Float32Array(c * h * w);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-        let s = 0;
-        for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) s += px[((y * k + dy) * pad.width + x * k + dx) * 4];
-        for (let ch = 0; ch < c; ch++) raw[ch * h * w + y * w + x] = s / (k * k * 255);
-      }
-      image(preview, raw.subarray(0, h * w), h, w, { lo: 0, hi: 1 });
-      this.predict(raw, 1);
-    };
-    pad.addEventListener("pointerup", up);
-    pad.addEventListener("pointercancel", up);
+    const pad = drawingPad({ c, h, w, cell: CELL, testid: "predict", onInput: (raw) => this.predict(raw, 1) });
     this.input.replaceChildren(
-      this.text("p", { class: "hint small" }, "predict.drawHint"), pad,
+      this.text("p", { class: "hint small" }, "predict.drawHint"), pad.pad,
       el("div", { class: "predict-pad-row" },
-        this.text("button", { class: "ghost", "data-testid": "predict-clear", onclick: () => { clear(); this.last = null; this.output.replaceChildren(); } }, "predict.clear"),
-        el("figure", {}, preview, this.text("figcaption", {}, "predict.preview", { h, w }))));
+        this.text("button", { class: "ghost", "data-testid": "predict-clear", onclick: () => { pad.clear(); this.last = null; this.output.replaceChildren(); } }, "predict.clear"),
+        el("figure", {}, pad.preview, this.text("figcaption", {}, "predict.preview", { h, w }))));
   }
 
   // one row typed in the order of the columns, or a CSV file with those columns in its header
