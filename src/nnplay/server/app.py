@@ -14,7 +14,7 @@ from typing import Iterable, Literal, get_args
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__, palette
+from .. import __version__, lessons, palette
 from .. import spec as specmod
 from ..data import toy2d
 from ..i18n import LANGS, messages
@@ -78,6 +78,7 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
     idx_sets = find_idx_sets(data_dir)
     folder_sets = practice.find_folder_sets(data_dir, limits)   # data.name = "folder"
     presets = _presets()
+    course = lessons.grouped()   # the course's lessons (examples/lessons/), for the page's menu
     spec_schema = schema(limits)
     sessions: set[Session] = set()
 
@@ -104,7 +105,8 @@ def create_app(limits: Limits | None = None, runs_dir: str | Path | None = None,
     def hello() -> dict:
         return {"type": "hello", "version": __version__, "limits": limits.model_dump(),
                 "schema": spec_schema, "palette": palette.hello(),   # class colors and fade (palette.py)
-                "options": {**options(idx_sets), **practice.options(folder_sets)}, "presets": presets}
+                "options": {**options(idx_sets), **practice.options(folder_sets)}, "presets": presets,
+                "lessons": course}
 
     @app.get("/api/info")
     def info() -> dict:

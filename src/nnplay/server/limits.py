@@ -126,6 +126,20 @@ def check_spec(spec: Spec, limits: Limits, uploads: Path, idx_sets: dict[str, st
         raise LimitError(f"data.path: not an IDX set this server offers; allowed: {allowed}")
 
 
+def admitting(limits: Limits, spec: Spec) -> Limits:
+    """``limits`` raised just enough to admit ``spec``'s sizes: for a course lesson's own spec
+    (``nnplay.lessons``, files the server ships), so that a session following it may train it
+    and edit it within those sizes (10 sigmoid layers, 128 units), while a page's own specs
+    keep the server's caps."""
+    m = spec.model
+    layers = m.layers or []
+    most = {"hidden_layers": len(m.hidden), "units": max(m.hidden, default=0), "layers": len(layers),
+            "filters": max((x.filters or 0 for x in layers), default=0),
+            "dense_units": max((x.units or 0 for x in layers), default=0),
+            "samples": spec.data.samples, "batch_size": spec.train.batch_size}
+    return limits.model_copy(update={k: max(getattr(limits, k), v) for k, v in most.items()})
+
+
 def check_activations(layers: list[dict], batch: int, limits: Limits) -> None:
     """Raise ``LimitError`` if one training step of ``batch`` samples through ``layers``
     (``probes.layer_table``) would hold more layer outputs than the server allows."""

@@ -144,15 +144,25 @@ class Input(_Msg):
     pixels: list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] | None = None
 
 
+class LessonMsg(_Msg):
+    """Open part ``part`` of the course lesson ``lesson`` (``nnplay.lessons``; null: leave it):
+    its spec is built, and when ``train.epochs`` (``epochs``, at most the lesson's) are trained
+    the session pauses and sends the lesson's measured claim."""
+    type: Literal["lesson"]
+    lesson: Annotated[str, Field(max_length=60)] | None = None
+    part: Annotated[int, Field(ge=0)] = 0
+    epochs: Annotated[int, Field(ge=1)] | None = None
+
+
 TRUST_METHODS = {"attack": attacks.METHODS, "explain": explain.METHODS,   # the library's lists
                  "uncertainty": uncertainty.ONE_MODEL}
 
 ClientMessage = Annotated[Union[SpecMsg, Play, Pause, Step, Reset, FrameRequest, View, Save, Trust,
-                                AugmentPreview, Ask, Neighbors, Inspect, Input, Weight],
+                                AugmentPreview, Ask, Neighbors, Inspect, Input, Weight, LessonMsg],
                           Field(discriminator="type")]
 _adapter: TypeAdapter = TypeAdapter(ClientMessage)
 TYPES = ("spec", "play", "pause", "step", "reset", "frame", "view", "save", "trust",
-         "augment", "ask", "neighbors", "inspect", "input", "weight")
+         "augment", "ask", "neighbors", "inspect", "input", "weight", "lesson")
 
 
 class MessageError(UserError):

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from .. import probes
+from .. import lessons, probes
 from .. import spec as specmod
 from ..data import DataBundle
 from ..data.features import FEATURES, featurize
@@ -27,10 +27,10 @@ from ..spec import Spec, UserError
 from ..train import DivergenceError, Trainer
 from ..train.loop import Cancelled
 from ..train.compiled import TRACING
-from .limits import LimitError, Limits, check_activations, check_spec
+from .limits import LimitError, Limits, admitting, check_activations, check_spec
 from . import explainer, generative, practice, sequences, trust
-from .protocol import (Ask, AugmentPreview, FrameRequest, Input, Inspect, MessageError, Neighbors, Pause, Play, Reset, Save,
-                       SpecMsg, Step, Trust, View,
+from .protocol import (Ask, AugmentPreview, FrameRequest, Input, Inspect, LessonMsg, MessageError, Neighbors, Pause, Play,
+                       Reset, Save, SpecMsg, Step, Trust, View,
                        dumps, pack_frame)
 from .protocol import Weight
 
@@ -63,6 +63,8 @@ class Session:
         self.next_frame = 0.0    # when the next frame falls due (perf_counter seconds)
         self.last_slow = 0.0
         self.epoch_seconds = 0.0
+        self.lesson: tuple[lessons.Lesson, int] | None = None   # (lesson, part) being followed
+        self.caps = limits          # the spec caps: raised to admit a lesson's own sizes
         self.thread = threading.Thread(target=self._run, name="nnplay-session", daemon=True)
         self.thread.start()
 
@@ -168,6 +170,30 @@ class Session:
         self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
         self.dirty = True
         self.trainer.thin_history(MAX_HISTORY)
+        if self.lesson is not None and self.trainer.epoch == self.trainer.spec.train.epochs:
+            self._lesson_ends()
+
+    def _lesson_ends(self) -> None:
+        """The lesson's epochs are trained: pause, and send its claim measured by the library."""
+        self.running = False
+        self._send({"type": "state", "running": False})
+        lesson, part = self.lesson
+        self._send({"type": "measured", **lessons.measured(lesson, part, self.trainer)})
+
+    def _open_lesson(self, m: LessonMsg) -> None:
+        if m.lesson is None:
+            self.lesson = None
+            return
+        lesson = lessons.lesson(m.lesson)
+        spec = lesson.spec(m.part)
+        if m.epochs is not None and m.epochs < spec.train.epochs:   # a quick look
+            spec = lesson.spec(m.part, m.epochs)
+        self.caps = admitting(self.caps, spec)   # the server's own file: its sizes are allowed
+        check_spec(spec, self.caps, self.uploads, self.idx_sets)
+        self.running = False
+        self._send({"type": "state", "running": False})
+        self._build(spec)
+        self.lesson = (lesson, m.part)
 
     # --- messages --------------------------------------------------------------------
     def _handle(self, m) -> None:
@@ -178,6 +204,8 @@ class Session:
         elif isinstance(m, View):
             self.view = m
             self.dirty = True
+        elif isinstance(m, LessonMsg):
+            self._open_lesson(m)
         elif self.trainer is None:
             self._error("state", f"{m.type}: send a spec first")
         elif isinstance(m, Play):
@@ -231,7 +259,7 @@ class Session:
 
     def _set_spec(self, d: dict) -> None:
         spec = specmod.from_dict(d)
-        check_spec(spec, self.limits, self.uploads, self.idx_sets)
+        check_spec(spec, self.caps, self.uploads, self.idx_sets)
         # live changes are applied in place (the spec marks them); any other change rebuilds
         # data and model from the spec (a reset)
         change = self.trainer.diff(spec) if self.trainer is not None else None
