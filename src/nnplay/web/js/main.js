@@ -18,6 +18,7 @@ import { Practice } from "./viewpractice.js";
 import { GenPanel, GenView } from "./viewgen.js";
 import { HyperBar, NetOptions } from "./hyper.js";
 import { button, toggle } from "./widgets.js";
+import { Lessons } from "./lessons.js";
 
 const $ = (s) => document.querySelector(s);
 const clone = (x) => structuredClone(x);
@@ -38,6 +39,7 @@ const app = {
 
   // --- what the page sends -------------------------------------------------------
   wantSpec(session) {
+    if (this.lessons?.wants(session)) return null;   // it opens a lesson's part (lessons.js)
     const base = this.hello.presets["2d"];
     if (session === this.sessions[0]) return this.boot ? url.merge(base, this.boot.spec) : base;
     const a = this.sessions[0].spec || base;
@@ -140,6 +142,7 @@ const app = {
   pick(session, i) { session.setView({ image: i }); this.practice?.findNeighbors(session, i); },
 
   setMode(mode) {
+    this.lessons?.leave();
     // the learner's 2-D set-up (and so the URL) comes back when they return from another mode
     if (this.mode === "2d" || this.mode === "table") this.spec2d = clone(this.sessions[0].spec);
     const back = mode === "2d" ? this.spec2d : null;
@@ -157,6 +160,7 @@ const app = {
     if (on) {
       const session = new Session(this, "b", el("canvas", { class: "chart", "data-testid": "chart-b" }));
       this.sessions.push(session);
+      this.lessons?.created(session);
       this.panels.push(new OutputPanel($("#panels"), this, session, "b"));
     } else {
       const session = this.sessions.pop();
@@ -180,6 +184,7 @@ const app = {
     if (extra.temp && Number(extra.temp) > 0) session.view.temperature = Number(extra.temp);
     if (extra.pick) { const [a, b] = extra.pick.split(",").map(Number); Object.assign(session.view, { pick_a: a || 0, pick_b: b || 0 }); }
     this.buildStatic(m.options);
+    this.lessons = new Lessons(this, m.lessons);
     if (this.boot && "b" in this.boot.extra) this.setCompare(true);
     const view = this.boot?.extra.view;
     if (view === "runs" || view === "predict") {
@@ -459,6 +464,7 @@ const app = {
     $('[data-testid="lang"]').textContent = i18n.lang === "en" ? "한국어" : "English";
     this.render();
     this.renderEditTabs();
+    this.lessons?.render();
   },
 };
 

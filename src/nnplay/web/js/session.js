@@ -70,6 +70,8 @@ export class Session {
       this.app.onState(this);
     } else if (m.type === "saved") {
       this.app.onSaved(this, m);
+    } else if (m.type === "measured") {
+      this.app.lessons?.onMeasured(this, m);   // a lesson's claim, measured when its epochs are trained
     } else if (m.type === "error") {
       this.pending = null;
       this.app.onError(this, m);
