@@ -2,6 +2,8 @@
 
 Each test trains one or two example specs (a few seconds on one CPU thread) and
 asserts the effect the lesson teaches, with a margin measured well away from the bound.
+Where the page shows a lesson's figure (examples/lessons/, nnplay.lessons), the test
+measures it with the same function and asserts the lesson file's bound too.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nnplay import probes, spec
+from nnplay import lessons, probes, spec
 from nnplay.train import Trainer
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -55,6 +57,11 @@ def test_sigmoid_gradient_vanishes_relu_he_keeps_it():
     assert gr["dense1"] > 0.01 * gr["out"]     # measured 0.19: same order
     # so the sigmoid net's first layer hardly moves and it stays at chance (loss ~ln 2)
     assert s["train_loss"] > 0.6 and r["train_loss"] < 0.3
+    # after training, the page's figure (measured 2.4e-5 vs 1.2) keeps the lesson's bounds
+    lesson = lessons.lesson("vanishing_gradient")
+    assert lesson.parts[0].holds(lessons.first_layer_gradient(sig))
+    assert lesson.parts[1].holds(lessons.first_layer_gradient(relu))
+    assert lessons.first_layer_gradient(relu) >= 100 * lessons.first_layer_gradient(sig)
 
 
 # 4. initialization ----------------------------------------------------------------
@@ -76,16 +83,11 @@ def test_zeros_fail_is_the_init_not_the_activation():
 
 
 # 5. L1 vs L2 --------------------------------------------------------------------------
-def near_zero_share(trainer: Trainer, tol: float = 1e-3) -> float:
-    w = torch.cat([m.weight.detach().flatten() for _, m in probes.param_layers(trainer.model)])
-    return float((w.abs() < tol).float().mean())
-
-
 def test_l1_gives_many_more_zero_weights_than_l2():
     l1, s1 = trained("l1")
     l2, s2 = trained("l2")
     assert l1.spec.model.reg_rate == l2.spec.model.reg_rate
-    z1, z2 = near_zero_share(l1), near_zero_share(l2)
+    z1, z2 = lessons.near_zero_weights(l1), lessons.near_zero_weights(l2)   # the page's figure
     assert z1 >= 0.3 and z2 <= 0.05           # measured 0.67 vs 0.003
     # the probe reports the same sparsity per layer
     stats = l1.history[-1]["weights"]
@@ -95,9 +97,8 @@ def test_l1_gives_many_more_zero_weights_than_l2():
 
 # 6. dropout ------------------------------------------------------------------------------
 def loss_gap(trainer: Trainer) -> tuple[float, float]:
-    """(validation loss - train loss, validation loss), both in eval mode."""
-    train, val = trainer.evaluate("train")["loss"], trainer.evaluate("val")["loss"]
-    return val - train, val
+    """(validation loss - train loss, validation loss), both in eval mode (the page's figure)."""
+    return lessons.loss_gap(trainer), trainer.evaluate("val")["loss"]
 
 
 def test_dropout_narrows_the_train_validation_gap():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnplay import probes, spec
+from nnplay import lessons, probes, spec
 from nnplay.report import write_report
 from nnplay.runs import RunStore, load_trained, train_run
 
@@ -76,6 +76,8 @@ def test_sunspots_lstm_beats_persistence_and_ar(sunspots):
     assert b["persistence"]["test_mae"] == pytest.approx(20.15, abs=0.01)
     assert mae.mean() < b["ar"]["test_mae"] - 0.5       # measured mean 9.7 over 6 seeds
     assert mae.max() < b["persistence"]["test_mae"]
+    run, s = sunspots[0]   # the page's lesson figure is the run summary's
+    assert lessons.measure(load_trained(run), "test_mae") == pytest.approx(s["test_mae"], rel=1e-5)
     for _, s in sunspots:
         assert set(s["baselines"]) == {"persistence", "seasonal_naive", "ar"}
         assert all({"test_mae", "test_rmse"} <= set(v) for v in s["baselines"].values())

@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 import torch
 
+from nnplay import lessons
 from nnplay.generative.metrics import mode_coverage
 from nnplay.spec import load
 from nnplay.train import Trainer
 
 RING_SEEDS = (0, 1, 2)
-CONFIDENT = 0.8      # an SVC probability at least this: the sample "gets a confident label"
+CONFIDENT = lessons.CONFIDENT   # an SVC probability at least this (0.8): the sample "gets a confident label"
 
 
 def fit(example: str, *overrides: str) -> tuple[Trainer, dict]:
@@ -30,12 +31,7 @@ def fit(example: str, *overrides: str) -> tuple[Trainer, dict]:
 
 @pytest.fixture(scope="module")
 def judge():
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.datasets import load_digits
-    from sklearn.svm import SVC
-    d = load_digits()
-    clf = CalibratedClassifierCV(SVC(), ensemble=False).fit(d.data / 16.0, d.target)
-    return lambda images: clf.predict_proba(images.reshape(len(images), -1))
+    return lessons.judge_digits   # the page's lessons judge generated digits with the same SVC
 
 
 def judged(judge, images: np.ndarray) -> tuple[float, np.ndarray]:
@@ -73,6 +69,7 @@ def test_gan_grid_covers_22_of_25_modes():
 def test_gan_digits_are_recognisable_and_every_digit_is_drawn(judge):
     tr, s = fit("gan_digits")
     confident, share = judged(judge, tr.sample(1000, seed=1))
+    assert lessons.confident_share(tr) == confident   # the page's figure for this lesson
     print(f"gan digits: confident {confident:.3f}, smallest class share {share.min():.3f}, {s['mode_collapse']}")
     assert confident >= 0.70 and share.min() >= 0.03, (confident, share)
     assert not s["mode_collapse"]["warning"]
