@@ -108,12 +108,24 @@ def confident_share(trainer, n: int = 1000, seed: int = 1) -> float:
     return float((judge_digits(trainer.sample(n, seed=seed)).max(1) >= CONFIDENT).mean())
 
 
+def pgd_accuracy(trainer, eps: float = 0.1) -> float:
+    """Test accuracy under a 10-step PGD attack of L-inf size ``eps`` (``nnplay.trust.attacks``;
+    Madry et al. 2018, https://arxiv.org/abs/1706.06083): how much of the accuracy survives."""
+    from .trust.attacks import attack
+    d = trainer.data
+    if d.task == "regression" or not d.is_image:
+        raise SpecError.say("lesson.needs_images", measure="pgd_accuracy")
+    return attack(trainer.model, d.x_test, d.y_test, eps=eps, method="pgd", steps=10,
+                  bounds=d.bounds).adversarial_accuracy
+
+
 SUMMARY_KEYS = ("test_accuracy", "train_loss", "test_loss", "test_mse", "test_mae", "test_recall_rare",
                 "test_balanced_accuracy", "modes_covered", "high_quality")
 MEASURES: dict[str, Callable] = {**{k: _summary(k) for k in SUMMARY_KEYS},
                                  "first_layer_gradient": first_layer_gradient,
                                  "near_zero_weights": near_zero_weights, "loss_gap": loss_gap,
-                                 "recall_at_1": recall_at_1, "confident_share": confident_share}
+                                 "recall_at_1": recall_at_1, "confident_share": confident_share,
+                                 "pgd_accuracy": pgd_accuracy}
 Measure = Literal[tuple(MEASURES)]
 
 
