@@ -108,6 +108,19 @@ def test_lessons_in_korean(page, lesson_id):
     assert "measured" in page.get_by_test_id("lesson-measured-0").inner_text()
 
 
+def test_a_lesson_link_reopens_the_lesson(page):
+    open_lesson(page, "dropout", epochs=None)
+    page.wait_for_function("() => location.hash.includes('~lesson=dropout')", timeout=PAGE_WAIT)
+    page.reload()
+    page.get_by_test_id("lesson-panel").wait_for(state="visible", timeout=PAGE_WAIT)
+    assert page.get_by_test_id("lesson-title").inner_text() == lessons.lesson("dropout").title.en
+    page.wait_for_function("() => nnplay.sessions.length === 2 && nnplay.sessions.every((s) => s.spec)", timeout=PAGE_WAIT)
+    specs = page.evaluate("nnplay.sessions.map((s) => s.spec)")
+    assert specs == [lessons.lesson("dropout").spec(i).to_dict() for i in (0, 1)]
+    page.get_by_test_id("lesson-close").click()
+    assert "~lesson" not in page.evaluate("location.hash")
+
+
 def test_leaving_a_lesson_and_switching_mode(page):
     open_lesson(page, "digits_cnn", epochs=1)
     page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image'", timeout=PAGE_WAIT)

@@ -41,6 +41,7 @@ export class Lessons {
   open(id) {
     const lesson = this.byId[id];
     const app = this.app;
+    if (!lesson) return;   // a link to a lesson this server does not have
     this.menu.hidden = true;
     this.current = lesson;
     this.results = {};
@@ -80,6 +81,7 @@ export class Lessons {
     this.current = null;
     for (const s of this.app.sessions) { s.lessonPart = null; s.send({ type: "lesson", lesson: null }); }
     this.render();
+    this.app.writeURL();
   }
 
   onMeasured(session, m) {

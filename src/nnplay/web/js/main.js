@@ -185,6 +185,7 @@ const app = {
     if (extra.pick) { const [a, b] = extra.pick.split(",").map(Number); Object.assign(session.view, { pick_a: a || 0, pick_b: b || 0 }); }
     this.buildStatic(m.options);
     this.lessons = new Lessons(this, m.lessons);
+    if (this.boot?.extra.lesson) this.lessons.open(this.boot.extra.lesson);   // ~lesson=id: a lesson's link
     if (this.boot && "b" in this.boot.extra) this.setCompare(true);
     const view = this.boot?.extra.view;
     if (view === "runs" || view === "predict") {
@@ -423,6 +424,7 @@ const app = {
     const a = this.sessions[0]?.spec;
     if (!a || !this.hello) return;
     const extra = this.sessions[1]?.spec ? { "~b": url.encode(this.sessions[1].spec, a) || "same" } : {};
+    if (this.lessons?.current) extra["~lesson"] = this.lessons.current.id;
     if (this.page) {   // the view and its own state: ~view=runs&~runs=id,id&~sort=-created
       extra["~view"] = this.page;
       for (const [k, v] of Object.entries(this.pageView(this.page).state())) if (v) extra[`~${k}`] = v;
