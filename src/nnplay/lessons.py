@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Callable, Literal, get_args
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -38,8 +39,8 @@ def _summary(key: str) -> Callable:
         from .runs import _sequence_extras   # series: test MAE in the data's own units
         s = {**trainer.summary(0.0), **_sequence_extras(trainer)}
         if key not in s:
-            raise SpecError.say("lesson.measure_missing", measure=key, allowed=", ".join(k for k, v in s.items()
-                                                                                       if isinstance(v, (int, float))))
+            numbers = [k for k, v in s.items() if isinstance(v, (int, float))]
+            raise SpecError.say("lesson.measure_missing", measure=key, allowed=", ".join(numbers))
         return float(s[key])
     return measure
 
@@ -47,7 +48,7 @@ def _summary(key: str) -> Callable:
 def first_layer_gradient(trainer, n: int = 512) -> float:
     """||dL/dW|| of the first dense/conv layer over that of the output layer, on the first ``n``
     training samples at the current weights: the share of the gradient that reaches the input
-    side (the vanishing gradient: ~1e-6 through 10 sigmoid layers, ~0.1 with ReLU + He)."""
+    side (the vanishing gradient, 10 layers after training: 2.4e-5 with sigmoid, 1.2 with ReLU + He)."""
     model, layers = trainer.model, probes.param_layers(trainer.model)
     if len(layers) < 2:
         raise SpecError.say("lesson.needs_layers", measure="first_layer_gradient")
@@ -96,7 +97,7 @@ def _digit_judge():
     return CalibratedClassifierCV(SVC(), ensemble=False).fit(d.data / 16.0, d.target)
 
 
-def judge_digits(images) -> "np.ndarray":  # noqa: F821 - numpy, imported by scikit-learn
+def judge_digits(images: np.ndarray) -> np.ndarray:
     """(N, 1, 8, 8) images in [0, 1] -> (N, 10) class probabilities from the SVC judge."""
     return _digit_judge().predict_proba(images.reshape(len(images), -1))
 

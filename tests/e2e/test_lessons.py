@@ -14,7 +14,7 @@ from nnplay import lessons
 pytestmark = pytest.mark.e2e
 
 ALL = lessons.all_lessons()
-MODES = {"2d": "2d", "image": "image", "sequence": "sequence", "generative": "generative"}
+MODES = ("2d", "image", "sequence", "generative")
 
 
 def open_lesson(pg, lesson_id: str, epochs: int | None) -> None:
