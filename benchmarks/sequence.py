@@ -56,6 +56,8 @@ class HandLoop:
         self.x, self.y, self.xv, self.yv = d.x_train, d.y_train, d.x_val, d.y_val
 
     def epoch(self) -> dict:
+        # The same plain PyTorch loop as benchmarks/train_loop.py's HandLoop, written out again on
+        # purpose: each benchmark's baseline stands alone, for its own model, with no shared code.
         import torch
         from torch.nn import functional as F
         model, opt, n = self.model, self.opt, len(self.x)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -87,6 +88,7 @@ def write_reviews(path: Path, n: int = 400, seed: int = 0, langs: str = "ko,en")
 
 # --- browser tests (Playwright pages) ----------------------------------------------------------
 PAGE_WAIT = 30_000   # ms a page gets to answer
+HANGUL = re.compile("[가-힣]")   # a Korean syllable: the page speaks Korean
 
 
 def page_steps(pg, n: int) -> None:
@@ -113,6 +115,29 @@ def page_lang(pg, lang: str) -> None:
     if pg.evaluate("document.documentElement.lang") != lang:
         pg.get_by_test_id("lang").click()
         pg.wait_for_function(f"() => document.documentElement.lang === '{lang}'", timeout=PAGE_WAIT)
+
+
+def page_in_korean(pg, shoot, check) -> None:
+    """A view in both languages: ``shoot("en")``, the page switched to Korean, ``check()`` (its
+    words; asserted true), ``shoot("ko")``, then back to English."""
+    shoot("en")
+    page_lang(pg, "ko")
+    assert check()
+    shoot("ko")
+    page_lang(pg, "en")
+
+
+def page_reopen(pg) -> None:
+    """Load the page's own link again, a new load (not a same-page hash change): the URL is the state."""
+    link = pg.url
+    pg.goto("about:blank")
+    pg.goto(link)
+
+
+def page_set(pg, testid: str, value) -> None:
+    """Set a slider or number field as a learner does: its value, then its input and change events."""
+    pg.eval_on_selector(f"[data-testid={testid}]", f"e => {{ e.value = {value}; e.dispatchEvent(new Event('input')); "
+                        "e.dispatchEvent(new Event('change')); }")
 
 
 # --- sweeps ------------------------------------------------------------------------------------

@@ -205,15 +205,22 @@ def test_resume_errors(spec_file):
     user_error(cli("train", str(spec_file), "--resume", run_id), "--resume")
 
 
-def test_interrupt_then_resume(spec_file, monkeypatch):
+def interrupt_at(monkeypatch, epoch: int):
+    """Ctrl-C while training: ``Trainer.train_epoch`` raises KeyboardInterrupt after ``epoch``
+    finished epochs; -> (Trainer, its real train_epoch) to put back."""
     from nnplay.train import Trainer
     real = Trainer.train_epoch
 
     def interrupted(self, probe=None):
-        if self.epoch == 2:
+        if self.epoch == epoch:
             raise KeyboardInterrupt
         return real(self, probe)
     monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    return Trainer, real
+
+
+def test_interrupt_then_resume(spec_file, monkeypatch):
+    Trainer, real = interrupt_at(monkeypatch, 2)
     r = cli("train", str(spec_file), "-q")
     msg = user_error(r, "Interrupted", "nnplay train --resume")
     run_id = msg.strip().split()[-1]
@@ -238,18 +245,11 @@ def test_console_script_exits_2_without_traceback(tmp_path):
 
 
 def test_an_interrupted_resume_names_the_resumed_run(spec_file, monkeypatch):
-    from nnplay.train import Trainer
-    real = Trainer.train_epoch
-
-    def interrupted(self, probe=None):
-        if self.epoch == 1:
-            raise KeyboardInterrupt
-        return real(self, probe)
-    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    Trainer, real = interrupt_at(monkeypatch, 1)
     first = user_error(cli("train", str(spec_file), "-q")).split()[-1]
     monkeypatch.setattr(Trainer, "train_epoch", real)
     newer = last_json(cli("train", str(spec_file), "--json", "-q"))["run_id"]
-    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    interrupt_at(monkeypatch, 1)
     again = user_error(cli("train", "--resume", first, "-q"), "Interrupted")
     assert again.split()[-1] == first != newer
     listed = {r["id"]: r["status"] for r in last_json(cli("runs", "--json"))["runs"]}

@@ -5,23 +5,18 @@ images, both languages, and the URL that brings it back. Screenshots (1400x900) 
 and $NNPLAY_SCREENSHOTS when set. Short: a few epochs, not the lessons' bars."""
 from __future__ import annotations
 
-import re
-
 import pytest
-from helpers import page_lang, page_shot, page_steps
+from helpers import HANGUL, PAGE_WAIT, page_in_korean, page_reopen, page_set, page_shot, page_steps
 
 pytestmark = pytest.mark.e2e
 
-WAIT = 30_000
-HANGUL = re.compile("[가-힣]")
-SET = "e => { e.value = %s; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }"
 
 
 
 def _ready(pg, kind: str, epoch: int = 0):
     pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.sessions[0]; return l && l.info && l.info.mode === 'generative' && "
                          f"l.gen && l.gen.kind === '{kind}' && !l.pending && l.frame && l.frame.header.kind && "
-                         f"l.frame.header.epoch >= {epoch}; }}", timeout=WAIT)
+                         f"l.frame.header.epoch >= {epoch}; }}", timeout=PAGE_WAIT)
 
 
 
@@ -32,7 +27,7 @@ def _frame_after(pg, action, key: str):
     n = pg.evaluate("nnplay.sessions[0].frames")
     action()
     pg.wait_for_function(f"() => nnplay.sessions[0].frames > {n} && nnplay.sessions[0].frame.header.{key} !== undefined",
-                         timeout=WAIT)
+                         timeout=PAGE_WAIT)
     return pg.evaluate("nnplay.sessions[0].frame.header")
 
 
@@ -60,21 +55,14 @@ def test_gan_ring_heat_map_arrows_steps_and_url(page, server, tmp_path):
     assert colors > 20
     # D-steps per round change live: the same GAN goes on (epoch kept), the URL says so
     epoch = page.evaluate("nnplay.sessions[0].frame.header.epoch")
-    page.eval_on_selector("[data-testid=gen-d-steps]", SET % 3)
-    page.wait_for_function("() => nnplay.sessions[0].spec.train.gan.d_steps === 3 && !nnplay.sessions[0].pending", timeout=WAIT)
+    page_set(page, "gen-d-steps", 3)
+    page.wait_for_function("() => nnplay.sessions[0].spec.train.gan.d_steps === 3 && !nnplay.sessions[0].pending", timeout=PAGE_WAIT)
     assert page.evaluate("nnplay.sessions[0].frame.header.epoch") >= epoch
     assert "train.gan.d_steps=3" in page.url and "model.kind=%22gan%22" in page.url
     page.get_by_test_id("gen-show-manifold").click()
-    page_shot(page, tmp_path, "gen-gan-ring-en")
-    page_lang(page, "ko")
-    assert HANGUL.search(page.get_by_test_id("gen-step-d").inner_text())
-    assert HANGUL.search(page.get_by_test_id("gen-readouts").inner_text())
-    page_shot(page, tmp_path, "gen-gan-ring-ko")
-    page_lang(page, "en")
-    # the link brings the experiment back
-    link = page.url
-    page.goto("about:blank")
-    page.goto(link)
+    page_in_korean(page, lambda lang: page_shot(page, tmp_path, f"gen-gan-ring-{lang}"),
+                   lambda: all(HANGUL.search(page.get_by_test_id(i).inner_text()) for i in ("gen-step-d", "gen-readouts")))
+    page_reopen(page)   # the link brings the experiment back
     _ready(page, "gan")
     assert page.evaluate("nnplay.sessions[0].spec.train.gan.d_steps") == 3
     assert page.get_by_test_id("gen-d-steps-value").inner_text() == "3"
@@ -87,27 +75,22 @@ def test_vae_latent_map_interpolation_and_url(page, server, tmp_path):
     _ready(page, "vae")
     assert page.get_by_test_id("gen-plane").is_hidden() and page.get_by_test_id("gen-latent").is_visible()
     page_steps(page, 4)
-    page.eval_on_selector("[data-testid=gen-pick-a]", SET % 3)
-    h = _frame_after(page, lambda: page.eval_on_selector("[data-testid=gen-pick-b]", SET % 10), "pick")
-    page.wait_for_function("() => nnplay.sessions[0].frame.header.pick.b === 10", timeout=WAIT)
+    page_set(page, "gen-pick-a", 3)
+    h = _frame_after(page, lambda: page_set(page, "gen-pick-b", 10), "pick")
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.pick.b === 10", timeout=PAGE_WAIT)
     h = page.evaluate("nnplay.sessions[0].frame.header")
     labels = page.evaluate("nnplay.sessions[0].gen.labels")
     assert h["pick"] == {"a": 3, "b": 10, "label_a": labels[3], "label_b": labels[10]}
     assert page.evaluate("nnplay.sessions[0].frame.arrays.morph.shape") == [9, 1, 8, 8]
-    page.eval_on_selector("[data-testid=gen-morph]", SET % 4)
+    page_set(page, "gen-morph", 4)
     assert page.evaluate("document.querySelectorAll('[data-testid=gen-strip] canvas').length") == 9
     assert page.evaluate("[...document.querySelectorAll('[data-testid=gen-strip] canvas')].findIndex(c => c.classList.contains('on'))") == 4
     assert "~pick=3%2C10" in page.url and "~morph=4" in page.url
-    page_shot(page, tmp_path, "gen-vae-interpolation-en")
-    page_lang(page, "ko")
-    assert HANGUL.search(page.get_by_test_id("gen-view").inner_text())
-    page_shot(page, tmp_path, "gen-vae-interpolation-ko")
-    page_lang(page, "en")
-    link = page.url
-    page.goto("about:blank")
-    page.goto(link)
+    page_in_korean(page, lambda lang: page_shot(page, tmp_path, f"gen-vae-interpolation-{lang}"),
+                   lambda: HANGUL.search(page.get_by_test_id("gen-view").inner_text()))
+    page_reopen(page)
     _ready(page, "vae")
-    page.wait_for_function("() => nnplay.sessions[0].frame.header.pick && nnplay.sessions[0].frame.header.pick.b === 10", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.pick && nnplay.sessions[0].frame.header.pick.b === 10", timeout=PAGE_WAIT)
     assert page.get_by_test_id("gen-morph-value").inner_text() == "4"
 
 
@@ -117,7 +100,7 @@ def test_gan_on_points_the_learner_draws(page):
     real = page.evaluate("nnplay.sessions[0].gen.real.length")
     page.get_by_test_id("gen-draw").check()
     page.get_by_test_id("gen-plane").click(position={"x": 60, "y": 60})   # top left: x1 < 0 < x2
-    page.wait_for_function("() => nnplay.sessions[0].spec.data.name === 'points' && !nnplay.sessions[0].pending", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.data.name === 'points' && !nnplay.sessions[0].pending", timeout=PAGE_WAIT)
     _ready(page, "gan")
     pts = page.evaluate("nnplay.sessions[0].spec.data.points")
     assert len(pts) == real + 1 and {p[2] for p in pts} == {0}          # one label: labels are not learned

@@ -5,22 +5,18 @@ both languages, and the URL that brings it all back. Screenshots (1400x900) go t
 $NNPLAY_SCREENSHOTS when set."""
 from __future__ import annotations
 
-import re
-
 import pytest
-from helpers import page_lang, page_shot, page_steps
+from helpers import HANGUL, PAGE_WAIT, page_in_korean, page_set, page_shot, page_steps
 
 pytestmark = pytest.mark.e2e
 
-WAIT = 30_000
-HANGUL = re.compile("[가-힣]")
 
 
 
 def _seq_ready(pg, kind: str, epoch: int = 0):
     pg.wait_for_function(f"() => {{ const l = window.nnplay && nnplay.sessions[0]; return !!l && l.info && l.info.mode === 'sequence' && "
                          f"l.seq && l.seq.kind === '{kind}' && !l.pending && l.frame && "
-                         f"l.frame.header.epoch >= {epoch} && l.frame.header.sequence; }}", timeout=WAIT)
+                         f"l.frame.header.epoch >= {epoch} && l.frame.header.sequence; }}", timeout=PAGE_WAIT)
 
 
 
@@ -46,29 +42,26 @@ def test_series_forecast_baselines_gates_and_url(page, server, tmp_path):
     for name in ("persistence", "seasonal_naive", "ar"):         # each baseline's line and MAE
         assert f"{seq['baselines'][name]['test_mae']:.3f}" in page.get_by_test_id(f"seq-mae-{name}").inner_text()
     # pick a test sequence: its gates and gradient over time come back
-    page.eval_on_selector("[data-testid=seq-pick]", "e => { e.value = 3; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }")
-    page.wait_for_function("() => nnplay.sessions[0].frame.header.sequence.index === 3", timeout=WAIT)
+    page_set(page, "seq-pick", 3)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.sequence.index === 3", timeout=PAGE_WAIT)
     for gate in ("input", "forget", "cell", "output", "hidden"):
         assert page.get_by_test_id(f"seq-gate-{gate}").is_visible()
     assert page.get_by_test_id("seq-timegrad").is_visible()
     assert page.evaluate("nnplay.sessions[0].frame.arrays.time_grad.shape") == [20]
-    _shot(page, tmp_path, "seq-forecast-en", "seq-forecast")
-    _shot(page, tmp_path, "seq-gates-en", "seq-gates")
-    page_lang(page, "ko")
-    assert page.get_by_test_id("mode-seq").inner_text() == "시퀀스"
-    assert "지속 예측" in page.get_by_test_id("seq-mae-persistence").inner_text()
-    assert "망각 게이트" in page.get_by_test_id("seq-gate-forget").inner_text()
-    _shot(page, tmp_path, "seq-forecast-ko", "seq-forecast")
-    _shot(page, tmp_path, "seq-gates-ko", "seq-gates")
-    page_lang(page, "en")
+    def shots(lang: str) -> None:
+        _shot(page, tmp_path, f"seq-forecast-{lang}", "seq-forecast")
+        _shot(page, tmp_path, f"seq-gates-{lang}", "seq-gates")
+    page_in_korean(page, shots, lambda: page.get_by_test_id("mode-seq").inner_text() == "시퀀스"
+                   and "지속 예측" in page.get_by_test_id("seq-mae-persistence").inner_text()
+                   and "망각 게이트" in page.get_by_test_id("seq-gate-forget").inner_text())
     # a recurrent block edited like the other modes' networks: a GRU of 8 units, then a second block
     page.get_by_test_id("seq-block-0-type").select_option("gru")
     page.wait_for_function("() => nnplay.sessions[0].spec.model.layers[0].type === 'gru' && !nnplay.sessions[0].pending",
-                           timeout=WAIT)
+                           timeout=PAGE_WAIT)
     page.get_by_test_id("seq-block-0-units").fill("8")
     page.get_by_test_id("seq-block-0-units").dispatch_event("change")
     page.get_by_test_id("seq-add-block").click()
-    page.wait_for_function("() => nnplay.sessions[0].spec.model.layers.length === 2 && !nnplay.sessions[0].pending", timeout=WAIT)
+    page.wait_for_function("() => nnplay.sessions[0].spec.model.layers.length === 2 && !nnplay.sessions[0].pending", timeout=PAGE_WAIT)
     layers = page.evaluate("nnplay.sessions[0].spec.model.layers")
     assert [(l["type"], l["units"], l["return_sequences"]) for l in layers] == [("gru", 8, True), ("gru", 8, False)]
     _seq_ready(page, "series")
@@ -91,20 +84,17 @@ def test_text_samples_follow_the_temperature_in_both_languages(page, tmp_path):
     page.get_by_test_id("seq-data").select_option("text")
     _seq_ready(page, "text")
     assert page.get_by_test_id("seq-forecast").is_hidden() and page.get_by_test_id("seq-sample").is_visible()
-    page.eval_on_selector("[data-testid=seq-temperature]", "e => { e.value = 0.6; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }")
+    page_set(page, "seq-temperature", 0.6)
     page_steps(page, 2)
     page.wait_for_function("() => { const s = nnplay.sessions[0].frame.header.sample; return s && s.temperature === 0.6 "
-                           "&& s.epoch >= 2; }", timeout=WAIT)
+                           "&& s.epoch >= 2; }", timeout=PAGE_WAIT)
     text = page.get_by_test_id("seq-sample").inner_text()
     assert text == page.evaluate("nnplay.sessions[0].frame.header.sample.text") and len(text) == 200
     assert len(HANGUL.findall(text)) > 60                         # mostly Korean syllables
     assert "~temp=0.6" in page.url
     assert page.get_by_test_id("seq-gate-forget").is_visible()
-    _shot(page, tmp_path, "seq-text-en", "seq-sample")
-    page_lang(page, "ko")
-    assert "문자 바이그램" in page.get_by_test_id("seq-mae-bigram").inner_text()
-    _shot(page, tmp_path, "seq-text-ko", "seq-sample")
-    page_lang(page, "en")
+    page_in_korean(page, lambda lang: _shot(page, tmp_path, f"seq-text-{lang}", "seq-sample"),
+                   lambda: "문자 바이그램" in page.get_by_test_id("seq-mae-bigram").inner_text())
 
 
 def test_adding_problem_prediction_and_gradient_over_all_steps(page):

@@ -51,17 +51,31 @@ def test_fgsm_equals_captum_and_hand_computation(model_data):
     assert torch.equal(ours.x_adv, (x + 0.1 * g.sign()).clamp(0, 1))   # the same sum: exact
 
 
-@pytest.mark.parametrize("target", [None, 3])
-def test_pgd_equals_captum(model_data, target):
+def pgd_captum(model, x, labels, targeted: bool) -> torch.Tensor:
     from captum.robust import PGD
+    return PGD(model, captum_loss, 0.0, 1.0).perturb(x, 0.1, 0.02, 10, labels, targeted=targeted)
+
+
+def pgd_torchattacks(model, x, labels, targeted: bool) -> torch.Tensor:
+    """torchattacks.PGD without its random start, the same eps, step (alpha) and steps."""
+    import torchattacks
+    ref = torchattacks.PGD(model, eps=0.1, alpha=0.02, steps=10, random_start=False)
+    if targeted:
+        ref.set_mode_targeted_by_label(quiet=True)
+    return ref(x, labels)
+
+
+@pytest.mark.parametrize("reference", [pgd_captum, pgd_torchattacks], ids=["captum", "torchattacks"])
+@pytest.mark.parametrize("target", [None, 3])
+def test_pgd_equals_captum_and_torchattacks(model_data, reference, target):
+    """Ours without its random start (eps 0.1, step 0.02, 10 steps), as each reference runs it."""
     model, d = model_data
     x, y = d.x_test[:200], d.y_test[:200]
     ours = attack(model, x, y, eps=0.1, method="pgd", steps=10, step_size=0.02, random_start=False,
                   target=target, bounds=d.bounds)
     labels = y if target is None else torch.full_like(y, target)
-    ref = PGD(model, captum_loss, 0.0, 1.0).perturb(x, 0.1, 0.02, 10, labels,
-                                                   targeted=target is not None)
-    assert_same_pgd(ours.x_adv, ref, model)
+    assert_same_pgd(ours.x_adv, reference(model, x, labels, target is not None), model)
+    assert not torch.equal(ours.x_adv, x)
 
 
 def test_fgsm_equals_torchattacks(model_data):
@@ -72,23 +86,6 @@ def test_fgsm_equals_torchattacks(model_data):
     x, y = d.x_test[:200], d.y_test[:200]
     ours = attack(model, x, y, eps=0.1, method="fgsm", bounds=d.bounds)
     assert_same_fgsm(ours.x_adv, torchattacks.FGSM(model, eps=0.1)(x, y), model, x, y)
-
-
-@pytest.mark.parametrize("target", [None, 3])
-def test_pgd_equals_torchattacks(model_data, target):
-    """torchattacks.PGD without its random start, the same eps, step (alpha) and steps."""
-    import torchattacks
-    model, d = model_data
-    x, y = d.x_test[:200], d.y_test[:200]
-    ours = attack(model, x, y, eps=0.1, method="pgd", steps=10, step_size=0.02, random_start=False,
-                  target=target, bounds=d.bounds)
-    ref = torchattacks.PGD(model, eps=0.1, alpha=0.02, steps=10, random_start=False)
-    labels = y
-    if target is not None:
-        ref.set_mode_targeted_by_label(quiet=True)
-        labels = torch.full_like(y, target)
-    assert_same_pgd(ours.x_adv, ref(x, labels), model)
-    assert not torch.equal(ours.x_adv, x)
 
 
 def test_l2_attack_on_a_linear_model_moves_along_the_weights():

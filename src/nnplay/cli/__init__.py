@@ -14,12 +14,11 @@ interpreter and fails when one loads torch; a new family module needs no change 
 """
 from __future__ import annotations
 
-import json
 import sys
 
 from . import train, trust, serve, export, sweep, sample, active  # noqa: F401, I001 - each registers its commands, in the help's order
 from ..i18n import LANGS
-from ._app import INTERRUPTED, LANG, app, fail
+from ._app import INTERRUPTED, LANG, app, fail, print_json
 
 
 def main() -> None:
@@ -44,11 +43,6 @@ def _asked_lang() -> str:
     asked = [a.split("=", 1)[1] for a in args if a.startswith("--lang=")] + \
         [b for a, b in zip(args, args[1:]) if a == "--lang"]
     return asked[-1] if asked and asked[-1] in LANGS else LANG["value"]
-
-
-def print_json(obj: dict) -> None:
-    """The last stdout line of ``--json`` commands."""
-    sys.stdout.write(json.dumps(obj, default=float) + "\n")
 
 
 __all__ = ["app", "main", "print_json", "fail"]

@@ -1,6 +1,10 @@
-"""The Typer app and what every command shares: --lang, --runs-dir, error exit."""
+"""The Typer app and what the commands share: their options (--lang, --threads, --runs-dir, --json, the spec
+file, --set, ...), written once; opening a command (``start``); loading a run (``load_run``); the JSON line;
+the error exit."""
 from __future__ import annotations
 
+import inspect
+import json
 import sys
 from typing import Annotated, NoReturn
 
@@ -22,12 +26,30 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print a JSON summary as t
 Threads = Annotated[int, typer.Option("--threads", envvar="NNPLAY_THREADS", help=(
     "torch CPU threads. 1 (the default, as in the tests and the playground) is fastest for "
     "small networks, and the same spec and seed then give the same numbers everywhere."))]
+SpecFile = Annotated[str | None, typer.Argument(help="Spec TOML file (defaults if omitted).")]
+Overrides = Annotated[list[str] | None, typer.Option("--set", help="Override: key=value (TOML value), repeatable.")]
 Backend = Annotated[str, typer.Option("--backend", help=(
     "Where it runs: local (this process) or ray (a Ray cluster; pip install nnplay[scale])."))]
 Address = Annotated[str | None, typer.Option("--address", help=(
     "Ray cluster to join (host:port or ray://host:port); default: start a local Ray and stop it after."))]
 
+# The options many commands share, each with its default, written once: a command names them as keyword-only
+# parameters (``*, runs_dir, json_out, threads, lang``) and ``command`` gives them their type and default.
+SHARED = {"runs_dir": (RunsDir, None), "json_out": (JsonOut, False), "threads": (Threads, 1), "lang": (Lang, "en")}
+
 LANG = {"value": default_lang()}
+
+
+def command(fn):
+    """Register ``fn`` as an ``nnplay`` command, its parameters named in ``SHARED`` declared as there
+    (Typer reads the signature this sets): --runs-dir, --json, --threads and --lang read and default
+    alike in every command."""
+    sig = inspect.signature(fn, eval_str=True)
+    params = [p.replace(annotation=SHARED[p.name][0], default=SHARED[p.name][1]) if p.name in SHARED else p
+              for p in sig.parameters.values()]
+    fn.__signature__ = sig.replace(parameters=params)
+    fn.__annotations__ = {**fn.__annotations__, **{p.name: p.annotation for p in params if p.name in SHARED}}
+    return app.command()(fn)
 
 
 def check_backend(backend: str, address: str | None) -> None:
@@ -57,6 +79,20 @@ def set_threads(threads: int) -> None:
     check_threads(threads)
     import torch
     torch.set_num_threads(threads)
+
+
+def start(lang: str, threads: int | None = None) -> str:
+    """Open a command: its message language (``--lang``) and, where it computes, torch's CPU threads
+    (``--threads``); a bad value of either exits 2. Returns the language."""
+    lang = set_lang(lang)
+    if threads is not None:
+        set_threads(threads)
+    return lang
+
+
+def print_json(obj: dict) -> None:
+    """The last stdout line of ``--json`` commands."""
+    sys.stdout.write(json.dumps(obj, default=float) + "\n")
 
 
 def fail(message: str) -> NoReturn:
@@ -107,3 +143,7 @@ def open_store(runs_dir: str | None):
         fail(t("cli.bad_runs_dir", LANG["value"], path=shorten(str(runs_dir or "$NNPLAY_RUNS")), reason=reason))
 
 
+def load_run(runs_dir: str | None, run_id: str):
+    """The run ``run_id`` of the store at ``--runs-dir``; an unknown id or a store it cannot use exits 2."""
+    store = open_store(runs_dir)
+    return guard(lambda: store.get(run_id))

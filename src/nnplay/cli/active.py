@@ -9,12 +9,12 @@ import typer
 from rich.console import Console
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, Threads, app, guard, open_store, set_lang, set_threads
+from ._app import Overrides, command, guard, open_store, print_json, start
 
 err = Console(stderr=True)
 
 
-@app.command()
+@command
 def active(
     spec_file: Annotated[str | None, typer.Argument(help="Spec TOML file (a classifier).")] = None,
     strategy: Annotated[str, typer.Option("--strategy", help="margin, entropy, least or random.")] = "margin",
@@ -23,12 +23,9 @@ def active(
     initial: Annotated[int | None, typer.Option("--initial", help="Random labels to start from (default: --step).")] = None,
     repeats: Annotated[int, typer.Option("--repeats", help="Repeats from other first labels and seeds (mean and std).")] = 1,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the first labels (repeat r uses seed + r).")] = 0,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: key=value (TOML value), repeatable.")] = None,
+    set_: Overrides = None,
     out: Annotated[str | None, typer.Option("--out", help="Folder for the PNG and JSON (default RUNS/active/NAME-STRATEGY).")] = None,
-    json_out: JsonOut = False,
-    runs_dir: RunsDir = None,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    *, json_out, runs_dir, threads, lang,
 ) -> None:
     """Active learning: label the pool step by step, by uncertainty (or at random), retrain,
     and record test accuracy; a strategy other than random is compared with random."""
@@ -36,10 +33,8 @@ def active(
     from .. import spec as specmod
     from ..data import load_data
     from ..runs import atomic_write
-    from . import print_json
 
-    lang = set_lang(lang)
-    set_threads(threads)
+    lang = start(lang, threads)
     guard(lambda: al.check_strategy(strategy))
     spec = guard(lambda: specmod.load(spec_file, list(set_ or [])))
     data = guard(lambda: load_data(spec.data))

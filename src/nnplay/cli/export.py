@@ -9,29 +9,23 @@ from typing import Annotated
 import typer
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, Threads, app, fail, guard, open_store, set_lang, set_threads
+from ._app import command, fail, guard, load_run, open_store, print_json, start
 
 
-@app.command()
+@command
 def export(
     run_id: Annotated[str, typer.Argument(help="The run to export.")],
     format_: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
     out: Annotated[str | None, typer.Option("--out", help="Output file (default runs/<id>/model.onnx).")] = None,
-    json_out: JsonOut = False,
-    runs_dir: RunsDir = None,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    *, json_out, runs_dir, threads, lang,
 ) -> None:
     """Export a finished run's network to ONNX; checks ONNX Runtime against PyTorch on the test set."""
     from ..export import FORMATS, export_onnx
-    from . import print_json
 
-    lang = set_lang(lang)
-    set_threads(threads)
+    lang = start(lang, threads)
     if format_ not in FORMATS:
         fail(t("cli.export.bad_format", lang, got=repr(format_), allowed=", ".join(FORMATS)))
-    store = open_store(runs_dir)
-    run = guard(lambda: store.get(run_id))
+    run = load_run(runs_dir, run_id)
     res = guard(lambda: export_onnx(run, out or run.path("model.onnx")))
     sys.stderr.write(t("cli.export.done", lang, run_id=run.id, path=res["path"], exporter=res["exporter"],
                        opset=res["opset"], seconds=res["seconds"], inputs=res["inputs"],
@@ -40,24 +34,19 @@ def export(
         print_json(res)
 
 
-@app.command()
+@command
 def predict(
     model: Annotated[str, typer.Argument(help="A run id, or a .onnx file written by nnplay export.")],
     input_: Annotated[str, typer.Argument(metavar="INPUT", help=(
         "A .csv (header row: the training columns, or x1,x2 for 2-D sets), a .npy array of raw "
         "inputs, or a folder of images (.png, .jpg)."))],
     out: Annotated[str | None, typer.Option("--out", help="Write the predictions to this CSV file.")] = None,
-    json_out: JsonOut = False,
-    runs_dir: RunsDir = None,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    *, json_out, runs_dir, threads, lang,
 ) -> None:
     """Predict with a run or an exported .onnx file: class and probabilities, or the value."""
     from ..export import Predictor
-    from . import print_json
 
-    lang = set_lang(lang)
-    set_threads(threads)
+    lang = start(lang, threads)
     store = None if model.lower().endswith(".onnx") else open_store(runs_dir)
     pred = guard(lambda: Predictor.load(model, store))
     labels, raw = guard(lambda: pred.read(input_))

@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from ..i18n import t
-from ._app import JsonOut, Lang, RunsDir, Threads, app, fail, guard, open_store, set_lang, set_threads
+from ._app import command, fail, guard, load_run, print_json, start
 
 
-@app.command()
+@command
 def sample(
     run_id: Annotated[str, typer.Argument(help="A finished run: a character model (data.name = 'text'), or model.kind vae or gan (autoencoder: --between).")],
     length: Annotated[int, typer.Option("--length", help="Text: characters to write after the prompt.")] = 300,
@@ -22,18 +22,12 @@ def sample(
     between: Annotated[tuple[int, int] | None, typer.Option("--between", help="Generative: decode the latent line between test samples I and J.")] = None,
     steps: Annotated[int, typer.Option("--steps", help="Generative: points on the --between line, ends included.")] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the draws (same seed, same output).")] = 0,
-    json_out: JsonOut = False,
-    runs_dir: RunsDir = None,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    *, json_out, runs_dir, threads, lang,
 ) -> None:
     """Write text with a character model, or draw samples from a VAE or GAN run (--out), or
     morph between two test images (--between I J)."""
-    from . import print_json
-
-    lang = set_lang(lang)
-    set_threads(threads)
-    run = guard(lambda: open_store(runs_dir).get(run_id))
+    lang = start(lang, threads)
+    run = load_run(runs_dir, run_id)
     if run.spec.model.kind == "classifier":
         from ..text import sample_run
         text = guard(lambda: sample_run(run, length, prompt, temperature, seed))

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..i18n import t
-from ._app import Lang, RunsDir, Threads, app, check_threads, fail, set_lang, set_threads
+from ._app import check_threads, command, fail, set_threads, start
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -35,20 +35,19 @@ def open_browser(url: str) -> bool:
         return False
 
 
-@app.command()
+@command
 def serve(
     port: Annotated[int, typer.Option("--port", help="Port (default 8000).")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
     open_: Annotated[bool, typer.Option("--open", help="Open the page in a browser (if there is one).")] = False,
     data_dir: Annotated[str | None, typer.Option("--data-dir", help="Folder with IDX sets (MNIST, Fashion-MNIST) and image folders (one sub-folder per class) in subfolders.")] = None,
     sessions: Annotated[int, typer.Option("--sessions", help="Training sessions (open tabs) at once.")] = 8,
-    threads: Threads = 1,
+    *, threads,
     allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Another name the page may be opened as (this machine's LAN name or address with --host 0.0.0.0); repeatable.")] = None,
-    runs_dir: RunsDir = None,
-    lang: Lang = "en",
+    runs_dir, lang,
 ) -> None:
     """Start the browser playground and print its URL."""
-    lang = set_lang(lang)
+    lang = start(lang)
     check_threads(threads)   # torch is set to it in build(), off the listening path
     if not 0 < port < 65536:
         fail(f"--port: {port} is not a port; allowed: 1..65535")

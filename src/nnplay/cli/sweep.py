@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..i18n import t
-from ._app import (Address, Backend, JsonOut, Lang, RunsDir, Threads, app, check_backend, fail, guard,
-                   open_store, set_lang, set_threads)
+from ._app import (Address, Backend, Overrides, SpecFile, check_backend, command, fail, guard, open_store,
+                   print_json, start)
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -19,9 +19,9 @@ def _show(params: dict) -> str:
     return " ".join(f"{k}={json.dumps(v)}" for k, v in params.items())
 
 
-@app.command()
+@command
 def sweep(
-    spec_file: Annotated[str | None, typer.Argument(help="Spec TOML file (defaults if omitted).")] = None,
+    spec_file: SpecFile = None,
     grid: Annotated[list[str] | None, typer.Option("--grid", help="KEY=[v1, v2, ...] (TOML list), repeatable.")] = None,
     sample: Annotated[list[str] | None, typer.Option("--sample", help=(
         "KEY=loguniform(a,b) | uniform(a,b) | int(a,b) | choice([...]), repeatable."))] = None,
@@ -30,22 +30,17 @@ def sweep(
     metric: Annotated[str | None, typer.Option("--metric", help=(
         "What to optimize: val_loss (default), val_accuracy, test_loss, ... (accuracies are maximized)."))] = None,
     folds: Annotated[int, typer.Option("--folds", help="Score each trial by K-fold cross-validation (no run).")] = 0,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override the base spec: key=value, repeatable.")] = None,
+    set_: Overrides = None,
     name: Annotated[str | None, typer.Option("--name", help="Sweep (study) name; default: the spec's name.")] = None,
     backend: Backend = "local",
     address: Address = None,
-    json_out: JsonOut = False,
-    runs_dir: RunsDir = None,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    *, json_out, runs_dir, threads, lang,
 ) -> None:
     """Search spec fields: a grid or distributions (seeded TPE); kept in runs/sweeps/; --backend ray runs the trials on Ray."""
     from .. import spec as specmod
     from .. import sweep as sw
-    from . import print_json
 
-    lang = set_lang(lang)
-    set_threads(threads)
+    lang = start(lang, threads)
     check_backend(backend, address)
     store = open_store(runs_dir)
     base = guard(lambda: specmod.load(spec_file, list(set_ or [])))

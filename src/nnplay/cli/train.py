@@ -10,8 +10,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..i18n import t
-from ._app import (Address, Backend, JsonOut, Lang, RunsDir, Threads, app, check_backend, fail, guard,
-                   interrupted, open_store, set_lang, set_threads)
+from ._app import (Address, Backend, Overrides, SpecFile, check_backend, command, fail, guard, interrupted, load_run,
+                   open_store, print_json, start)
 
 err = Console(stderr=True)
 
@@ -22,10 +22,10 @@ def _progress(total: int, lang: str, quiet: bool) -> Progress:
                     TimeElapsedColumn(), console=err, disable=quiet, transient=False)
 
 
-@app.command()
+@command
 def train(
-    spec_file: Annotated[str | None, typer.Argument(help="Spec TOML file (defaults if omitted).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: key=value (TOML value), repeatable.")] = None,
+    spec_file: SpecFile = None,
+    set_: Overrides = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run by its id.")] = None,
     from_run: Annotated[str | None, typer.Option("--from", help="Start from this finished run's weights (layers whose name and shape match).")] = None,
     folds: Annotated[int, typer.Option("--folds", help="N-fold cross-validation instead of one run.")] = 0,
@@ -35,20 +35,16 @@ def train(
         "every batch of train.batch_size."))] = 1,
     backend: Backend = "local",
     address: Address = None,
-    json_out: JsonOut = False,
+    *, json_out,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    runs_dir: RunsDir = None,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    runs_dir, threads, lang,
 ) -> None:
     """Train a spec into a new run (or --resume one); print final metrics."""
     from .. import spec as specmod
     from ..runs import train_run
     from ..train import DivergenceError
-    from . import print_json
 
-    lang = set_lang(lang)
-    set_threads(threads)
+    lang = start(lang, threads)
     check_backend(backend, address)
     if nproc < 1:
         fail(t("cli.bad_nproc", lang, got=nproc))
@@ -183,12 +179,10 @@ def _parallel(spec, store, nproc: int, resume, backend: str, address, on_epoch, 
     return store.get(run_id), summary
 
 
-@app.command()
-def runs(runs_dir: RunsDir = None, json_out: JsonOut = False, lang: Lang = "en") -> None:
+@command
+def runs(*, runs_dir, json_out, lang) -> None:
     """List past runs (newest first)."""
-    from . import print_json
-
-    lang = set_lang(lang)
+    lang = start(lang)
     store = open_store(runs_dir)
     rows = store.list()
     if json_out:
@@ -216,23 +210,18 @@ def _status(status: str, lang: str) -> str:
     return t(key, lang) if key in messages("en") else status
 
 
-@app.command()
+@command
 def report(
     run_id: Annotated[str, typer.Argument(help="The run to report on.")],
     out: Annotated[str | None, typer.Option("--out", help="Folder for the report (default RUN/report).")] = None,
     sample: Annotated[int, typer.Option("--sample", help="Test image whose feature maps are shown (CNNs).")] = 0,
-    runs_dir: RunsDir = None,
-    json_out: JsonOut = False,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    *, runs_dir, json_out, threads, lang,
 ) -> None:
     """Write PNG plots and an HTML page for a run."""
     from ..report import write_report
-    from . import print_json
 
-    lang = set_lang(lang)
-    set_threads(threads)
-    run = guard(lambda: open_store(runs_dir).get(run_id))
+    lang = start(lang, threads)
+    run = load_run(runs_dir, run_id)
     page = guard(lambda: write_report(run, out, lang=lang, sample=sample))
     err.print(t("cli.report.done", lang, path=page))
     if json_out:

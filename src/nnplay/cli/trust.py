@@ -13,38 +13,39 @@ import typer
 from rich.console import Console
 
 from ..i18n import t
-from ._app import (JsonOut, Lang, RunsDir, Threads, app, fail, guard, open_store, set_lang,
-                   set_threads)
+from ._app import command, fail, guard, load_run, open_store, print_json, start
 
 err = Console(stderr=True)
 CURVE = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)   # shares of the input range (L-inf)
 
 
 def _load(run_id: str, runs_dir: str | None, method: str):
-    """(store, run, trainer) for a finished classifier run; user errors exit 2."""
+    """(run, trainer) for a finished classifier run; user errors exit 2."""
     from ..runs import load_trained
     from ..trust.base import check_task
 
-    store = open_store(runs_dir)
-    run = guard(lambda: store.get(run_id))
+    run = load_run(runs_dir, run_id)
     trainer = guard(lambda: load_trained(run))
     guard(lambda: check_task(trainer.data.task, method))
-    return store, run, trainer
+    return run, trainer
 
 
-def _write(run, name: str, summary: dict) -> Path:
+def _save(run, name: str, summary: dict, json_out: bool) -> None:
+    """Write ``summary`` to RUN/trust/NAME, add that path to it as "json", and print it last with --json."""
     from ..runs import atomic_write
     path = run.path("trust") / name
     path.parent.mkdir(exist_ok=True)
     atomic_write(path, json.dumps(summary, indent=2, default=float))
-    return path
+    summary["json"] = str(path)
+    if json_out:
+        print_json(summary)
 
 
 def _tag(x: float) -> str:
     return f"{x:g}".replace(".", "p")
 
 
-@app.command()
+@command
 def attack(
     run_id: Annotated[str, typer.Argument(help="The trained run to attack.")],
     method: Annotated[str, typer.Option("--method", help="fgsm, pgd or patch.")] = "fgsm",
@@ -55,10 +56,7 @@ def attack(
     curve: Annotated[bool, typer.Option("--curve", help="Accuracy against epsilon (PNG + JSON).")] = False,
     patch_size: Annotated[int | None, typer.Option("--patch-size", help="Patch side in pixels (patch).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random start / patch placement seed.")] = 0,
-    runs_dir: RunsDir = None,
-    json_out: JsonOut = False,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    *, runs_dir, json_out, threads, lang,
 ) -> None:
     """Adversarial examples: clean vs adversarial test accuracy, example images, robustness curve."""
     from ..spec import TRAIN_SEED_MAX
@@ -66,16 +64,14 @@ def attack(
     from ..trust.attacks import attack as run_attack, robustness_curve
     from ..trust.base import check_choice
     from ..trust.patch import patch_attack
-    from . import print_json
 
-    lang = set_lang(lang)
-    set_threads(threads)
+    lang = start(lang, threads)
     guard(lambda: check_choice("--method", method, ("fgsm", "pgd", "patch")))
     if not 0 <= seed <= TRAIN_SEED_MAX:      # torch.Generator().manual_seed takes int64
         fail(f"--seed: must be between 0 and {TRAIN_SEED_MAX}; received: {seed}")
     if curve and method == "patch":
         fail("--curve: a robustness curve needs --method fgsm or pgd (a patch has no epsilon)")
-    store, run, tr = _load(run_id, runs_dir, "attack")
+    run, tr = _load(run_id, runs_dir, "attack")
     d = tr.data
     x, y = d.x_test, d.y_test
     if method == "patch":
@@ -99,44 +95,38 @@ def attack(
                                         f"{method} ({norm})", lang)
         summary.update(curve=rows, curve_figure=str(cfig))
         stem = f"curve-{method}-{norm}"
-    summary["json"] = str(_write(run, f"{stem}.json", summary))
     err.print(t("trust.attack.result", lang, method=res.method, clean=res.clean_accuracy,
                 adv=res.adversarial_accuracy, success=res.success_rate))
     for row in summary.get("curve", []):
         err.print(f"  eps {row['eps']:<8g} {t('trust.fig.accuracy', lang)} {row['accuracy']:.4f}")
     err.print(t("trust.saved", lang, path=run.path("trust")))
-    if json_out:
-        print_json(summary)
+    _save(run, f"{stem}.json", summary, json_out)
 
 
-@app.command()
+@command
 def uncertainty(
     run_id: Annotated[str, typer.Argument(help="The trained run to question.")],
     method: Annotated[str, typer.Option("--method", help="single, mc-dropout or ensemble.")] = "mc-dropout",
     passes: Annotated[int, typer.Option("--passes", help="MC dropout forward passes.")] = 50,
     members: Annotated[int, typer.Option("--members", help="Ensemble size (this run + new seeds).")] = 5,
     bins: Annotated[int, typer.Option("--bins", help="Confidence bins for ECE.")] = 10,
-    runs_dir: RunsDir = None,
-    json_out: JsonOut = False,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    *, runs_dir, json_out, threads, lang,
 ) -> None:
     """Can it say "I am not sure"? ECE, reliability diagram, temperature, OOD entropy AUROC."""
     from ..trust import figures
     from ..trust import uncertainty as U
     from ..trust.base import check_choice
-    from . import print_json
 
-    lang = set_lang(lang)
-    set_threads(threads)
+    lang = start(lang, threads)
     guard(lambda: check_choice("--method", method, U.METHODS))
     if not 2 <= bins <= 100:
         fail(f"--bins: must be between 2 and 100; received: {bins}")
-    store, run, tr = _load(run_id, runs_dir, "uncertainty")
+    run, tr = _load(run_id, runs_dir, "uncertainty")
     d = tr.data
     models, ids = tr.model, None
     if method == "ensemble":
         from ..runs import load_trained
+        store = open_store(runs_dir)
         runs = guard(lambda: U.ensemble_runs(run, members, store, lambda i, s: err.print(
             t("trust.uncertainty.member", lang, i=i + 1, n=members, seed=s))))
         models, ids = [tr.model] + [load_trained(r).model for r in runs[1:]], [r.id for r in runs]
@@ -150,36 +140,29 @@ def uncertainty(
         str(figures.reliability(cal, folder / f"uncertainty-{method}-reliability.png", method, lang)),
         str(figures.entropy_histograms(test.entropy, {k: p.entropy for k, p in outs.items()},
                                        folder / f"uncertainty-{method}-entropy.png", method, lang))]
-    summary["json"] = str(_write(run, f"uncertainty-{method}.json", summary))
     err.print(t("trust.uncertainty.result", lang, method=method, ece=cal.ece, temp=temp,
                 ece_t=summary["ece_calibrated"], auroc=summary["ood_auroc"]))
     err.print(t("trust.saved", lang, path=folder))
-    if json_out:
-        print_json(summary)
+    _save(run, f"uncertainty-{method}.json", summary, json_out)
 
 
-@app.command()
+@command
 def explain(
     run_id: Annotated[str, typer.Argument(help="The trained run to explain.")],
     method: Annotated[str, typer.Option("--method", help="occlusion, saliency, integrated-gradients, gradcam or lime.")] = "integrated-gradients",
     index: Annotated[int, typer.Option("--index", help="Which test sample (0-based).")] = 0,
     target: Annotated[int | None, typer.Option("--target", help="Class to explain (default: the predicted one).")] = None,
     out: Annotated[str | None, typer.Option("--out", help="PNG path (default RUN/trust/explain-METHOD-INDEX.png).")] = None,
-    runs_dir: RunsDir = None,
-    json_out: JsonOut = False,
-    threads: Threads = 1,
-    lang: Lang = "en",
+    *, runs_dir, json_out, threads, lang,
 ) -> None:
     """Which inputs made the model decide? An attribution map for one test sample."""
     from ..trust import figures
     from ..trust.base import check_choice
     from ..trust.explain import METHODS, explain as run_explain, positive_share, strokes
-    from . import print_json
 
-    lang = set_lang(lang)
-    set_threads(threads)
+    lang = start(lang, threads)
     guard(lambda: check_choice("--method", method, METHODS))
-    store, run, tr = _load(run_id, runs_dir, "explain")
+    run, tr = _load(run_id, runs_dir, "explain")
     d = tr.data
     n = len(d.x_test)
     if not 0 <= index < n:
@@ -202,8 +185,6 @@ def explain(
     else:
         summary["attribution"] = dict(zip(d.feature_names, e.attribution[0].tolist())) \
             if len(d.feature_names) == e.attribution[0].numel() else e.attribution[0].flatten().tolist()
-    summary["json"] = str(_write(run, f"explain-{method}-{index}.json", summary))
     err.print(t("trust.explain.result", lang, method=method, index=index, label=names[label],
                 pred=names[pred], path=path))
-    if json_out:
-        print_json(summary)
+    _save(run, f"explain-{method}-{index}.json", summary, json_out)
