@@ -71,6 +71,16 @@ LAYOUT_JS = r"""() => {
     if (s.display.startsWith("inline") && s.display !== "inline-block" && s.display !== "inline-flex" && s.display !== "inline-grid") continue;
     if (e.scrollWidth > e.clientWidth + tol && e.clientWidth > 0) problems.push(`cut: ${name(e)} (${e.scrollWidth} > ${e.clientWidth} px)`);
   }
+  // a menu too narrow for the choice it shows ("Leaky ReL"): the text against the room left of the arrow
+  const ctx = document.createElement("canvas").getContext("2d");
+  for (const e of els) {
+    if (!e.matches("select") || e.selectedIndex < 0) continue;
+    const s = getComputedStyle(e);
+    ctx.font = `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight) - 16;
+    const text = e.options[e.selectedIndex].text;
+    if (ctx.measureText(text).width > room + tol) problems.push(`cut: ${name(e).split(" ")[0]} shows "${text}" in ${Math.round(room)} px`);
+  }
   // 4. a word of a short label broken over two lines ("2차\n원", "Leaky ReL\nU")
   const range = document.createRange();
   for (const e of els) {
