@@ -180,7 +180,7 @@ def test_upload_csv_becomes_points(page, tmp_path, shot):
     page.get_by_test_id("play").click()
     page.wait_for_function("() => nnplay.sessions[0].frame.header.metrics.train_accuracy > 0.9", timeout=WAIT)
     page.get_by_test_id("play").click()
-    assert "data.name=%22points%22" in page.url
+    assert "data.name=points" in page.url
     shot(page, "2d-uploaded")
 
 
