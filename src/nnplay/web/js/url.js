@@ -18,7 +18,7 @@ function flatten(obj, prefix = "", out = {}) {
   return out;
 }
 
-// JSON with the quotes left off plain words: ["tanh","relu"] -> [tanh,relu]
+// JSON with the quotes left off plain words: ["spiral","my data"] -> [spiral,"my data"]
 export function write(v) {
   if (typeof v === "string") return WORD.test(v) && !KEEP.has(v) ? v : JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(write).join(",")}]`;
