@@ -95,7 +95,11 @@ LAYOUT_JS = r"""() => {
       }
     }
   }
-  // 5. the page itself scrolls sideways
+  // 5. the sticky header keeps to two rows on a desktop (a fifth of the window at most)
+  const head = document.querySelector("header.topbar");
+  if (innerWidth >= 1000 && head.offsetHeight > 0.2 * innerHeight)
+    problems.push(`header too tall: ${head.offsetHeight} px of ${innerHeight} (its controls stack up)`);
+  // 6. the page itself scrolls sideways
   const W = document.documentElement.clientWidth, sw = document.documentElement.scrollWidth;
   if (sw > W + tol) problems.push(`page wider than the window: ${sw} > ${W} px`);
   return problems;

@@ -14,8 +14,13 @@ WAIT = 30_000   # ms: the longest any condition may take
 SIZES = {"wide": (1400, 900), "phone": (390, 844)}
 MODES = ["2d", "2d-compare", "2d-practice", "image", "image-practice", "trust", "seq", "gen", "runs", "predict"]
 
-# Defects other changes of issue 15 fix (mode, size, lang) -> the defect; None: any.
-KNOWN: dict[tuple, str] = {}
+# Defects that other changes of issue 15 fix: (mode, size, lang) -> (the problem's first words,
+# the defect). Such a problem makes the case xfail; any other problem still fails it.
+WRAP = ("header too tall", "header wrap (2-D view defects, another change of issue 15): "
+                           "the hyper-parameter menus stack one per row")
+KNOWN: dict[tuple, tuple[str, str]] = {
+    **{(m, "wide", "ko"): WRAP for m in ("2d", "2d-compare", "2d-practice", "image", "image-practice", "trust", "seq")},
+    ("seq", "wide", "en"): WRAP}
 
 
 def _ready(pg, mode: str) -> None:
@@ -104,10 +109,7 @@ def tab(browser, server):
     assert not errors, errors
 
 
-CASES = [pytest.param(m, lang, size, id=f"{m}-{lang}-{size}",
-                      marks=[pytest.mark.xfail(reason=KNOWN[k], strict=False) for k in
-                             [(m, size, lang), (m, size, None), (m, None, None)] if k in KNOWN][:1])
-         for m in MODES for lang in ("en", "ko") for size in SIZES]
+CASES = [pytest.param(m, lang, size, id=f"{m}-{lang}-{size}") for m in MODES for lang in ("en", "ko") for size in SIZES]
 
 
 @pytest.mark.parametrize("mode, lang, size", CASES)
@@ -131,5 +133,9 @@ def test_layout(tab, shot, mode, lang, size):
     pg.wait_for_function("() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => ok(true))))")
     problems = layout_problems(pg)
     shot(pg, f"layout-{mode}-{lang}-{w}")
-    assert not problems, "\n".join(problems)
     assert not tab["errors"], tab["errors"]
+    known = KNOWN.get((mode, size, lang))
+    rest = [p for p in problems if not (known and p.startswith(known[0]))]
+    assert not rest, "\n".join(rest)
+    if len(rest) < len(problems):
+        pytest.xfail(known[1])
