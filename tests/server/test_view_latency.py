@@ -41,5 +41,6 @@ def test_a_picked_test_image_comes_back_within_the_epoch(tmp_path):
         epoch = s.epoch_seconds
         assert t - t0 < epoch / 3, (t - t0, epoch)   # mid-epoch, not after it
         assert header["epoch"] == s.trainer.epoch or header["epoch"] == s.trainer.epoch - 1
+        assert len(header["confusion"]) == 10   # a whole frame, as after an epoch
     finally:
         s.close(5)

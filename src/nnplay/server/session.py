@@ -362,6 +362,7 @@ class Session:
         if tr is None or not tr.data.is_image or generative.is_generative(tr.spec) or m.image == self.shown_image:
             return
         self.view = m
+        self.last_slow = 0.0               # a whole frame: the confusion matrix and mistakes too
         self._guarded(self._send_frame)   # its evaluations run in eval mode and restore training mode
 
     # --- frames ------------------------------------------------------------------------
