@@ -16,11 +16,7 @@ MODES = ["2d", "2d-compare", "2d-practice", "image", "image-practice", "trust", 
 
 # Defects that other changes of issue 15 fix: (mode, size, lang) -> (the problem's first words,
 # the defect). Such a problem makes the case xfail; any other problem still fails it.
-WRAP = ("header too tall", "header wrap (2-D view defects, another change of issue 15): "
-                           "the hyper-parameter menus stack one per row")
-KNOWN: dict[tuple, tuple[str, str]] = {
-    **{(m, "wide", "ko"): WRAP for m in ("2d", "2d-compare", "2d-practice", "image", "image-practice", "trust", "seq")},
-    ("seq", "wide", "en"): WRAP}
+KNOWN: dict[tuple, tuple[str, str]] = {}
 
 
 def _ready(pg, mode: str) -> None:
