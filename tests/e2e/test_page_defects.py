@@ -33,17 +33,24 @@ def _step(pg, n: int = 1, session: int = 0) -> None:
 def test_error_and_saved_notices_show_wherever_the_page_is_scrolled(page, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\nhello,world\n")
-    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-    assert page.evaluate("scrollY") > 100                       # the page is scrolled down
-    page.get_by_test_id("upload").set_input_files(str(bad))     # the upload button sits low in the data column
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight); "
+                  "document.querySelector('#data-panel').scrollTop = 1e6")   # down to the upload button
+    page.get_by_test_id("upload").set_input_files(str(bad))
     page.wait_for_function("() => !document.querySelector('[data-testid=error]').hidden", timeout=WAIT)
     assert "not numeric" in page.get_by_test_id("error").inner_text()
     assert page.evaluate(ON_SCREEN, "error") == "ok"
-    page.evaluate("window.scrollTo(0, 120)")                    # part way: not under the sticky header
-    assert page.evaluate(ON_SCREEN, "error") == "ok"
     page.get_by_test_id("error").locator(".close").click()
+    page.get_by_test_id("mode-image").click()                   # a long page that scrolls
+    page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
     _step(page)
-    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    for y in ("document.documentElement.scrollHeight", "240"):   # the bottom, and part way (under the sticky header)
+        page.evaluate(f"window.scrollTo(0, {y})")
+        assert page.evaluate("scrollY") > 100
+        page.evaluate("nnplay.edit((s) => { s.train.lr = -1; })")   # the server refuses it
+        page.wait_for_function("() => !document.querySelector('[data-testid=error]').hidden", timeout=WAIT)
+        assert "train.lr" in page.get_by_test_id("error").inner_text()
+        assert page.evaluate(ON_SCREEN, "error") == "ok"
+        page.get_by_test_id("error").locator(".close").click()
     page.get_by_test_id("save").click()
     page.get_by_test_id("saved-run").wait_for(timeout=WAIT)
     assert page.evaluate(ON_SCREEN, "saved") == "ok"
