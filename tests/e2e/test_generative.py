@@ -58,7 +58,7 @@ def test_gan_ring_heat_map_arrows_steps_and_url(page, server, tmp_path):
     page_set(page, "gen-d-steps", 3)
     page.wait_for_function("() => nnplay.sessions[0].spec.train.gan.d_steps === 3 && !nnplay.sessions[0].pending", timeout=PAGE_WAIT)
     assert page.evaluate("nnplay.sessions[0].frame.header.epoch") >= epoch
-    assert "train.gan.d_steps=3" in page.url and "model.kind=%22gan%22" in page.url
+    assert "train.gan.d_steps=3" in page.url and "model.kind=gan" in page.url   # readable, as README.md writes it
     page.get_by_test_id("gen-show-manifold").click()
     page_in_korean(page, lambda lang: page_shot(page, tmp_path, f"gen-gan-ring-{lang}"),
                    lambda: all(HANGUL.search(page.get_by_test_id(i).inner_text()) for i in ("gen-step-d", "gen-readouts")))
@@ -85,7 +85,7 @@ def test_vae_latent_map_interpolation_and_url(page, server, tmp_path):
     page_set(page, "gen-morph", 4)
     assert page.evaluate("document.querySelectorAll('[data-testid=gen-strip] canvas').length") == 9
     assert page.evaluate("[...document.querySelectorAll('[data-testid=gen-strip] canvas')].findIndex(c => c.classList.contains('on'))") == 4
-    assert "~pick=3%2C10" in page.url and "~morph=4" in page.url
+    assert "~pick=3,10" in page.url and "~morph=4" in page.url
     page_in_korean(page, lambda lang: page_shot(page, tmp_path, f"gen-vae-interpolation-{lang}"),
                    lambda: HANGUL.search(page.get_by_test_id("gen-view").inner_text()))
     page_reopen(page)

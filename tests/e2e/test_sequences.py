@@ -68,7 +68,7 @@ def test_series_forecast_baselines_gates_and_url(page, server, tmp_path):
     assert page.get_by_test_id("seq-gate-update").is_visible() and page.get_by_test_id("seq-gate-reset").is_visible()
     # everything in the URL: a new tab on the same link trains the same spec, same sequence
     link = page.url
-    assert "data.name=%22series%22" in link and "~seq=3" in link
+    assert "data.name=series" in link and "~seq=3" in link
     spec = page.evaluate("nnplay.sessions[0].spec")
     other = page.context.new_page()
     other.goto(link)

@@ -44,6 +44,27 @@ SLOW_EVERY = 0.5          # seconds between confusion-matrix updates while playi
 _CLOSE = object()
 
 
+class _BetweenBatches:
+    """The Trainer's ``cancel`` (read between two batches): set when the session closes, and
+    on the worker's own thread the moment to answer a test image picked mid-epoch, so that
+    the page shows it at once instead of after the epoch (image mode; an epoch of MNIST takes
+    seconds)."""
+
+    def __init__(self, session: "Session"):
+        self.session = session
+
+    def set(self) -> None:
+        self.session.closed.set()
+
+    def is_set(self) -> bool:
+        s = self.session
+        if s.closed.is_set():
+            return True
+        if s.picked is not None and s.running and threading.current_thread() is s.thread:
+            s._answer_pick()
+        return False
+
+
 class Session:
     """A Trainer driven by socket messages; frames go out through ``emit`` (thread-safe)."""
 
@@ -65,6 +86,8 @@ class Session:
         self.epoch_seconds = 0.0
         self.lesson: tuple[lessons.Lesson, int] | None = None   # (lesson, part) being followed
         self.caps = limits          # the spec caps: raised to admit a lesson's own sizes
+        self.picked: View | None = None   # the latest view posted (a test image picked mid-epoch is shown between batches)
+        self.shown_image = -1             # the test image the last frame showed
         self.thread = threading.Thread(target=self._run, name="nnplay-session", daemon=True)
         self.thread.start()
 
@@ -73,6 +96,8 @@ class Session:
         """Queue ``msg`` for the worker; a full inbox refuses it (``LimitError``)."""
         try:
             self.inbox.put_nowait(msg)
+            if isinstance(msg, View):
+                self.picked = msg
         except queue.Full:
             raise LimitError(f"inbox: {self.limits.inbox} messages are already waiting; this "
                              f"{msg.type!r} was dropped (wait for the answers)") from None
@@ -280,7 +305,7 @@ class Session:
     def _build(self, spec: Spec, data: DataBundle | None = None) -> None:
         trainer = new_trainer(spec, data=data, device="cpu" if spec.train.device == "auto" else None)
         self._check_activations(trainer, spec.train.batch_size)   # before any step allocates them
-        trainer.cancel = self.closed
+        trainer.cancel = _BetweenBatches(self)
         self.trainer, self.last_rec = trainer, {}
         self.dirty = True
         self._send({"type": "ready", "spec": spec.to_dict(), **self._describe(trainer)})
@@ -329,6 +354,17 @@ class Session:
                     "files": {f: f"/api/runs/{run.id}/{f}"
                               for f in ("spec.toml", "model.safetensors", "snippet.py", "model.onnx")}})
 
+    def _answer_pick(self) -> None:
+        """A frame for the view just posted, between two batches of the epoch in progress
+        (image mode, where the frame is mostly the picked image's feature maps)."""
+        m, self.picked = self.picked, None
+        tr = self.trainer
+        if tr is None or not tr.data.is_image or generative.is_generative(tr.spec) or m.image == self.shown_image:
+            return
+        self.view = m
+        self.last_slow = 0.0               # a whole frame: the confusion matrix and mistakes too
+        self._guarded(self._send_frame)   # its evaluations run in eval mode and restore training mode
+
     # --- frames ------------------------------------------------------------------------
     def _send_frame(self) -> None:
         tr, d, v = self.trainer, self.trainer.data, self.view
@@ -367,6 +403,7 @@ class Session:
                 arrays[f"weight:{name}"], arrays[f"bias:{name}"] = w, b
         else:
             x, header["image"] = explainer.shown(tr, v, self.drawn)
+            self.shown_image = header["image"]["index"]
             header["image"]["probs"] = tr.predict(x[None])[0].tolist()
             header["image"]["softmax"] = explainer.softmax(tr, x)
             arrays["input"] = x.numpy()

@@ -43,8 +43,8 @@ const app = {
     const base = this.hello.presets["2d"];
     if (session === this.sessions[0]) return this.boot ? url.merge(base, this.boot.spec) : base;
     const a = this.sessions[0].spec || base;
-    const b = this.boot && "b" in this.boot.extra ? url.decode(this.boot.extra.b) : null;
-    return b ? url.merge(a, b.spec) : a;
+    const b = this.boot?.b;   // ~b.<key>=<value>: where B differs from A
+    return b ? url.merge(a, b) : a;
   },
 
   edit(fn) {
@@ -169,6 +169,7 @@ const app = {
       this.active = 0;
     }
     document.body.classList.toggle("comparing", on);
+    $('[data-testid="epoch-b"]').hidden = !on;
     this.renderEditTabs();
     this.writeURL();
   },
@@ -186,7 +187,7 @@ const app = {
     this.buildStatic(m.options);
     this.lessons = new Lessons(this, m.lessons);
     if (this.boot?.extra.lesson) this.lessons.open(this.boot.extra.lesson);   // ~lesson=id: a lesson's link
-    if (this.boot && "b" in this.boot.extra) this.setCompare(true);
+    if (this.boot?.b) this.setCompare(true);
     const view = this.boot?.extra.view;
     if (view === "runs" || view === "predict") {
       this.pageView(view).restore(this.boot.extra);
@@ -387,6 +388,9 @@ const app = {
 
   draw(session) {
     if (!session.frame) return;
+    if (session === this.sessions[1]) {   // compared: B's epoch under A's
+      $('[data-testid="epoch-b"]').textContent = `B ${session.frame.header.epoch.toLocaleString("en-US")}`;
+    }
     if (session === this.sessions[0]) {
       $('[data-testid="epoch"]').textContent = session.frame.header.epoch.toLocaleString("en-US");
       const engine = $('[data-testid="engine"]'), kind = session.frame.header.engine;   // train/compiled.py
@@ -423,7 +427,7 @@ const app = {
   writeURL() {
     const a = this.sessions[0]?.spec;
     if (!a || !this.hello) return;
-    const extra = this.sessions[1]?.spec ? { "~b": url.encode(this.sessions[1].spec, a) || "same" } : {};
+    const extra = {};
     if (this.lessons?.current) extra["~lesson"] = this.lessons.current.id;
     if (this.page) {   // the view and its own state: ~view=runs&~runs=id,id&~sort=-created
       extra["~view"] = this.page;
@@ -438,7 +442,7 @@ const app = {
     if (!this.page && this.mode === "generative") {   // ~pick=test image a,b&~morph=step
       for (const [k, v] of Object.entries(this.genView.urlState())) if (v) extra[`~${k}`] = v;
     }
-    const hash = url.encode(a, this.hello.presets["2d"], extra);
+    const hash = url.encode(a, this.hello.presets["2d"], extra, this.sessions[1]?.spec);
     history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
   },
 
@@ -502,6 +506,8 @@ async function main() {
     const foot = $("#help");
     if (foot.textContent !== text) foot.textContent = text;
   });
+  const top = $(".topbar");   // the notices stick right under the header, however tall it wraps
+  new ResizeObserver(() => document.documentElement.style.setProperty("--header-h", `${top.offsetHeight}px`)).observe(top);
   let width = 0;   // rebuild the diagram when its column changes width (window, compare)
   new ResizeObserver(([e]) => {
     if (Math.abs(e.contentRect.width - width) > 2) { width = e.contentRect.width; app.render(); }

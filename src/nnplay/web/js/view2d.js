@@ -74,6 +74,7 @@ export class DataPanel {
     this.val.set(Math.round(d.val_ratio * 100));
     this.noise.set(Math.round(d.noise * 100));
     this.samples.set(d.samples);
+    this.noise.input.disabled = this.samples.input.disabled = mine;   // they shape generated data only
     this.batch.set(spec.train.batch_size);
     const k = Math.min(schema.range("data.classes").max, Math.max(2, (info && info.task !== "regression" ? info.num_classes : 2) + 1));
     this.swatches.replaceChildren(...Array.from({ length: k }, (_, c) => {
@@ -83,6 +84,7 @@ export class DataPanel {
       return s;
     }));
     this.draw.box.disabled = info?.task === "regression" || info?.mode !== "2d";
+    this.swatches.hidden = info?.task === "regression";   // a drawn point has a class: none in regression
   }
 }
 

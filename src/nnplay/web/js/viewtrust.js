@@ -178,23 +178,36 @@ function overlay(canvas, img, attr, h, w) {
   }
 }
 
-function axes(canvas) {
+// Axes with room above 1 (a full bar and its tick show whole) and labelled y ticks
+// [[value, text]]; x runs over confidence 0..1.
+function axes(canvas, yTicks) {
   fit(canvas);
   const ctx = canvas.getContext("2d");
   const r = window.devicePixelRatio || 1;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  const pad = 22 * r, W = canvas.width - pad - 6 * r, H = canvas.height - pad - 6 * r;
-  ctx.strokeStyle = "#c9d1d9"; ctx.lineWidth = r;
-  ctx.strokeRect(pad, 6 * r, W, H);
-  ctx.fillStyle = "#6b7785"; ctx.font = `${10 * r}px system-ui, sans-serif`;
-  ctx.fillText("0", pad - 9 * r, canvas.height - 8 * r);
-  ctx.fillText("1", pad + W - 4 * r, canvas.height - 6 * r);
-  return { ctx, r, x: (v) => pad + v * W, y: (v) => 6 * r + (1 - v) * H, W, H };
+  const left = 32 * r, top = 12 * r, bottom = 18 * r, right = 8 * r;
+  const W = canvas.width - left - right, H = canvas.height - top - bottom;
+  const x = (v) => left + v * W, y = (v) => top + (1 - v) * H;
+  ctx.font = `${10 * r}px system-ui, sans-serif`;
+  ctx.fillStyle = "#6b7785";
+  ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  ctx.lineWidth = r;
+  for (const [v, text] of yTicks) {
+    ctx.strokeStyle = "#eef1f4";
+    ctx.beginPath(); ctx.moveTo(x(0), y(v)); ctx.lineTo(x(1), y(v)); ctx.stroke();
+    ctx.fillText(text, left - 5 * r, y(v));
+  }
+  ctx.strokeStyle = "#c9d1d9";
+  ctx.beginPath(); ctx.moveTo(x(0), top - 8 * r); ctx.lineTo(x(0), y(0)); ctx.lineTo(x(1), y(0)); ctx.stroke();
+  ctx.textAlign = "center"; ctx.textBaseline = "top";
+  for (const v of [0, 0.5, 1]) ctx.fillText(String(v), x(v), y(0) + 4 * r);
+  ctx.textAlign = "start"; ctx.textBaseline = "alphabetic";
+  return { ctx, r, x, y, W, H };
 }
 
 // Accuracy against confidence per bin; the diagonal is a calibrated model.
 function reliabilityDiagram(canvas, bins) {
-  const { ctx, r, x, y } = axes(canvas);
+  const { ctx, r, x, y } = axes(canvas, [[0, "0"], [0.5, "0.5"], [1, "1"]]);
   ctx.setLineDash([4 * r, 4 * r]); ctx.strokeStyle = "#9aa5b1";
   ctx.beginPath(); ctx.moveTo(x(0), y(0)); ctx.lineTo(x(1), y(1)); ctx.stroke();
   ctx.setLineDash([]);
@@ -208,13 +221,16 @@ function reliabilityDiagram(canvas, bins) {
 }
 
 // Share of inputs per confidence bin, one line per input kind: series [[color, shares]].
+// Later lines are thinner and dashed, so one that lies on an earlier one leaves it showing.
 function histograms(canvas, series) {
-  const { ctx, r, x, y } = axes(canvas);
   const top = Math.max(0.05, ...series.flatMap(([, d]) => Array.from(d)));
-  for (const [color, d] of series) {
-    ctx.strokeStyle = css(color); ctx.lineWidth = 2 * r;
+  const { ctx, r, x, y } = axes(canvas, [[0, "0%"], [0.5, pct(top / 2)], [1, pct(top)]]);
+  series.forEach(([color, d], k) => {
+    ctx.strokeStyle = css(color); ctx.lineWidth = Math.max(1.5, 3 - 0.5 * k) * r;
+    ctx.setLineDash(k < 2 ? [] : [(2 + 2 * k) * r, 3 * r]);
     ctx.beginPath();
     d.forEach((v, i) => { const px = x((i + 0.5) / d.length), py = y(v / top); i ? ctx.lineTo(px, py) : ctx.moveTo(px, py); });
     ctx.stroke();
-  }
+  });
+  ctx.setLineDash([]);
 }
