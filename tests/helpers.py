@@ -134,6 +134,14 @@ def page_reopen(pg) -> None:
     pg.goto(link)
 
 
+def page_open_lesson(pg, lesson_id: str, epochs: int | None) -> None:
+    """Open a lesson from the header's Lessons menu, its parts trained for ``epochs`` (None: the lesson's own)."""
+    pg.evaluate(f"nnplay.lessons.epochs = {epochs or 'null'}")
+    pg.get_by_test_id("lessons").click()
+    pg.get_by_test_id(f"lesson-{lesson_id}").click()
+    pg.get_by_test_id("lesson-panel").wait_for(state="visible", timeout=PAGE_WAIT)
+
+
 def page_set(pg, testid: str, value) -> None:
     """Set a slider or number field as a learner does: its value, then its input and change events."""
     pg.eval_on_selector(f"[data-testid={testid}]", f"e => {{ e.value = {value}; e.dispatchEvent(new Event('input')); "
