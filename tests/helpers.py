@@ -99,6 +99,13 @@ def page_steps(pg, n: int) -> None:
         pg.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch >= {start + i + 1}", timeout=PAGE_WAIT)
 
 
+def page_image_mode(pg, epochs: int = 0) -> None:
+    """Switch the page to image mode (the digits CNN), once its first frame is there, and train ``epochs`` epochs."""
+    pg.get_by_test_id("mode-image").click()
+    pg.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=PAGE_WAIT)
+    page_steps(pg, epochs)
+
+
 def page_shot(pg, tmp_path: Path, name: str) -> Path:
     """A screenshot of the window in tmp_path (and $NNPLAY_SCREENSHOTS when set)."""
     path = tmp_path / f"{name}.png"
