@@ -99,6 +99,13 @@ def page_steps(pg, n: int) -> None:
         pg.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch >= {start + i + 1}", timeout=PAGE_WAIT)
 
 
+def page_image_mode(pg, epochs: int = 0) -> None:
+    """Switch the page to image mode (the digits CNN), once its first frame is there, and train ``epochs`` epochs."""
+    pg.get_by_test_id("mode-image").click()
+    pg.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=PAGE_WAIT)
+    page_steps(pg, epochs)
+
+
 def page_shot(pg, tmp_path: Path, name: str) -> Path:
     """A screenshot of the window in tmp_path (and $NNPLAY_SCREENSHOTS when set)."""
     path = tmp_path / f"{name}.png"
@@ -132,6 +139,14 @@ def page_reopen(pg) -> None:
     link = pg.url
     pg.goto("about:blank")
     pg.goto(link)
+
+
+def page_open_lesson(pg, lesson_id: str, epochs: int | None) -> None:
+    """Open a lesson from the header's Lessons menu, its parts trained for ``epochs`` (None: the lesson's own)."""
+    pg.evaluate(f"nnplay.lessons.epochs = {epochs or 'null'}")
+    pg.get_by_test_id("lessons").click()
+    pg.get_by_test_id(f"lesson-{lesson_id}").click()
+    pg.get_by_test_id("lesson-panel").wait_for(state="visible", timeout=PAGE_WAIT)
 
 
 def page_set(pg, testid: str, value) -> None:

@@ -43,10 +43,16 @@ WAIT = 30_000   # ms a page gets to answer
 
 
 @pytest.fixture
-def page(browser, server):
-    """A 1400x900 tab on the playground, in English, once its first frame is drawn; the test
-    fails if the page threw an error."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+def viewport():
+    """The page's window size; a module that wants another one overrides this fixture."""
+    return {"width": 1400, "height": 900}
+
+
+@pytest.fixture
+def page(browser, server, viewport):
+    """A tab on the playground (1400x900 unless ``viewport`` says otherwise), in English, once
+    its first frame is drawn; the test fails if the page threw an error."""
+    ctx = browser.new_context(viewport=viewport)
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))

@@ -9,6 +9,7 @@ import io
 
 import numpy as np
 import pytest
+from helpers import page_image_mode
 
 from nnplay import probes
 from nnplay.runs import RunStore, load_trained
@@ -49,19 +50,14 @@ def _check_conv(page, ref):
             assert [float(t) for t in shown] == pytest.approx(ref[key][c].ravel(), abs=0.0051), (grid, c)   # 2 decimals
 
 
-def test_click_a_feature_map_unit_and_see_the_library_arithmetic(browser, server, shot):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server["url"])
-    page.evaluate("localStorage.setItem('nnplay.lang', 'en')")
-    page.wait_for_function("() => window.nnplay && nnplay.sessions[0] && nnplay.sessions[0].frame", timeout=WAIT)
-    page.get_by_test_id("mode-image").click()
-    page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
-    for i in range(2):                                                  # train the digits CNN two epochs
-        page.get_by_test_id("step").click()
-        page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch === {i + 1}", timeout=WAIT)
+@pytest.fixture
+def viewport():
+    """A window a little larger than the default: the explainer and its softmax box side by side."""
+    return {"width": 1440, "height": 1000}
+
+
+def test_click_a_feature_map_unit_and_see_the_library_arithmetic(page, server, shot):
+    page_image_mode(page, epochs=2)                                     # train the digits CNN two epochs
     page.get_by_test_id("pick-2").click()
     page.wait_for_function("() => nnplay.sessions[0].frame.header.image.index === 2", timeout=WAIT)
     page.get_by_test_id("save").click()                                 # the same weights, for the library
@@ -149,8 +145,6 @@ def test_click_a_feature_map_unit_and_see_the_library_arithmetic(browser, server
     assert "로짓" in page.get_by_test_id("softmax-box").inner_text()
     shot(page, "explainer-ko")
     page.get_by_test_id("lang").click()
-    ctx.close()
-    assert not errors, errors
 
 
 def _probs(page):
@@ -168,20 +162,9 @@ def _stroke(page, points):
     page.mouse.up()
 
 
-def test_draw_or_upload_a_digit_and_see_the_prediction_change(browser, server, shot, tmp_path):
+def test_draw_or_upload_a_digit_and_see_the_prediction_change(page, shot, tmp_path):
     PIL = pytest.importorskip("PIL.Image")
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server["url"])
-    page.evaluate("localStorage.setItem('nnplay.lang', 'en')")
-    page.wait_for_function("() => window.nnplay && nnplay.sessions[0] && nnplay.sessions[0].frame", timeout=WAIT)
-    page.get_by_test_id("mode-image").click()
-    page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
-    for i in range(3):
-        page.get_by_test_id("step").click()
-        page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch === {i + 1}", timeout=WAIT)
+    page_image_mode(page, epochs=3)
     test_probs = _probs(page)
     assert "test image" in page.get_by_test_id("own-state").inner_text()
 
@@ -227,5 +210,3 @@ def test_draw_or_upload_a_digit_and_see_the_prediction_change(browser, server, s
                            timeout=WAIT)
     shot(page, "explainer-own-ko")
     page.get_by_test_id("lang").click()
-    ctx.close()
-    assert not errors, errors

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import PAGE_WAIT, page_lang
+from helpers import page_open_lesson as open_lesson
 
 from nnplay import lessons
 
@@ -15,13 +16,6 @@ pytestmark = pytest.mark.e2e
 
 ALL = lessons.all_lessons()
 MODES = ("2d", "image", "sequence", "generative")
-
-
-def open_lesson(pg, lesson_id: str, epochs: int | None) -> None:
-    pg.evaluate(f"nnplay.lessons.epochs = {epochs or 'null'}")
-    pg.get_by_test_id("lessons").click()
-    pg.get_by_test_id(f"lesson-{lesson_id}").click()
-    pg.get_by_test_id("lesson-panel").wait_for(state="visible", timeout=PAGE_WAIT)
 
 
 def train_until_measured(pg, parts: list[int]) -> list[float]:

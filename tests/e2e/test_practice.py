@@ -4,6 +4,7 @@ view, each with a 1400x900 screenshot (tmp_path, and $NNPLAY_SCREENSHOTS when se
 from __future__ import annotations
 
 import pytest
+from helpers import page_image_mode
 
 pytestmark = pytest.mark.e2e
 
@@ -11,13 +12,8 @@ WAIT = 30_000   # ms: the longest any condition may take
 
 
 
-def _image_mode(pg):
-    pg.get_by_test_id("mode-image").click()
-    pg.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
-
-
 def test_augmentation_preview(page, shot):
-    _image_mode(page)
+    page_image_mode(page)
     assert "No transforms" in page.get_by_test_id("augment-list").inner_text()
     page.get_by_test_id("augment-type").select_option("rotate")
     page.get_by_test_id("augment-add").click()
@@ -71,7 +67,7 @@ def test_active_learning_prompt(page, shot):
 
 
 def test_neighbors_view(page, shot):
-    _image_mode(page)
+    page_image_mode(page)
     assert "metric learning" in page.get_by_test_id("neighbors").inner_text()
     page.get_by_test_id("metric-toggle").click()
     page.wait_for_function("() => nnplay.sessions[0].spec.model.embedding > 0 && nnplay.sessions[0].frame", timeout=WAIT)

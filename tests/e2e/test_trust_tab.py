@@ -5,25 +5,22 @@ and, when NNPLAY_SCREENSHOTS names a folder, there too."""
 from __future__ import annotations
 
 import pytest
+from helpers import page_image_mode
 
 pytestmark = pytest.mark.e2e
 
 WAIT = 20_000   # ms: the longest any condition may take
 
 
-def test_trust_tab_attack_explain_uncertainty(browser, server, shot):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 980})
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server["url"])
-    page.wait_for_function("() => window.nnplay && nnplay.sessions[0] && nnplay.sessions[0].frame", timeout=WAIT)
+@pytest.fixture
+def viewport():
+    """A window a little larger than the default: the tab's three panels at once."""
+    return {"width": 1440, "height": 980}
+
+
+def test_trust_tab_attack_explain_uncertainty(page, shot):
     assert not page.get_by_test_id("trust-tab").is_visible()          # 2-D mode: no tab
-    page.get_by_test_id("mode-image").click()
-    page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
-    for i in range(3):                                                # train the CNN three epochs
-        page.get_by_test_id("step").click()
-        page.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch === {i + 1}", timeout=WAIT)
+    page_image_mode(page, epochs=3)                                   # train the CNN three epochs
     page.get_by_test_id("trust-tab").click()
     assert page.get_by_test_id("trust-view").is_visible() and not page.locator("#view-image").is_visible()
     clean = page.get_by_test_id("trust-pred-clean")
@@ -61,5 +58,3 @@ def test_trust_tab_attack_explain_uncertainty(browser, server, shot):
     assert "정확도" in page.get_by_test_id("trust-test-acc").inner_text()   # drawn texts follow too
     shot(page, "trust-tab-ko")
     page.get_by_test_id("lang").click()
-    ctx.close()
-    assert not errors, errors

@@ -56,6 +56,27 @@ class Socket:
         self.send(type="frame")
         return self.until("frame")
 
+    def steps(self, n: int) -> None:
+        """Train ``n`` epochs, one step message each."""
+        for _ in range(n):
+            self.send(type="step")
+            self.until("state")
+
+    def answer(self, kind: str, **msg):
+        """Send a ``kind`` request; -> its answer frame (header, arrays), of that type."""
+        self.send(type=kind, **msg)
+        header, arrays = self.until("frame")
+        assert header["type"] == kind
+        return header, arrays
+
+    def error(self, **msg) -> dict:
+        """Send ``msg``; -> its error, once a step shows the socket keeps serving."""
+        self.send(**msg)
+        err = self.until("error")
+        self.send(type="step")
+        assert self.until("state")["running"] is False
+        return err
+
     def start(self, spec: dict | None = None) -> dict:
         """hello -> spec -> ready."""
         hello = self.until("hello")
@@ -68,6 +89,18 @@ class Socket:
 def sock(client):
     with client.websocket_connect("/ws") as ws:
         yield Socket(ws)
+
+
+@pytest.fixture
+def trained(client, sock):
+    """``trained(spec, epochs)`` -> (sock, trainer): a socket's session on ``spec``, trained
+    ``epochs`` epochs, and that session's trainer."""
+    def make(spec: dict, epochs: int):
+        sock.start(spec)
+        sock.steps(epochs)
+        (session,) = client.app.state.sessions
+        return sock, session.trainer
+    return make
 
 
 @pytest.fixture

@@ -15,34 +15,15 @@ IMAGE = _presets()["image"]     # the page's digits CNN: conv1 act1 pool1 conv2 
 
 
 @pytest.fixture
-def cnn(client, sock):
+def cnn(trained):
     """A socket on the digits CNN trained one epoch, and that session's trainer."""
-    sock.start(IMAGE)
-    sock.send(type="step")
-    sock.until("state")
-    (session,) = client.app.state.sessions
-    return sock, session.trainer
-
-
-def _inspect(sock, **msg):
-    sock.send(type="inspect", **msg)
-    header, arrays = sock.until("frame")
-    assert header["type"] == "inspect"
-    return header, arrays
-
-
-def _error(sock, **msg):
-    sock.send(**msg)
-    err = sock.until("error")
-    sock.send(type="step")                       # the socket keeps serving
-    assert sock.until("state")["running"] is False
-    return err
+    return trained(IMAGE, 1)
 
 
 def test_inspect_conv_is_the_library_convolution(cnn):
     sock, tr = cnn
     sock.send(type="view", image=5)
-    h, a = _inspect(sock, layer="act2", unit=3, row=1, col=2)
+    h, a = sock.answer("inspect", layer="act2", unit=3, row=1, col=2)
     x = tr.data.x_test[5]
     ref = probes.convolution_at(tr.model, x, "act2", 3, 1, 2)
     assert h["kind"] == "conv" and h["conv"] == "conv2" and h["input_layer"] == "pool1"
@@ -64,7 +45,7 @@ def test_inspect_conv_is_the_library_convolution(cnn):
 
 def test_inspect_pool_shows_the_winner(cnn):
     sock, tr = cnn
-    h, a = _inspect(sock, layer="pool1", unit=2, row=1, col=3)
+    h, a = sock.answer("inspect", layer="pool1", unit=2, row=1, col=3)
     with torch.no_grad():
         ref = torch.nn.functional.max_pool2d(tr.model.act1(tr.model.conv1(tr.data.x_test[0:1])), 2)
     assert h["kind"] == "pool" and h["op"] == "max" and a["window"].shape == (2, 2)
@@ -100,7 +81,7 @@ def test_a_drawn_image_flows_through_the_network(cnn):
     np.testing.assert_allclose(a["input"], x.numpy())
     np.testing.assert_allclose(a["fmap:conv1"], probes.feature_maps(tr.model, x)["conv1"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h["image"]["probs"], tr.predict(x[None])[0].numpy(), atol=1e-6)
-    hi, ai = _inspect(sock, layer="conv1", unit=0, row=2, col=3)   # the explainer reads the drawn image
+    hi, ai = sock.answer("inspect", layer="conv1", unit=0, row=2, col=3)   # the explainer reads the drawn image
     assert hi["image"]["drawn"] is True
     np.testing.assert_allclose(ai["input"], a["input"])
     sock.send(type="input", pixels=None)                      # back to the picked test image
@@ -121,7 +102,7 @@ def test_a_drawn_image_flows_through_the_network(cnn):
 ])
 def test_bad_requests_get_an_error_frame_and_the_socket_serves_on(cnn, msg, words):
     sock, _ = cnn
-    err = _error(sock, **msg)
+    err = sock.error(**msg)
     assert err["code"] == "message"
     for w in words:
         assert w in err["message"]
@@ -132,5 +113,5 @@ def test_bad_requests_get_an_error_frame_and_the_socket_serves_on(cnn, msg, word
 def test_explainer_needs_image_mode(sock):
     sock.start({"data": {"name": "spiral"}})
     for msg in ({"type": "inspect", "layer": "conv1"}, {"type": "input", "pixels": [0.0]}):
-        err = _error(sock, **msg)
+        err = sock.error(**msg)
         assert err["code"] == "message" and "image mode" in err["message"]

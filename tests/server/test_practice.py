@@ -23,24 +23,9 @@ AUGMENTED = {**IMAGE, "data": {**IMAGE["data"], "augment": [{"type": "rotate", "
 METRIC = {**IMAGE, "model": {**IMAGE["model"], "embedding": 16}}
 
 
-def _answer(sock, kind, **msg):
-    sock.send(type=kind, **msg)
-    header, arrays = sock.until("frame")
-    assert header["type"] == kind
-    return header, arrays
-
-
-def _error(sock, **msg):
-    sock.send(**msg)
-    err = sock.until("error")
-    sock.send(type="step")                       # the socket keeps serving
-    assert sock.until("state")["running"] is False
-    return err
-
-
 def test_augment_preview_is_the_library_preview(client, sock):
     sock.start(AUGMENTED)
-    h, a = _answer(sock, "augment", n=12, seed=3)
+    h, a = sock.answer("augment", n=12, seed=3)
     (session,) = client.app.state.sessions
     ref = augment.preview(session.trainer.spec, 12, 3, data=session.trainer.data)
     np.testing.assert_allclose(a["before"], ref["before"].numpy())
@@ -54,30 +39,25 @@ def test_augment_preview_is_the_library_preview(client, sock):
 
 def test_augment_errors(sock):
     sock.start(IMAGE)
-    err = _error(sock, type="augment", n=33)
+    err = sock.error(type="augment", n=33)
     assert err["code"] == "limit" and "augment.n" in err["message"] and "1..32" in err["message"]
     sock.send(type="spec", spec={"data": {"name": "spiral"}})
     sock.until("ready")
-    err = _error(sock, type="augment")
+    err = sock.error(type="augment")
     assert err["code"] == "message" and "image mode" in err["message"]
 
 
-def test_ask_is_active_ask_on_the_plane(client, sock):
-    sock.start({"data": {"name": "xor"}})
-    for _ in range(3):
-        sock.send(type="step")
-        sock.until("state")
-    (session,) = client.app.state.sessions
-    tr = session.trainer
+def test_ask_is_active_ask_on_the_plane(trained):
+    sock, tr = trained({"data": {"name": "xor"}}, 3)
     pool = probes.plane(tr.data.extent, ASK_GRID)
     for strategy in active.STRATEGIES:
-        h, a = _answer(sock, "ask", k=6, strategy=strategy)
+        h, a = sock.answer("ask", k=6, strategy=strategy)
         want = active.ask(tr, pool, 6, strategy)
         assert h["indices"] == want and h["strategy"] == strategy
         np.testing.assert_allclose(a["points"], pool[want])
     probs = np.asarray(h["probs"])
     np.testing.assert_allclose(probs, tr.predict(tr.data.featurize(pool[want])).numpy(), atol=1e-6)
-    h, _ = _answer(sock, "ask", k=6, strategy="margin")        # margin: the smallest gaps first
+    h, _ = sock.answer("ask", k=6, strategy="margin")        # margin: the smallest gaps first
     gaps = np.sort(np.asarray(h["probs"]), 1)
     all_gaps = np.sort(tr.predict(tr.data.featurize(pool)).numpy(), 1)
     assert (gaps[:, -1] - gaps[:, -2]).max() <= np.sort(all_gaps[:, -1] - all_gaps[:, -2])[5] + 1e-6
@@ -85,22 +65,18 @@ def test_ask_is_active_ask_on_the_plane(client, sock):
 
 def test_ask_errors(sock):
     sock.start({"data": {"name": "xor"}})
-    err = _error(sock, type="ask", strategy="guess")
+    err = sock.error(type="ask", strategy="guess")
     assert err["code"] == "message" and "ask.strategy" in err["message"] and "margin" in err["message"]
-    err = _error(sock, type="ask", k=21)
+    err = sock.error(type="ask", k=21)
     assert err["code"] == "limit" and "ask.k" in err["message"]
     sock.send(type="spec", spec={"data": {"name": "reg-plane"}})
     sock.until("ready")
-    assert "2-D mode" in _error(sock, type="ask")["message"]
+    assert "2-D mode" in sock.error(type="ask")["message"]
 
 
-def test_neighbors_are_retrieval_neighbors(client, sock):
-    sock.start(METRIC)
-    sock.send(type="step")
-    sock.until("state")
-    h, a = _answer(sock, "neighbors", image=5, k=6)
-    (session,) = client.app.state.sessions
-    tr = session.trainer
+def test_neighbors_are_retrieval_neighbors(trained):
+    sock, tr = trained(METRIC, 1)
+    h, a = sock.answer("neighbors", image=5, k=6)
     emb = retrieval.embed(tr.model, tr.data.x_test)
     idx, sims = retrieval.neighbors(emb, 5, 6)
     assert [n["index"] for n in h["neighbors"]] == idx and 5 not in idx
@@ -118,13 +94,13 @@ def test_neighbors_are_retrieval_neighbors(client, sock):
 
 def test_neighbors_errors(sock):
     sock.start(IMAGE)
-    err = _error(sock, type="neighbors", image=0)
+    err = sock.error(type="neighbors", image=0)
     assert err["code"] == "message" and "model.embedding" in err["message"]
     sock.send(type="spec", spec=METRIC)
     sock.until("ready")
-    err = _error(sock, type="neighbors", image=10_000)
+    err = sock.error(type="neighbors", image=10_000)
     assert "neighbors.image" in err["message"]
-    assert _error(sock, type="neighbors", k=17)["code"] == "limit"
+    assert sock.error(type="neighbors", k=17)["code"] == "limit"
 
 
 def _write_folder(root, sizes=((8, 8), (10, 6))):

@@ -15,20 +15,14 @@ IMAGE = _presets()["image"]     # the page's digits CNN (with dropout)
 
 
 @pytest.fixture
-def tab(client, sock):
+def tab(trained):
     """A socket on the digits CNN trained two epochs, and that session's model and data."""
-    sock.start(IMAGE)
-    for _ in range(2):
-        sock.send(type="step")
-        sock.until("state")
-    (session,) = client.app.state.sessions
-    return sock, session.trainer
+    return trained(IMAGE, 2)
 
 
 def _ask(sock, **msg):
-    sock.send(type="trust", **msg)
-    header, arrays = sock.until("frame")
-    assert header["type"] == "trust" and header["what"] == msg["what"]
+    header, arrays = sock.answer("trust", **msg)
+    assert header["what"] == msg["what"]
     return header, arrays
 
 

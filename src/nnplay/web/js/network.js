@@ -43,12 +43,19 @@ export class Network {
     const cols = [inputs.length, ...layers.map((l) => l.units), info.task === "multiclass" ? info.num_classes : 1];
     const width = Math.max(root.clientWidth, 320);
     const most = Math.max(...cols);
-    const size = Math.max(18, Math.min(38, Math.floor((430 - 6 * most) / most)));   // fits 1400x900 with its options
+    // many layers share the width: narrower columns, smaller units, compact controls
+    const step = (width - 130) / (cols.length - 1);          // px between two columns
+    const w = Math.min(108, step - 6);                        // a layer's controls
+    const narrow = w < 64, tight = w < 54;                    // count as a number; +/- stacked
+    const head = tight ? HEAD + 24 : HEAD;
+    const size = Math.max(12, Math.min(Math.max(18, Math.min(38, Math.floor((430 - 6 * most) / most))),   // fits 1400x900 with its options
+      Math.floor(step * 0.6)));
     const gap = Math.max(4, Math.min(10, Math.floor(size / 4)));
-    const height = HEAD + most * (size + gap) + 10;
+    const height = head + most * (size + gap) + 10;
     root.style.height = `${height}px`;
-    const colX = (c) => 70 + ((width - 130) * c) / (cols.length - 1);
-    const nodeY = (c, j) => HEAD + j * (size + gap);
+    root.classList.toggle("tight", tight);
+    const colX = (c) => 70 + step * c;
+    const nodeY = (c, j) => head + j * (size + gap);
 
     // links on one canvas (hundreds of SVG paths restyled every frame cost the browser too much)
     const canvas = el("canvas", { class: "links", style: `width:${width}px;height:${height}px` });
@@ -133,7 +140,6 @@ export class Network {
     if (info.mode !== "image") {
       layers.forEach((layer, i) => {
         const x = colX(i + 1);
-        const w = Math.min(108, colX(1) - colX(0) - 6);   // narrow columns: narrower controls
         const acts = schema.choices("model.activation");
         const current = (spec.model.activations || [])[i] || spec.model.activation;
         const sel = el("select", { class: "layer-act", "data-testid": `layer-act-${i}`, "data-help": "layerActivation" },
@@ -141,19 +147,21 @@ export class Network {
         sel.value = current;
         sel.style.width = `${w - 4}px`;
         sel.addEventListener("change", () => this.hooks.setLayerAct(i, sel.value));
+        const n = spec.model.hidden ? spec.model.hidden[i] ?? layer.units : layer.units;
+        const count = el("div", { class: "count", "data-testid": `units-${i}`, title: t("units", { n }) }, narrow ? String(n) : t("units", { n }));
         const headBox = el("div", { class: "layer-head", style: `left:${x - w / 2}px;width:${w}px` },
           el("div", { class: "pm" },
             el("button", { class: "mini", "data-testid": `add-unit-${i}`, "data-help": "addUnit", onclick: () => this.hooks.addUnit(i, +1) }),
             el("button", { class: "mini", "data-testid": `remove-unit-${i}`, "data-help": "removeUnit", onclick: () => this.hooks.addUnit(i, -1) })),
-          el("div", { class: "count", "data-testid": `units-${i}` }, t("units", { n: spec.model.hidden ? spec.model.hidden[i] ?? layer.units : layer.units })),
-          sel);
+          count, sel);
         headBox.querySelectorAll(".mini")[0].innerHTML = icon("plus");
         headBox.querySelectorAll(".mini")[1].innerHTML = icon("minus");
         root.append(headBox);
       });
     }
     root.append(el("div", { class: "col-label", style: `left:${colX(0) - size - 40}px;width:${size + 44}px;text-align:right` }, t(is2d ? "features" : "inputs")));
-    root.append(el("div", { class: "col-label right", style: `left:${colX(cols.length - 1) - 40}px` }, t("output")));
+    const last = colX(cols.length - 1), left = Math.max(last - 40, last - step + w / 2 + 2);   // clear of the last layer's controls
+    root.append(el("div", { class: "col-label right", style: `left:${left}px;width:${Math.min(last + 40, width) - left}px` }, t("output")));
     this.editor.hidden = true;
     root.append(this.editor);
   }
