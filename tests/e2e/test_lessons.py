@@ -82,6 +82,23 @@ def test_a_lesson_at_its_own_epochs_shows_its_claim_holds(page, lesson_id):
     assert epochs == [lesson.spec(0).train.epochs] * 2   # each paused at the lesson's end
 
 
+def test_every_lesson_reads_in_korean(page):
+    """The menu, and each lesson's title, text, claim and part labels, in Korean (those four
+    also train and show their measured figure in Korean, below)."""
+    page_lang(page, "ko")
+    page.get_by_test_id("lessons").click()
+    items = page.get_by_test_id("lessons-menu").locator(".lesson-item")
+    assert items.all_inner_texts() == [s.title.ko for s in ALL]
+    page.mouse.click(5, 880)
+    for lesson in ALL:
+        open_lesson(page, lesson.id, epochs=1)
+        assert page.get_by_test_id("lesson-title").inner_text() == lesson.title.ko
+        assert page.get_by_test_id("lesson-text").inner_text() == lesson.text.ko
+        assert page.get_by_test_id("lesson-claim").inner_text() == lesson.claim.ko
+        for i, part in enumerate(lesson.parts):
+            assert part.label.ko in page.get_by_test_id(f"lesson-part-{i}").inner_text()
+
+
 @pytest.mark.parametrize("lesson_id", ["xor", "digits_cnn", "adding_problem", "vae"])
 def test_lessons_in_korean(page, lesson_id):
     """2-D (compare), image, sequences and generative lessons, read and measured in Korean."""
