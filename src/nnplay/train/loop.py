@@ -25,7 +25,8 @@ from ..model import CHUNK, build_model, eval_mode
 from ..model.regularize import penalty
 from ..model.transfer import freeze, load_matching
 from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, UserError, from_dict, live_fields, rebuilds
-from .compiled import TRACING, CompiledStep, eager, unsupported
+from . import compiled
+from .compiled import CompiledStep, eager
 from .losses import TaskLoss, class_weights, correct, predict
 from .metric import metric_loss
 from .optimizers import make_optimizer
@@ -33,7 +34,6 @@ from .precision import use_amp
 from .schedules import make_schedule
 
 PROBE_BATCH = 256  # samples used for activation statistics
-COMPILE_AFTER = 2.0  # seconds of eager training before the compiled step is built (train.compile)
 
 
 class DivergenceError(RuntimeError):
@@ -163,7 +163,7 @@ class Trainer:
         self.amp = use_amp(spec.train.amp, self.model, self.x["train"][:spec.train.batch_size], self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.adversary: Callable | None = None
-        self.compiled: CompiledStep | None = None   # see _fast_step
+        self.compiled: CompiledStep | None = None   # see compiled.fast_step
         self.seconds = 0.0                          # time spent in train_epoch
         self._build_optimizer()
 
@@ -361,7 +361,7 @@ class Trainer:
         n = len(x)
         model.train()
         forward = self._forward_fn()
-        fast = self._fast_step()
+        fast = compiled.fast_step(self)
         l1 = m.reg_rate if m.regularization == "l1" else 0.0
         l2 = m.reg_rate if m.regularization == "l2" else 0.0
         order = torch.randperm(n, generator=self.generator).to(self.device)
@@ -423,10 +423,7 @@ class Trainer:
     @property
     def engine(self) -> str:
         """'compiled' once the compiled step trains, 'compiling' while it is built, else 'eager'."""
-        c = self.compiled
-        if c is None or c.error:
-            return "eager"
-        return "compiled" if c.ready.is_set() else "compiling"
+        return compiled.engine(self.compiled)
 
     def _eager_step(self, forward, xb: torch.Tensor, yb: torch.Tensor, want_grads: bool,
                     weight: float = 1.0):
@@ -463,35 +460,9 @@ class Trainer:
         return loss, out, grads
 
     def compile_now(self, timeout: float | None = None) -> bool:
-        """Build the compiled step now (``train.compile`` on) and wait; True once it is used.
-        Not from a thread running a network (an epoch, a session's work): the build waits for
-        it (train/compiled.py, TRACING)."""
-        if TRACING.holds_eager():
-            raise RuntimeError("compile_now: this thread runs a network eagerly, and the build "
-                               "would wait for it; call it between epochs")
-        self._fast_step(now=True)
-        return self.compiled is not None and self.compiled.wait(timeout)
-
-    def _fast_step(self, now: bool = False) -> CompiledStep | None:
-        """The compiled step when ``train.compile`` is on and it is built; None until then
-        (the eager step trains meanwhile), and for networks or settings it does not cover
-        (batch norm, mixed precision, adversarial training, metric losses). Building starts after
-        COMPILE_AFTER seconds of training: short runs never pay the seconds it takes."""
-        t = self.spec.train
-        if not t.compile or self.amp or self.adversary is not None or unsupported(self.model) \
-                or self.share.module is not None or self.metric_loss is not None \
-                or self.augment is not None:
-            self.compiled = None
-            return None
-        c = self.compiled
-        if c is None or not c.matches(self.loss_fn, t.batch_size):
-            if self.seconds < COMPILE_AFTER and not now:
-                return None
-            c = self.compiled = CompiledStep(self.model, self.loss_fn, t.batch_size)
-            c.cancel = self.cancel   # a closed session's build that has not begun is dropped
-            n = min(t.batch_size, len(self.x["train"]))
-            c.start(self.x["train"][:n], self.y["train"][:n])
-        return c if c.ready.is_set() else None
+        """Build the compiled step now (``train.compile`` on) and wait; True once it is used
+        (train/compiled.py, ``compile_now``)."""
+        return compiled.compile_now(self, timeout)
 
     def _forward_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """The training forward pass: each layer's ``forward`` in turn, skipping
