@@ -114,6 +114,10 @@ class OneProcess:
 class Trainer:
     """Owns the model, optimizer, schedule and data for one experiment."""
     cancel: threading.Event | None = None   # set it to end ``train_epoch`` at the next batch
+    # called after each training batch with (batches done this epoch, that batch's loss): the
+    # playground's frames mid-epoch (server/session.py). It may run the network in eval mode
+    # but must change nothing that training reads, so a watched run learns the same numbers
+    between_batches: Callable[[int, torch.Tensor], None] | None = None
     share = OneProcess()                    # which part of each batch this process trains on
     # optional features, off unless __init__ (or start_from) turns them on for this spec; a
     # subclass that builds its own state (generative.GenerativeTrainer) inherits them off
@@ -395,6 +399,8 @@ class Trainer:
             losses.append(loss.detach())
             if task != "regression":
                 outs.append(out.detach())
+            if self.between_batches is not None:
+                self.between_batches(i + 1, loss)
         if self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
         sizes = torch.tensor([float(len(p)) for p in parts], device=self.device)   # the last may be smaller
