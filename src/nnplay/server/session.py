@@ -72,6 +72,7 @@ class Session:
         self.evaluated: dict = {}   # train/test metrics of the network as it was ...
         self.fresh = False          # ... and whether it is still that network (nothing trained since)
         self.mid_frames = 0      # frames sent between batches in the epoch in progress
+        self.epoch_start = 0.0   # when it began (perf_counter seconds)
         self.thread = threading.Thread(target=self._run, name="nnplay-session", daemon=True)
         self.thread.start()
 
@@ -174,6 +175,7 @@ class Session:
         if probe is None:          # probes (about 3% of an epoch) only when a frame is wanted
             probe = self.want_frame or long
         self.mid_frames = 0
+        self.epoch_start = t0
         rec = self.trainer.train_epoch(probe=probe)
         self.epoch_seconds = time.perf_counter() - t0
         self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
@@ -208,10 +210,11 @@ class Session:
         self.lesson = (lesson, m.part)
 
     def _between_batches(self, step: int, loss) -> None:
-        """``Trainer.between_batches``: a frame when the page asked for one and it falls due.
-        While playing, frame requests are read here when no other message waits before them
-        (messages wait for the epoch's end; so does a request sent after a step: its frame
-        shows the step done)."""
+        """``Trainer.between_batches``: a frame when the page asked for one, it falls due, and
+        the epoch has run longer than one beat (a shorter one's frames follow it, with its
+        metrics). A frame request is read here while playing and when no other message
+        waits before it (messages wait for the epoch's end; so does a request sent after a
+        step: its frame shows the step done)."""
         q = self.inbox.queue
         while self.running and q and isinstance(q[0], FrameRequest):   # only this thread takes from the inbox
             try:
@@ -219,7 +222,8 @@ class Session:
             except queue.Empty:   # stop() emptied it: the epoch is being cancelled
                 break
             self.want_frame = True
-        if self.want_frame and time.perf_counter() >= self.next_frame:
+        now = time.perf_counter()
+        if self.want_frame and now >= self.next_frame and now - self.epoch_start >= 1.0 / self.limits.fps:
             self.mid_frames += 1
             self._send_frame(step, float(loss.detach()))
 
