@@ -5,14 +5,28 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 import torch
+from fastapi.testclient import TestClient
 
+from nnplay.server import Limits, create_app
 from nnplay.spec import from_dict
 from nnplay.train import Trainer
+
+from .conftest import HOST, ORIGIN, Socket
 
 # 2,000 training points in batches of one: an epoch of 2,000 steps (a fraction of a second or more)
 LONG = {"data": {"name": "spiral", "samples": 5000}, "model": {"hidden": [8, 8]},
         "train": {"batch_size": 1, "lr": 0.01}}
+
+
+@pytest.fixture
+def long_sock(tmp_path):
+    """A socket to a server that allows 20,000 points: epochs of 8,000 steps (a quarter of a
+    second or more on any CPU), whatever the machine."""
+    app = create_app(Limits(samples=20_000), runs_dir=tmp_path / "runs", allow_hosts=[HOST])
+    with TestClient(app, headers={"origin": ORIGIN}) as c, c.websocket_connect("/ws") as ws:
+        yield Socket(ws)
 
 
 def frames_while_playing(sock, enough) -> list[tuple[dict, dict]]:
@@ -40,8 +54,9 @@ def within_one_epoch(frames) -> list[tuple[dict, dict]]:
     return best
 
 
-def test_frames_arrive_during_an_epoch_and_show_it_moving(sock):
-    ready = sock.start(LONG)
+def test_frames_arrive_during_an_epoch_and_show_it_moving(long_sock):
+    sock = long_sock
+    ready = sock.start({**LONG, "data": {"name": "spiral", "samples": 20_000}})
     n = ready["info"]["sizes"]["train"]
     frames = frames_while_playing(sock, lambda fs: len(within_one_epoch(fs)) >= 3)
     run = within_one_epoch(frames)
@@ -60,7 +75,7 @@ def test_frames_arrive_during_an_epoch_and_show_it_moving(sock):
 
 def test_a_watched_run_learns_what_an_unwatched_one_learns(client, sock):
     sock.start(LONG)
-    frames = frames_while_playing(sock, lambda fs: len(fs) >= 2 and fs[-1][0]["epoch"] >= 2)
+    frames = frames_while_playing(sock, lambda fs: any(h["step"] for h, _ in fs) and fs[-1][0]["epoch"] >= 2)
     assert any(h["step"] for h, _ in frames)     # frames went out between batches
     (session,) = client.app.state.sessions
     watched = session.trainer
