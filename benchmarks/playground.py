@@ -76,12 +76,12 @@ def start_server(threads: int, runs: str) -> tuple[subprocess.Popen, str]:
 
 
 def ready(page) -> None:
-    page.wait_for_function("() => window.nnplay && nnplay.labs[0].frame && !nnplay.labs[0].pending",
+    page.wait_for_function("() => window.nnplay && nnplay.sessions[0].frame && !nnplay.sessions[0].pending",
                            timeout=60_000)
 
 
 def sample(page) -> tuple[float, int, int]:
-    return time.perf_counter(), page.evaluate("nnplay.labs[0].frame.header.epoch"), page.evaluate("nnplay.labs[0].frames")
+    return time.perf_counter(), page.evaluate("nnplay.sessions[0].frame.header.epoch"), page.evaluate("nnplay.sessions[0].frames")
 
 
 def throughput(browser, url: str, seconds: float) -> dict:
@@ -92,7 +92,7 @@ def throughput(browser, url: str, seconds: float) -> dict:
     started = time.perf_counter()
     # the eager step trains while the compiled one is built (train/compiled.py); measure the
     # steady state, and report how long the switch took
-    page.wait_for_function("() => nnplay.labs[0].frame.header.engine === 'compiled'", timeout=120_000)
+    page.wait_for_function("() => nnplay.sessions[0].frame.header.engine === 'compiled'", timeout=120_000)
     compiled_after = time.perf_counter() - started
     page.wait_for_timeout(1000)
     t0, e0, f0 = sample(page)
@@ -178,7 +178,7 @@ def time_to_target(browser, url: str, seed: int, limit: float) -> float | None:
     page.get_by_test_id("play").click()
     t0 = time.perf_counter()
     try:
-        page.wait_for_function(f"() => (nnplay.labs[0].frame.header.metrics.test_accuracy || 0) >= {TARGET}",
+        page.wait_for_function(f"() => (nnplay.sessions[0].frame.header.metrics.test_accuracy || 0) >= {TARGET}",
                                timeout=limit * 1000, polling="raf")
         took = time.perf_counter() - t0
     except Exception:  # noqa: BLE001 - the seed did not get there in time

@@ -94,7 +94,10 @@ def test_a_frame_that_fails_is_not_retried_in_a_loop(sock, monkeypatch):
     assert len(calls) == 1                       # one error, not one per loop turn
     monkeypatch.undo()
     sock.send(type="step")
-    assert sock.frame()[0]["epoch"] == 1
+    header, _ = sock.frame()
+    if header["step"]:   # the request whose frame failed, answered between the step's batches
+        header, _ = sock.frame()
+    assert header["epoch"] == 1
 
 
 def test_the_cancel_hook_stops_an_epoch_between_batches():

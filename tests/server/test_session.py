@@ -271,8 +271,8 @@ def test_idx_sets_from_the_data_dir(tmp_path, wrap):
 
 
 def test_frames_say_which_step_trains(sock, monkeypatch):
-    from nnplay.train import loop
-    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)   # build the compiled step at once
+    from nnplay.train import compiled
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 0.0)   # build the compiled step at once
     sock.start({**SMALL, "train": {"compile": True}})
     first, _ = sock.frame()
     assert first["engine"] == "eager"

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from nnplay.spec import from_dict
-from nnplay.train import Trainer, loop
+from nnplay.train import Trainer, compiled
 from nnplay.train.compiled import CompiledStep, unsupported
 
 # one network for most tests, so that Inductor's cache serves the repeated builds
@@ -75,7 +75,7 @@ def test_updates_match_torch_optimizers(built, opt):
 
 
 def test_trainer_switches_to_the_compiled_step_and_learns_the_same(monkeypatch):
-    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 0.0)
     fast, slow = trainer(), trainer(compile=False)
     assert fast.engine == "eager"
     fast.train_epoch()                     # starts the build in the background
@@ -98,11 +98,11 @@ def test_trainer_switches_to_the_compiled_step_and_learns_the_same(monkeypatch):
 def test_short_runs_never_build_it():
     tr = trainer()
     tr.train_epoch()
-    assert loop.COMPILE_AFTER > tr.seconds and tr.compiled is None and tr.engine == "eager"
+    assert compiled.COMPILE_AFTER > tr.seconds and tr.compiled is None and tr.engine == "eager"
 
 
 def test_settings_it_does_not_cover_stay_eager(monkeypatch):
-    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 0.0)
     bn = Trainer(from_dict({**SPEC, "model": {**SPEC["model"], "batchnorm": True}}))
     assert "batch norm" in unsupported(bn.model)
     bn.train_epoch()
@@ -157,7 +157,7 @@ def test_a_network_rebuilt_with_the_same_layers_reuses_the_built_step(built):
 
 def test_a_failed_build_leaves_training_eager(monkeypatch, caplog):
     import torch._inductor
-    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 0.0)
 
     def broken(*a, **k):
         raise RuntimeError("no C++ compiler")

@@ -247,9 +247,9 @@ def test_the_walk_covers_every_field_the_spec_marks_live():
 
 @pytest.mark.parametrize("field", sorted(k for k, v in LIVE.items() if isinstance(v, tuple)))
 def test_each_live_field_reaches_its_target_and_stays_for_the_next_epochs(field, monkeypatch):
-    from nnplay.train import loop
-    monkeypatch.setattr(loop, "CompiledStep", FakeStep)
-    monkeypatch.setattr(loop, "COMPILE_AFTER", 0.0)
+    from nnplay.train import compiled
+    monkeypatch.setattr(compiled, "CompiledStep", FakeStep)
+    monkeypatch.setattr(compiled, "COMPILE_AFTER", 0.0)
     start, change, holds = LIVE[field]
     section = field.split(".")[0]
 

@@ -29,9 +29,10 @@ from torch.nn import functional as F
 from ..data import DataBundle, load_data
 from ..data import toy2d
 from ..model import CHUNK, eval_mode
-from ..spec import Spec, SpecError
+from ..spec import SpecError
 from ..train.compiled import eager
-from ..train.loop import DivergenceError, Trainer, _check_batch_norm, resolve_device
+from ..train.loop import DivergenceError, Trainer, _check_batch_norm
+from ..train.placement import resolve_device
 from ..train.optimizers import make_optimizer
 from ..train.schedules import make_schedule
 from . import metrics
@@ -41,16 +42,18 @@ SAMPLES = 2500       # samples behind each epoch's GAN metrics (PacGAN's count)
 
 
 class GenerativeTrainer(Trainer):
-    """Owns a generative model, its optimizer(s) and data; see the module docstring."""
+    """Owns a generative model, its optimizer(s) and data; see the module docstring.
+    ``Trainer.__init__`` builds it, with this class's ``_build``, ``_place_data`` and
+    ``_build_optimizer``; no adversarial training, no mixed precision."""
+    mixed_precision = False
 
-    def __init__(self, spec: Spec, data: DataBundle | None = None, device: str | None = None,
-                 adversary=None):   # (no adversarial training for generative models)
+    def _build(self, data: DataBundle | None, device: str | None) -> None:
+        spec = self.spec
         for field, used in (("data.augment", spec.data.augment), ("train.tta", spec.train.tta),
                             ("model.freeze", spec.model.freeze), ("model.embedding", spec.model.embedding),
                             ("train.metric_loss", spec.train.metric_loss != "none")):
             if used:   # classifier features: refused rather than silently ignored
                 raise SpecError.say("gen.classifier_only", field=field, kind=spec.model.kind)
-        self.spec = spec
         self.data = data if data is not None else load_data(spec.data, unlabelled=True)
         self.device = resolve_device(device or spec.train.device)
         s_init, s_order, s_drop, s_noise = np.random.SeedSequence(spec.train.seed % 2**64).generate_state(4, np.uint64)
@@ -63,16 +66,6 @@ class GenerativeTrainer(Trainer):
                                       torch.Generator().manual_seed(int(s_init)),
                                       self.dropout_generator).to(self.device)
         self.loss_fn = None
-        self._place_data()
-        self.epoch = 0
-        self.history: list[dict] = []
-        self.best: dict = {"value": None, "epoch": 0, "state": None}
-        self.amp = False
-        self.scaler = torch.amp.GradScaler("cuda", enabled=False)
-        self.adversary = None
-        self.compiled = None
-        self.seconds = 0.0
-        self._build_optimizer()
 
     # --- set-up -----------------------------------------------------------------------
     @property

@@ -2,10 +2,12 @@
 
 The socket handler only parses messages and posts them here; the worker trains
 epoch after epoch at full speed while playing, and between epochs applies the
-posted messages and, when the page asked for one and at most ``limits.fps``
-times a second, packs the latest state into a frame. At most ``limits.inbox``
-messages wait; closing the socket drops them, cuts the epoch in progress short
-(``Trainer.cancel``) and ends the thread, which drops the model and data.
+posted messages. When the page asked for a frame, at most ``limits.fps`` times a
+second, it packs the latest state into one: between epochs, or between two batches
+of a long epoch (``Trainer.between_batches``; a frame request at the head of the inbox
+is the one message read mid-epoch), so the picture moves however long an epoch takes. At most
+``limits.inbox`` messages wait; closing the socket drops them, cuts the epoch in
+progress short (``Trainer.cancel``) and ends the thread, which drops the model and data.
 """
 from __future__ import annotations
 
@@ -41,28 +43,8 @@ SHOWN_IMAGES = 40         # test images sent to the page's picker
 SHOWN_MISTAKES = 24       # misclassified test images per frame
 EXACT_TRAIN = 5000        # training sets up to this size are evaluated for each frame; larger: the epoch's running figures
 SLOW_EVERY = 0.5          # seconds between confusion-matrix updates while playing
+MID_EPOCH = ("2d", "image", "table")   # modes whose frames go out between batches too
 _CLOSE = object()
-
-
-class _BetweenBatches:
-    """The Trainer's ``cancel`` (read between two batches): set when the session closes, and
-    on the worker's own thread the moment to answer a test image picked mid-epoch, so that
-    the page shows it at once instead of after the epoch (image mode; an epoch of MNIST takes
-    seconds)."""
-
-    def __init__(self, session: "Session"):
-        self.session = session
-
-    def set(self) -> None:
-        self.session.closed.set()
-
-    def is_set(self) -> bool:
-        s = self.session
-        if s.closed.is_set():
-            return True
-        if s.picked is not None and s.running and threading.current_thread() is s.thread:
-            s._answer_pick()
-        return False
 
 
 class Session:
@@ -88,6 +70,11 @@ class Session:
         self.caps = limits          # the spec caps: raised to admit a lesson's own sizes
         self.picked: View | None = None   # the latest view posted (a test image picked mid-epoch is shown between batches)
         self.shown_image = -1             # the test image the last frame showed
+        self.mode = ""           # the network's view (2d, image, table, sequence, generative)
+        self.evaluated: dict = {}   # train/test metrics of the network as it was ...
+        self.fresh = False          # ... and whether it is still that network (nothing trained since)
+        self.mid_frames = 0      # frames sent between batches in the epoch in progress
+        self.epoch_start = 0.0   # when it began (perf_counter seconds)
         self.thread = threading.Thread(target=self._run, name="nnplay-session", daemon=True)
         self.thread.start()
 
@@ -188,12 +175,18 @@ class Session:
 
     def _train_once(self, probe: bool | None = None) -> None:
         t0 = time.perf_counter()
+        long = self.mid_frames > 0   # the last epoch was long enough for frames between batches
         if probe is None:          # probes (about 3% of an epoch) only when a frame is wanted
-            probe = self.want_frame
+            probe = self.want_frame or long
+        self.mid_frames = 0
+        self.epoch_start = t0
         rec = self.trainer.train_epoch(probe=probe)
         self.epoch_seconds = time.perf_counter() - t0
         self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
         self.dirty = True
+        self.fresh = False
+        if self.mid_frames:   # the next epoch's frames show this one's test metrics
+            self._evaluate()
         self.trainer.thin_history(MAX_HISTORY)
         if self.lesson is not None and self.trainer.epoch == self.trainer.spec.train.epochs:
             self._lesson_ends()
@@ -220,8 +213,31 @@ class Session:
         self._build(spec)
         self.lesson = (lesson, m.part)
 
+    def _between_batches(self, step: int, loss) -> None:
+        """``Trainer.between_batches``: a whole frame at once for a test image just picked
+        (image mode: an epoch of MNIST takes seconds); else a frame when the page asked for one, it falls due, and
+        the epoch has run longer than one beat (a shorter one's frames follow it, with its
+        metrics). A frame request is read here while playing and when no other message
+        waits before it (messages wait for the epoch's end; so does a request sent after a
+        step: its frame shows the step done)."""
+        if self.picked is not None and self.running:   # a test image picked mid-epoch: shown now
+            self._answer_pick()
+        q = self.inbox.queue
+        while self.running and q and isinstance(q[0], FrameRequest):   # only this thread takes from the inbox
+            try:
+                self.inbox.get_nowait()
+            except queue.Empty:   # stop() emptied it: the epoch is being cancelled
+                break
+            self.want_frame = True
+        now = time.perf_counter()
+        if self.want_frame and now >= self.next_frame and now - self.epoch_start >= 1.0 / self.limits.fps:
+            self.mid_frames += 1
+            self._send_frame(step, float(loss.detach()))
+
     # --- messages --------------------------------------------------------------------
     def _handle(self, m) -> None:
+        if not isinstance(m, (FrameRequest, View)):
+            self.fresh = False   # it may change the network or its loss
         if isinstance(m, FrameRequest):
             self.want_frame = True
         elif isinstance(m, SpecMsg):
@@ -305,8 +321,11 @@ class Session:
     def _build(self, spec: Spec, data: DataBundle | None = None) -> None:
         trainer = new_trainer(spec, data=data, device="cpu" if spec.train.device == "auto" else None)
         self._check_activations(trainer, spec.train.batch_size)   # before any step allocates them
-        trainer.cancel = _BetweenBatches(self)
-        self.trainer, self.last_rec = trainer, {}
+        trainer.cancel = self.closed
+        self.mode = self._mode(trainer)
+        if self.mode in MID_EPOCH:
+            trainer.between_batches = self._between_batches
+        self.trainer, self.last_rec, self.fresh = trainer, {}, False
         self.dirty = True
         self._send({"type": "ready", "spec": spec.to_dict(), **self._describe(trainer)})
 
@@ -315,10 +334,15 @@ class Session:
             probes.layer_table(tr.model, tr.data.input_shape)
         check_activations(layers, min(batch_size, len(tr.x["train"])), self.limits)
 
+    @staticmethod
+    def _mode(tr: Trainer) -> str:
+        d = tr.data
+        return "generative" if generative.is_generative(tr.spec) else "2d" if d.is_2d else \
+            "image" if d.is_image else "sequence" if sequences.is_sequence(tr) else "table"
+
     def _describe(self, tr: Trainer) -> dict:
         d = tr.data
-        mode = "generative" if generative.is_generative(tr.spec) else "2d" if d.is_2d else "image" if d.is_image else \
-            "sequence" if sequences.is_sequence(tr) else "table"
+        mode = self._mode(tr)
         info = {"mode": mode, "task": d.task, "num_classes": d.num_classes,
                 "class_names": d.class_names, "feature_names": d.feature_names,
                 "input_shape": list(d.input_shape), "extent": d.extent,
@@ -366,21 +390,35 @@ class Session:
         self._guarded(self._send_frame)   # its evaluations run in eval mode and restore training mode
 
     # --- frames ------------------------------------------------------------------------
-    def _send_frame(self) -> None:
+    def _evaluate(self) -> None:
+        """Test metrics (and train metrics of a small training set) of the network as it is
+        now, in eval mode: a full pass, so a frame between batches shows the last epoch's."""
+        tr = self.trainer
+        splits = ("train", "test") if len(tr.x["train"]) <= EXACT_TRAIN else ("test",)
+        self.evaluated = {f"{s}_{k}": v for s in splits for k, v in tr.evaluate(s).items()}
+        self.fresh = True
+
+    def _send_frame(self, step: int = 0, batch_loss: float | None = None) -> None:
+        """A frame of the latest state; ``step`` > 0: between batches, the ``step``-th of the
+        epoch in progress, whose last batch's loss was ``batch_loss``."""
         tr, d, v = self.trainer, self.trainer.data, self.view
         now = time.perf_counter()
         rec = self.last_rec
-        metrics: dict = {}
-        for split in ("train", "test"):
-            res = tr.evaluate(split) if split == "test" or len(tr.x["train"]) <= EXACT_TRAIN else \
-                {k.removeprefix("train_"): rec[k] for k in rec if k.startswith("train_")}
-            metrics.update({f"{split}_{k}": val for k, val in res.items()})
+        if not (step or self.fresh):
+            self._evaluate()
+        metrics: dict = {k: rec[k] for k in rec if k.startswith("train_")} \
+            if len(tr.x["train"]) > EXACT_TRAIN else {}   # the epoch's running figures
+        metrics.update(self.evaluated)
         metrics.update({k: rec[k] for k in ("val_loss", "val_accuracy", "val_mse", "lr")
                         if k in rec})
-        header = {"type": "frame", "epoch": tr.epoch, "running": self.running, "engine": tr.engine,
+        # epoch: epochs finished; step: batches of the next one done (0 between epochs)
+        header = {"type": "frame", "epoch": tr.epoch - 1 if step else tr.epoch, "step": step,
+                  "steps": tr.steps_per_epoch, "running": self.running, "engine": tr.engine,
                   "seconds": round(tr.seconds, 3), "metrics": metrics,
                   "grad_norm": rec.get("grad_norm", {}), "activations": rec.get("activations", {}),
                   "weights": rec.get("weights", {})}
+        if step:
+            header["batch_loss"] = batch_loss
         arrays: dict[str, np.ndarray] = {}
         gen = generative.is_generative(tr.spec)
         if d.is_2d and not gen:
@@ -414,7 +452,7 @@ class Session:
                 arrays["filters"] = f
             for name, w in probes.conv_filters(tr.model).items():
                 arrays[f"filters:{name}"] = w
-            if not self.running or now - self.last_slow >= SLOW_EVERY:
+            if not step and (not self.running or now - self.last_slow >= SLOW_EVERY):   # a full pass
                 self.last_slow = now
                 cm, pred, wrong = probes.confusion(tr.model, d.x_test, d.y_test, d.task, d.num_classes)
                 shown = wrong[:SHOWN_MISTAKES]
@@ -423,11 +461,11 @@ class Session:
                                       "pred": pred[shown].tolist(),
                                       "true": d.y_test[shown].tolist()}
                 arrays["mistakes"] = d.x_test[shown].numpy()
-        self.emit(pack_frame(header, arrays))
         # frames fall due on a fixed beat of limits.fps a second: one that went out late (the
         # page asked late, an epoch ran long) brings the next forward by up to half a beat,
         # so the average holds at limits.fps while the page keeps up
         beat = 1.0 / self.limits.fps
         self.next_frame = max(self.next_frame + beat, now + beat / 2)
-        self.want_frame = False
+        self.want_frame = False   # before the frame goes: the page's next request may come at once
         self.dirty = False
+        self.emit(pack_frame(header, arrays))

@@ -334,3 +334,47 @@ class CompiledStep:
         if not sgd:
             optimizer.step()
         return loss, out
+
+
+# --- the Trainer's compiled step: when it is built, used and dropped ---------------------
+COMPILE_AFTER = 2.0  # seconds of eager training before the compiled step is built (train.compile)
+
+
+def fast_step(tr, now: bool = False) -> CompiledStep | None:
+    """Trainer ``tr``'s compiled step when ``train.compile`` is on and it is built; None until
+    then (the eager step trains meanwhile), and for networks or settings it does not cover
+    (batch norm, mixed precision, adversarial training, metric losses). Building starts after
+    COMPILE_AFTER seconds of training: short runs never pay the seconds it takes."""
+    t = tr.spec.train
+    if not t.compile or tr.amp or tr.adversary is not None or unsupported(tr.model) \
+            or tr.share.module is not None or tr.metric_loss is not None \
+            or tr.augment is not None:
+        tr.compiled = None
+        return None
+    c = tr.compiled
+    if c is None or not c.matches(tr.loss_fn, t.batch_size):
+        if tr.seconds < COMPILE_AFTER and not now:
+            return None
+        c = tr.compiled = CompiledStep(tr.model, tr.loss_fn, t.batch_size)
+        c.cancel = tr.cancel   # a closed session's build that has not begun is dropped
+        n = min(t.batch_size, len(tr.x["train"]))
+        c.start(tr.x["train"][:n], tr.y["train"][:n])
+    return c if c.ready.is_set() else None
+
+
+def compile_now(tr, timeout: float | None = None) -> bool:
+    """Build Trainer ``tr``'s compiled step now (``train.compile`` on) and wait; True once it
+    is used. Not from a thread running a network (an epoch, a session's work): the build waits
+    for it (TRACING)."""
+    if TRACING.holds_eager():
+        raise RuntimeError("compile_now: this thread runs a network eagerly, and the build "
+                           "would wait for it; call it between epochs")
+    fast_step(tr, now=True)
+    return tr.compiled is not None and tr.compiled.wait(timeout)
+
+
+def engine(c: CompiledStep | None) -> str:
+    """'compiled' once the compiled step trains, 'compiling' while it is built, else 'eager'."""
+    if c is None or c.error:
+        return "eager"
+    return "compiled" if c.ready.is_set() else "compiling"

@@ -3,7 +3,10 @@
 ``train_epoch()`` runs one pass over the training set and returns that epoch's
 record (losses, metrics, probes); ``fit()`` repeats it with early stopping,
 best-checkpointing and divergence checks. The playground calls ``train_epoch``
-from its own thread and may change hyper-parameters between epochs (``update``).
+from its own thread, may change hyper-parameters between epochs (``update``) and
+watches between batches (``between_batches``). Where the data lives is
+train/placement.py, mixed precision train/precision.py, the compiled step's life
+train/compiled.py.
 """
 from __future__ import annotations
 
@@ -25,28 +28,20 @@ from ..model import CHUNK, build_model, eval_mode
 from ..model.regularize import penalty
 from ..model.transfer import freeze, load_matching
 from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, UserError, from_dict, live_fields, rebuilds
-from .compiled import TRACING, CompiledStep, eager, unsupported
+from . import compiled
+from .compiled import CompiledStep, eager
 from .losses import TaskLoss, class_weights, correct, predict
 from .metric import metric_loss
 from .optimizers import make_optimizer
-from .precision import use_amp
+from .placement import place, resolve_device
+from .precision import MixedPrecision, use_amp
 from .schedules import make_schedule
 
 PROBE_BATCH = 256  # samples used for activation statistics
-COMPILE_AFTER = 2.0  # seconds of eager training before the compiled step is built (train.compile)
 
 
 class DivergenceError(RuntimeError):
     """The loss became NaN or infinite: training stops with a message saying what to try."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from ..spec import SpecError
-        raise SpecError("train.device = 'cuda' but no CUDA device is available; allowed here: cpu, auto")
-    return torch.device(name)
 
 
 def _check_batch_norm(model: nn.Module, n: int, batch_size: int) -> None:
@@ -114,6 +109,10 @@ class OneProcess:
 class Trainer:
     """Owns the model, optimizer, schedule and data for one experiment."""
     cancel: threading.Event | None = None   # set it to end ``train_epoch`` at the next batch
+    # called after each training batch with (batches done this epoch, that batch's loss): the
+    # playground's frames mid-epoch (server/session.py). It may run the network in eval mode
+    # but must change nothing that training reads, so a watched run learns the same numbers
+    between_batches: Callable[[int, torch.Tensor], None] | None = None
     share = OneProcess()                    # which part of each batch this process trains on
     # optional features, off unless __init__ (or start_from) turns them on for this spec; a
     # subclass that builds its own state (generative.GenerativeTrainer) inherits them off
@@ -121,6 +120,7 @@ class Trainer:
     frozen: tuple[str, ...] | list[str] = ()   # model.freeze: the layers kept fixed
     transfer: dict | None = None            # --from: what start_from loaded
     metric_loss = None                      # train.metric_loss on the embedding
+    mixed_precision = True                  # train.amp applies (generative models train in float32)
 
     def __new__(cls, spec: Spec, *args, **kwargs):
         """A spec of a generative ``model.kind`` gets nnplay.generative's Trainer."""
@@ -135,6 +135,23 @@ class Trainer:
         above this one (nnplay.trust.attacks.adversary_for; runs.new_trainer passes it)."""
         self.spec = spec
         self.make_adversary = adversary
+        self._build(data, device)   # data, device, random streams, network and loss: per kind
+        self._place_data()
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.best: dict = {"value": None, "epoch": 0, "state": None}
+        amp = self.mixed_precision and \
+            use_amp(spec.train.amp, self.model, self.x["train"][:spec.train.batch_size], self.device)
+        self.precision = MixedPrecision(amp, self.device)
+        self.adversary: Callable | None = None
+        self.compiled: CompiledStep | None = None   # see compiled.fast_step
+        self.seconds = 0.0                          # time spent in train_epoch
+        self._build_optimizer()
+
+    # --- set-up -----------------------------------------------------------
+    def _build(self, data: DataBundle | None, device: str | None) -> None:
+        """A classifier's data, device, random streams, network and loss."""
+        spec = self.spec
         augmentation.check(spec.data.augment, spec.data.name)   # before any data is loaded
         self.data = data if data is not None else load_data(spec.data)
         self.device = resolve_device(device or spec.train.device)
@@ -156,25 +173,16 @@ class Trainer:
             raise SpecError.say("augment.tta_needs")
         self.loss_fn = TaskLoss(d.task, spec.model.label_smoothing).to(self.device)
         self.metric_loss = metric_loss(spec.train, spec.model.embedding)   # on the embedding (model.embedding), or None
-        self._place_data()
-        self.epoch = 0
-        self.history: list[dict] = []
-        self.best: dict = {"value": None, "epoch": 0, "state": None}
-        self.amp = use_amp(spec.train.amp, self.model, self.x["train"][:spec.train.batch_size], self.device)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.adversary: Callable | None = None
-        self.compiled: CompiledStep | None = None   # see _fast_step
-        self.seconds = 0.0                          # time spent in train_epoch
-        self._build_optimizer()
 
-    # --- set-up -----------------------------------------------------------
+    @property
+    def amp(self) -> bool:
+        """Whether this Trainer trains in mixed precision (train.amp, train/precision.py)."""
+        return self.precision.on
+
     def _place_data(self) -> None:
         """The splits on the device, and the loss's class weights from the training labels."""
         d = self.data
-        self.x = {s: getattr(d, f"x_{s}").to(self.device) for s in ("train", "val", "test")}
-        # binary targets as floats once, not converted for the loss at every step
-        ydt = torch.float32 if d.task == "binary" else None
-        self.y = {s: getattr(d, f"y_{s}").to(self.device, ydt) for s in ("train", "val", "test")}
+        self.x, self.y = place(d, self.device)
         balanced = self.spec.train.class_weights == "balanced" and d.task != "regression"
         self.loss_fn.weight = class_weights(d.y_train, d.num_classes).to(self.device) if balanced else None
         _check_batch_norm(self.model, len(d.x_train), self.spec.train.batch_size)
@@ -361,7 +369,7 @@ class Trainer:
         n = len(x)
         model.train()
         forward = self._forward_fn()
-        fast = self._fast_step()
+        fast = compiled.fast_step(self)
         l1 = m.reg_rate if m.regularization == "l1" else 0.0
         l2 = m.reg_rate if m.regularization == "l2" else 0.0
         order = torch.randperm(n, generator=self.generator).to(self.device)
@@ -395,6 +403,8 @@ class Trainer:
             losses.append(loss.detach())
             if task != "regression":
                 outs.append(out.detach())
+            if self.between_batches is not None:
+                self.between_batches(i + 1, loss)
         if self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
         sizes = torch.tensor([float(len(p)) for p in parts], device=self.device)   # the last may be smaller
@@ -423,10 +433,7 @@ class Trainer:
     @property
     def engine(self) -> str:
         """'compiled' once the compiled step trains, 'compiling' while it is built, else 'eager'."""
-        c = self.compiled
-        if c is None or c.error:
-            return "eager"
-        return "compiled" if c.ready.is_set() else "compiling"
+        return compiled.engine(self.compiled)
 
     def _eager_step(self, forward, xb: torch.Tensor, yb: torch.Tensor, want_grads: bool,
                     weight: float = 1.0):
@@ -434,64 +441,22 @@ class Trainer:
         taken before the step when ``want_grads``). ``weight``: the loss's factor when
         ``xb`` is one process's share of a global batch (train/distributed.py)."""
         m, opt = self.spec.model, self.optimizer
-        grads = None
-        if self.amp:   # forward in mixed precision, loss in float32
-            with torch.autocast(self.device.type):
-                out = forward(xb)
-            loss = self.loss_fn(out.float(), yb)
-        else:
-            out = forward(xb)
-            loss = self.loss_fn(out, yb)
+        out = self.precision.forward(forward, xb)
+        loss = self.loss_fn(out.float(), yb)   # in float32 (out is float16 under mixed precision)
         reg = penalty(self.model, m.regularization, m.reg_rate)
         objective = loss if weight == 1 else loss * weight
         if self.metric_loss is not None:   # metric learning: the loss on the kept embedding
             objective = objective + weight * self.metric_loss(self.embedding.float(), yb)
         objective = objective if reg is None else objective + reg
         opt.zero_grad(set_to_none=True)
-        if self.amp:   # mixed precision: scale the loss so fp16 gradients do not underflow
-            self.scaler.scale(objective).backward()
-            if want_grads:
-                self.scaler.unscale_(opt)
-                grads = probes.grad_norms(self.model)
-            self.scaler.step(opt)
-            self.scaler.update()
-        else:
-            objective.backward()
-            if want_grads:
-                grads = probes.grad_norms(self.model)
-            opt.step()
+        grads = self.precision.backward_step(objective, opt,
+                                             (lambda: probes.grad_norms(self.model)) if want_grads else None)
         return loss, out, grads
 
     def compile_now(self, timeout: float | None = None) -> bool:
-        """Build the compiled step now (``train.compile`` on) and wait; True once it is used.
-        Not from a thread running a network (an epoch, a session's work): the build waits for
-        it (train/compiled.py, TRACING)."""
-        if TRACING.holds_eager():
-            raise RuntimeError("compile_now: this thread runs a network eagerly, and the build "
-                               "would wait for it; call it between epochs")
-        self._fast_step(now=True)
-        return self.compiled is not None and self.compiled.wait(timeout)
-
-    def _fast_step(self, now: bool = False) -> CompiledStep | None:
-        """The compiled step when ``train.compile`` is on and it is built; None until then
-        (the eager step trains meanwhile), and for networks or settings it does not cover
-        (batch norm, mixed precision, adversarial training, metric losses). Building starts after
-        COMPILE_AFTER seconds of training: short runs never pay the seconds it takes."""
-        t = self.spec.train
-        if not t.compile or self.amp or self.adversary is not None or unsupported(self.model) \
-                or self.share.module is not None or self.metric_loss is not None \
-                or self.augment is not None:
-            self.compiled = None
-            return None
-        c = self.compiled
-        if c is None or not c.matches(self.loss_fn, t.batch_size):
-            if self.seconds < COMPILE_AFTER and not now:
-                return None
-            c = self.compiled = CompiledStep(self.model, self.loss_fn, t.batch_size)
-            c.cancel = self.cancel   # a closed session's build that has not begun is dropped
-            n = min(t.batch_size, len(self.x["train"]))
-            c.start(self.x["train"][:n], self.y["train"][:n])
-        return c if c.ready.is_set() else None
+        """Build the compiled step now (``train.compile`` on) and wait; True once it is used
+        (train/compiled.py, ``compile_now``)."""
+        return compiled.compile_now(self, timeout)
 
     def _forward_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """The training forward pass: each layer's ``forward`` in turn, skipping

@@ -41,3 +41,39 @@ def use_amp(setting, model: nn.Module, batch: torch.Tensor, device: torch.device
     if setting != "auto":
         return bool(setting)
     return forward_flops(model, batch) >= AMP_MIN_FLOPS
+
+
+class MixedPrecision:
+    """One Trainer's mixed precision, on or off: the forward pass under autocast; the loss
+    scaled for the backward pass so that fp16 gradients do not underflow (``GradScaler``),
+    and the optimizer stepping on the unscaled gradients. Off, it is the plain step."""
+
+    def __init__(self, on: bool, device: torch.device):
+        self.on = on
+        self.device_type = device.type
+        self.scaler = torch.amp.GradScaler("cuda", enabled=on)
+
+    def forward(self, forward, x: torch.Tensor) -> torch.Tensor:
+        """``forward(x)``, under autocast when on (the loss then takes ``out.float()``)."""
+        if not self.on:
+            return forward(x)
+        with torch.autocast(self.device_type):
+            return forward(x)
+
+    def backward_step(self, objective: torch.Tensor, optimizer: torch.optim.Optimizer, look=None):
+        """``objective.backward()``, then the optimizer's step; ``look()`` runs between the two
+        on the true (unscaled) gradients, and its result is returned (None without it)."""
+        seen = None
+        if self.on:
+            self.scaler.scale(objective).backward()
+            if look is not None:
+                self.scaler.unscale_(optimizer)
+                seen = look()
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            objective.backward()
+            if look is not None:
+                seen = look()
+            optimizer.step()
+        return seen

@@ -79,7 +79,8 @@ export class Session {
   }
 
   // Ask for the next frame as soon as one arrives (the server makes it after the epoch it
-  // is training, at most limits.fps a second), and draw only the newest at the display's rate.
+  // is training, or between its batches when it is long; at most limits.fps a second), and
+  // draw only the newest at the display's rate.
   onFrame(f) {
     if (f.header.type === "trust") { this.app.onTrust?.(this, f); return; }   // an answer, not a frame
     if (f.header.type === "inspect") { this.app.imageView?.onInspect(this, f); return; }   // the CNN explainer's answer
