@@ -27,8 +27,12 @@ def test_a_picked_test_image_comes_back_within_the_epoch(tmp_path):
         s.post(FrameRequest(type="frame"))
         s.post(Play(type="play"))
         deadline = time.monotonic() + 120
+        seen = 0   # ask again as each frame arrives, as the page does (frames come mid-epoch too)
         while not [h for _, h in _frames(sent, 0) if h["type"] == "frame" and h["epoch"] >= 1]:
             assert time.monotonic() < deadline, "no frame after the first epoch"
+            if len(got := _frames(sent, 0)) > seen:
+                seen = len(got)
+                s.post(FrameRequest(type="frame"))
             time.sleep(0.01)
         # an epoch has just ended and the next begun: before the change, the pick waited for it
         n, t0 = len(sent), time.perf_counter()
