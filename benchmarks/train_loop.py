@@ -13,7 +13,13 @@ they hardly move when other jobs share the CPU.
 Reference rows, one block each per round, each in its own subprocess since
 Keras fixes its backend at import: Keras 3 ``model.fit`` with KERAS_BACKEND=torch
 and =jax, and (spiral) one jitted JAX epoch (``lax.scan`` over the batches), the
-practical limit for nets this small on a CPU.
+practical limit for nets this small on a CPU. Every row has the same thread budget
+(``--threads``: torch.set_num_threads, and XLA's intra-op pool for the JAX rows).
+The compiled row is ``train.compile`` (one spec key): the whole epoch in one call
+(train/compiled.py's CompiledEpoch) where it applies, else one call per batch; its
+build time is recorded (from Inductor's disk cache after a first run). Issue 14's
+bars, also as medians of same-round ratios: compiled >= 0.25x the jitted JAX epoch
+(spiral) and >= 1.0x Keras 3 on JAX (digits).
 
     python benchmarks/train_loop.py [--rounds 9] [--block 1.0] [--threads 1]
 
@@ -59,7 +65,7 @@ ENGINES = {   # the nnplay and hand rows run here, taking turns; the others in s
     "hand": "hand-written PyTorch",
     "nnplay": "nnplay (probes on)",
     "nnplay-noprobe": "nnplay (probes off)",
-    "nnplay-compiled": "nnplay, compiled step (probes on)",
+    "nnplay-compiled": "nnplay, train.compile (probes on)",
     "keras-torch": "Keras 3 fit, torch",
     "keras-jax": "Keras 3 fit, JAX",
     "jax-scan": "JAX jit, lax.scan epoch",
@@ -328,12 +334,15 @@ def bench_setup(setup: str, args, versions: dict) -> dict:
     quiet = spec.model_copy(update={"train": spec.train.model_copy(update={"probe_every": 0})})
     local = {"hand": Local(hand.epoch), "nnplay": Local(nn_trainer.train_epoch)}
     errors: dict[str, str] = {}
+    build_s = None
     if "nnplay-noprobe" in args.engines:
         local["nnplay-noprobe"] = Local(Trainer(quiet, data=data).train_epoch)
     if "nnplay-compiled" in args.engines:   # train.compile, built before the clock starts
         fast = spec.model_copy(update={"train": spec.train.model_copy(update={"compile": True})})
         compiled = Trainer(fast, data=data)
+        begun = time.perf_counter()
         if compiled.compile_now():
+            build_s = time.perf_counter() - begun   # from Inductor's disk cache after the first run
             local["nnplay-compiled"] = Local(compiled.train_epoch)
         else:
             errors["nnplay-compiled"] = compiled.compiled.error if compiled.compiled else "not supported"
@@ -385,6 +394,13 @@ def bench_setup(setup: str, args, versions: dict) -> dict:
                             f"ratio_vs_hand{tag}": statistics.median(ratios),
                             f"ratio_vs_hand{tag}_min": min(ratios), f"ratio_vs_hand{tag}_max": max(ratios)})
             row["val_accuracy_last"] = round(rounds[k][-1]["val_accuracy"], 4)
+            for ref in ("keras-jax", "jax-scan"):   # the bars of issue 14: against JAX, same round
+                if ref in rounds and ref != k:
+                    row[f"ratio_vs_{ref}"] = statistics.median(
+                        (sizes[k] / d["wall"]) / (sizes[ref] / r["wall"]) for d, r in zip(rounds[k], rounds[ref]))
+            if k == "nnplay-compiled":
+                row["engine_class"] = type(compiled.compiled).__name__
+                row["build_seconds"] = round(build_s, 2)
         else:
             row["error"] = errors.get(k, "not run")
         rows.append(row)
@@ -417,17 +433,24 @@ def show(results: dict) -> None:
     for name, s in results["setups"].items():
         table = Table(title=f"{s['title']}  ({s['n_train']} training samples, "
                             f"{s['steps_per_epoch']} steps/epoch, {results['threads']} torch thread(s))")
-        for col in ("loop", "epochs/s", "samples/s", "x hand (wall clock)", "x hand (CPU time)", "val acc"):
+        for col in ("loop", "epochs/s", "samples/s", "x hand (wall clock)", "x hand (CPU time)",
+                    "x Keras-JAX", "x JAX jit", "val acc"):
             table.add_column(col, justify="left" if col == "loop" else "right")
         for r in s["rows"]:
             if "error" in r:
-                table.add_row(r["label"], "-", "-", r["error"][:60], "-", "-")
+                table.add_row(r["label"], "-", "-", r["error"][:60], "-", "-", "-", "-")
                 continue
             ratios = [f"{r[f'ratio_vs_hand{t}']:.2f}x ({r[f'ratio_vs_hand{t}_min']:.2f}-"
                       f"{r[f'ratio_vs_hand{t}_max']:.2f})" for t in ("", "_cpu")]
+            refs = [f"{r[f'ratio_vs_{ref}']:.2f}x" if f"ratio_vs_{ref}" in r else "-"
+                    for ref in ("keras-jax", "jax-scan")]
             table.add_row(r["label"], f"{r['epochs_per_s']:,.1f}", f"{r['samples_per_s']:,.0f}",
-                          *ratios, f"{r['val_accuracy_last']:.3f}")
+                          *ratios, *refs, f"{r['val_accuracy_last']:.3f}")
         console.print(table)
+        for r in s["rows"]:
+            if "build_seconds" in r:
+                console.print(f"{name}: the compiled engine is {r['engine_class']}, built in "
+                              f"{r['build_seconds']} s (before the clock)")
         if s["nnplay_vs_hand"] is not None:
             verdict = "[green]meets[/]" if s["passed"] else "[red]misses[/]"
             console.print(f"{name}: nnplay / hand-written = {s['nnplay_vs_hand']:.2f}x; "

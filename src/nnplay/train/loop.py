@@ -25,7 +25,7 @@ from ..model import CHUNK, build_model, eval_mode
 from ..model.regularize import penalty
 from ..model.transfer import freeze, load_matching
 from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, UserError, from_dict, live_fields, rebuilds
-from .compiled import TRACING, CompiledStep, eager, unsupported
+from .compiled import TRACING, CompiledEpoch, CompiledStep, eager, optimizer_kind, unsupported
 from .losses import TaskLoss, class_weights, correct, predict
 from .metric import metric_loss
 from .optimizers import make_optimizer
@@ -370,7 +370,16 @@ class Trainer:
         probe = (t.probe_every > 0 and self.epoch % t.probe_every == 0) if probe is None else probe
         grads: dict[str, float] = {}
         last = self.steps_per_epoch - 1
-        for i in range(self.steps_per_epoch):
+        first, head = 0, None   # batches the whole-epoch call trained; (their loss sum, right answers)
+        if isinstance(fast, CompiledEpoch):   # every full batch in one call; a smaller last one below
+            first = n // t.batch_size
+            batch_losses, hits = fast(x, y, order, opt, l1, l2, keep_grads=probe and first - 1 == last,
+                                      generator=self.dropout_generator)
+            head = (batch_losses.sum() * t.batch_size, hits)
+            if probe and first - 1 == last:
+                grads = probes.grad_norms(model)
+            fast = None
+        for i in range(first, self.steps_per_epoch):
             if self.cancel is not None and self.cancel.is_set():
                 raise Cancelled(f"epoch {self.epoch} cancelled")
             whole = order[i * t.batch_size:(i + 1) * t.batch_size]
@@ -398,7 +407,10 @@ class Trainer:
         if self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
         sizes = torch.tensor([float(len(p)) for p in parts], device=self.device)   # the last may be smaller
-        train_loss = float(self.share.sum(torch.stack(losses) @ sizes)) / n
+        total = torch.stack(losses) @ sizes if losses else 0.0
+        if head is not None:
+            total = total + head[0]
+        train_loss = float(self.share.sum(total)) / n
         if not math.isfinite(train_loss):
             raise DivergenceError(
                 f"training diverged at epoch {self.epoch}: the loss became {train_loss} "
@@ -407,7 +419,10 @@ class Trainer:
         rec = {"epoch": self.epoch, "train_loss": train_loss,
                "lr": self.optimizer.param_groups[0]["lr"]}
         if task != "regression":
-            rec["train_accuracy"] = int(self.share.sum(correct(torch.cat(outs), y[torch.cat(parts)], task))) / n
+            right = correct(torch.cat(outs), y[torch.cat(parts)], task) if outs else 0
+            if head is not None:
+                right = right + head[1]
+            rec["train_accuracy"] = int(self.share.sum(right)) / n
         else:
             rec["train_mse"] = train_loss
         val, act_stats = self._validate(probe)
@@ -483,15 +498,30 @@ class Trainer:
                 or self.augment is not None:
             self.compiled = None
             return None
-        c = self.compiled
-        if c is None or not c.matches(self.loss_fn, t.batch_size):
+        c, x = self.compiled, self.x["train"]
+        kind = self._epoch_kind()
+        if c is None or not c.matches(self.loss_fn, t.batch_size) or isinstance(c, CompiledEpoch) and (
+                kind is None or not c.fits(self.optimizer, len(x)) or c.error and c.error != "cancelled"):
             if self.seconds < COMPILE_AFTER and not now:
                 return None
-            c = self.compiled = CompiledStep(self.model, self.loss_fn, t.batch_size)
-            c.cancel = self.cancel   # a closed session's build that has not begun is dropped
-            n = min(t.batch_size, len(self.x["train"]))
-            c.start(self.x["train"][:n], self.y["train"][:n])
+            if kind is not None and not (isinstance(c, CompiledEpoch) and c.error):
+                c = CompiledEpoch(self.model, self.loss_fn, t.batch_size, kind)   # the whole epoch
+                c.cancel, y = self.cancel, self.y["train"]
+            else:   # one call per batch
+                c = CompiledStep(self.model, self.loss_fn, t.batch_size)
+                c.cancel = self.cancel   # a closed session's build that has not begun is dropped
+                x, y = x[:min(t.batch_size, len(x))], self.y["train"][:min(t.batch_size, len(x))]
+            self.compiled = c
+            c.start(x, y)
         return c if c.ready.is_set() else None
+
+    def _epoch_kind(self) -> str | None:
+        """The optimizer's kind when the whole-epoch call can train this run (compiled.py's
+        CompiledEpoch: no per-batch schedule, frozen layers or split batches)."""
+        if self.per_batch or type(self.share) is not OneProcess or len(self.x["train"]) < self.spec.train.batch_size \
+                or not all(p.requires_grad for p in self.model.parameters()):
+            return None
+        return optimizer_kind(self.optimizer)
 
     def _forward_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """The training forward pass: each layer's ``forward`` in turn, skipping
