@@ -9,6 +9,10 @@ each per step); one compiled call does the same work several times faster
 loss as a function of the parameters), traced to an ATen graph with ``make_fx`` and
 compiled with ``torch._inductor.compile``: no TorchDynamo guards on every call.
 
+``CompiledEpoch`` goes further for the optimizers it can write into the graph (SGD,
+momentum, Nesterov, Adam, AdamW): all of an epoch's full batches in one call, the loop over
+them inside the compiled code (below).
+
 Tracing and compiling take seconds, so ``start`` does it in a background thread on a
 copy of the network; ``ready`` tells the Trainer when to switch. Other optimizers get the
 compiled gradients in ``p.grad`` and step as usual. Networks whose training changes
@@ -395,7 +399,11 @@ class CompiledEpoch(CompiledStep):
     C++. A small network's epoch then costs about what a jitted JAX epoch (``lax.scan``)
     costs, instead of one Python call per batch (benchmarks/train_loop.py).
 
-    The loop body is traced once, so a build takes about as long as the per-batch step's.
+    The loop body is traced once, so a first build takes about as long as the per-batch
+    step's (spiral MLP: 17-19 s against 16 s on a loaded 2-core machine). Inductor's FX graph
+    cache does not keep graphs with a while_loop ("Can't cache HigherOrderOperator"): a second
+    process lowers the graph again but loads its C++ from the compile cache (5-7 s, the
+    per-batch step 2.3 s); training runs eagerly meanwhile.
     Parameters and optimizer state are read from and written back to the network and the
     torch optimizer, so the eager step (a last, smaller batch) and a later switch go on
     from the same state. Dropout's masks are drawn before the call, batch by batch from the
@@ -462,8 +470,6 @@ class CompiledEpoch(CompiledStep):
         import torch._inductor
 
         aten = torch.ops.aten
-        torch._dynamo.reset()   # while_loop traces its body with Dynamo, which would reuse the
-        # body of an earlier build (the same code, other shapes) and fail in Inductor
         graph = make_fx(self._epoch_fn(), decomposition_table={
             aten.mm.default: _small_mm, aten.addmm.default: _small_addmm})(*example)
         drawn = {n.target for g in graph.modules() if isinstance(g, torch.fx.GraphModule)
@@ -480,7 +486,7 @@ class CompiledEpoch(CompiledStep):
         """The epoch as a function of flat tensors (parameters..., optimizer state..., x, y,
         order, hyper) -> (parameters..., state..., per-batch losses, right answers, the last
         batch's gradients...)."""
-        from torch._higher_order_ops.while_loop import while_loop
+        from torch._higher_order_ops.while_loop import while_loop_op
         from torch.func import functional_call, grad_and_value
 
         from .losses import correct
@@ -542,10 +548,11 @@ class CompiledEpoch(CompiledStep):
             ys = y[order[:steps * b]].view(steps, b, *y.shape[1:])
             at = torch.arange(steps, device=x.device)
 
-            def more(i, losses, hits, *carried):
+            def more(i, losses, hits, *rest):
                 return i < steps
 
-            def batch(i, losses, hits, *carried):
+            def batch(i, losses, hits, *rest):
+                carried, (xs, ys, h, at, *masks) = rest[:2 * n + k], rest[2 * n + k:]
                 ps, state = list(carried[:n]), list(carried[n:n + k])
                 xb, yb = xs.index_select(0, i.view(1))[0], ys.index_select(0, i.view(1))[0]
                 mbs = [m.index_select(0, i.view(1))[0] for m in masks]
@@ -557,8 +564,11 @@ class CompiledEpoch(CompiledStep):
                 return (i + 1, losses, hits, *ps, *state, *grads)
 
             zero = torch.zeros((), dtype=torch.int64, device=x.device)
-            out = while_loop(more, batch, (zero, torch.zeros(steps, device=x.device), zero.clone(),
-                                           *ps, *state, *[torch.zeros_like(p) for p in ps]))
+            # the operator itself: its make_fx rule traces the body directly (the user-facing
+            # while_loop goes through Dynamo: seconds more per build, and a cache to reset)
+            out = while_loop_op(more, batch, (zero, torch.zeros(steps, device=x.device), zero.clone(),
+                                              *ps, *state, *[torch.zeros_like(p) for p in ps]),
+                                (xs, ys, h, at, *masks))
             return tuple(out[1:])
         return epoch
 
