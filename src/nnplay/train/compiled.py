@@ -211,6 +211,7 @@ def plain_sgd(optimizer: torch.optim.Optimizer) -> bool:
 
 class CompiledStep:
     """forward + loss + L1/L2 penalty + backward (+ SGD update) for batches of one size."""
+    what = "step"
 
     def __init__(self, model: nn.Module, loss_fn: nn.Module, batch_size: int):
         self.params = [p for p in model.parameters()]
@@ -296,7 +297,8 @@ class CompiledStep:
             return
         except Exception as e:  # noqa: BLE001 - no C++ compiler, an op Inductor lacks...: stay eager
             self.error = f"{type(e).__name__}: {e}"
-            log.warning("the compiled step could not be built; training stays eager (%s)", self.error)
+            log.warning("the compiled %s could not be built; training stays eager%s (%s)", self.what,
+                        "" if self.what == "step" else " until the per-batch step is built", self.error)
             return
         with _LOCK:
             _BUILT[key] = self._fn
@@ -412,6 +414,7 @@ class CompiledEpoch(CompiledStep):
     so such networks use the per-batch step."""
 
     HYPER = ("lr", "weight_decay", "momentum", "beta1", "beta2", "eps", "l1", "l2")
+    what = "whole-epoch call"
 
     def __init__(self, model: nn.Module, loss_fn: nn.Module, batch_size: int, kind: str):
         super().__init__(model, loss_fn, batch_size)
