@@ -517,8 +517,9 @@ class Trainer:
 
     def _epoch_kind(self) -> str | None:
         """The optimizer's kind when the whole-epoch call can train this run (compiled.py's
-        CompiledEpoch: no per-batch schedule, frozen layers or split batches)."""
-        if self.per_batch or type(self.share) is not OneProcess or len(self.x["train"]) < self.spec.train.batch_size \
+        CompiledEpoch: no per-batch schedule, frozen layers or split batches; on the CPU, where it
+        was measured and tested)."""
+        if self.device.type != "cpu" or self.per_batch or type(self.share) is not OneProcess or len(self.x["train"]) < self.spec.train.batch_size \
                 or not all(p.requires_grad for p in self.model.parameters()):
             return None
         return optimizer_kind(self.optimizer)
