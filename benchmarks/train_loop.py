@@ -13,7 +13,13 @@ they hardly move when other jobs share the CPU.
 Reference rows, one block each per round, each in its own subprocess since
 Keras fixes its backend at import: Keras 3 ``model.fit`` with KERAS_BACKEND=torch
 and =jax, and (spiral) one jitted JAX epoch (``lax.scan`` over the batches), the
-practical limit for nets this small on a CPU.
+practical limit for nets this small on a CPU. Every row has the same thread budget
+(``--threads``: torch.set_num_threads, and XLA's intra-op pool for the JAX rows).
+The compiled row is ``train.compile`` (one spec key): the whole epoch in one call
+(train/compiled.py's CompiledEpoch) where it applies, else one call per batch; its
+build time is recorded (from Inductor's disk cache after a first run). Issue 14's
+bars, also as medians of same-round ratios: compiled >= 0.25x the jitted JAX epoch
+(spiral) and >= 1.0x Keras 3 on JAX (digits).
 
     python benchmarks/train_loop.py [--rounds 9] [--block 1.0] [--threads 1]
 
@@ -59,7 +65,8 @@ ENGINES = {   # the nnplay and hand rows run here, taking turns; the others in s
     "hand": "hand-written PyTorch",
     "nnplay": "nnplay (probes on)",
     "nnplay-noprobe": "nnplay (probes off)",
-    "nnplay-compiled": "nnplay, compiled step (probes on)",
+    "nnplay-compiled": "nnplay, train.compile (probes on)",
+    "nnplay-compiled-noprobe": "nnplay, train.compile (probes off)",
     "keras-torch": "Keras 3 fit, torch",
     "keras-jax": "Keras 3 fit, JAX",
     "jax-scan": "JAX jit, lax.scan epoch",
@@ -171,9 +178,8 @@ class Worker:
 
     def __init__(self, kind: str, setup: str, data_path: str, threads: int):
         env = dict(os.environ, KERAS_BACKEND="jax" if kind != "keras-torch" else "torch")
-        if threads == 1:   # XLA's CPU thread pool to one thread, like torch's
-            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
-                                " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+        if threads == 1:   # XLA's Eigen ops on one thread, like torch's (and see worker_main)
+            env["XLA_FLAGS"] = env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", kind, "--setup", setup, "--data", data_path,
@@ -288,6 +294,9 @@ def jax_scan_epochs(setup: str, t, x, y, xv, yv, threads: int):
 
 
 def worker_main(kind: str, setup: str, data_path: str, threads: int) -> None:
+    # XLA's runtime runs its work on threads of its own (a measured Keras-JAX digits epoch kept
+    # three threads busy, at times on both cores): the worker gets ``threads`` cores, no more
+    os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:threads]))
     d = np.load(data_path)
     t = json.loads(str(d["train"]))
     make = jax_scan_epochs if kind == "jax-scan" else keras_epochs
@@ -328,15 +337,23 @@ def bench_setup(setup: str, args, versions: dict) -> dict:
     quiet = spec.model_copy(update={"train": spec.train.model_copy(update={"probe_every": 0})})
     local = {"hand": Local(hand.epoch), "nnplay": Local(nn_trainer.train_epoch)}
     errors: dict[str, str] = {}
+    build_s = None
     if "nnplay-noprobe" in args.engines:
         local["nnplay-noprobe"] = Local(Trainer(quiet, data=data).train_epoch)
     if "nnplay-compiled" in args.engines:   # train.compile, built before the clock starts
         fast = spec.model_copy(update={"train": spec.train.model_copy(update={"compile": True})})
         compiled = Trainer(fast, data=data)
+        begun = time.perf_counter()
         if compiled.compile_now():
+            build_s = time.perf_counter() - begun   # from Inductor's disk cache after the first run
             local["nnplay-compiled"] = Local(compiled.train_epoch)
         else:
             errors["nnplay-compiled"] = compiled.compiled.error if compiled.compiled else "not supported"
+    if "nnplay-compiled-noprobe" in args.engines:
+        quiet_fast = Trainer(quiet.model_copy(update={"train": quiet.train.model_copy(update={"compile": True})}),
+                             data=data)
+        if quiet_fast.compile_now():
+            local["nnplay-compiled-noprobe"] = Local(quiet_fast.train_epoch)
     workers = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.npz")
@@ -385,6 +402,14 @@ def bench_setup(setup: str, args, versions: dict) -> dict:
                             f"ratio_vs_hand{tag}": statistics.median(ratios),
                             f"ratio_vs_hand{tag}_min": min(ratios), f"ratio_vs_hand{tag}_max": max(ratios)})
             row["val_accuracy_last"] = round(rounds[k][-1]["val_accuracy"], 4)
+            for ref in ("keras-jax", "jax-scan"):   # the bars of issue 14: against JAX, same round
+                for c, tag in (("wall", ""), ("cpu", "_cpu")):
+                    if ref in rounds and ref != k:
+                        row[f"ratio_vs_{ref}{tag}"] = statistics.median(
+                            (sizes[k] / d[c]) / (sizes[ref] / r[c]) for d, r in zip(rounds[k], rounds[ref]))
+            if k == "nnplay-compiled":
+                row["engine_class"] = type(compiled.compiled).__name__
+                row["build_seconds"] = round(build_s, 2)
         else:
             row["error"] = errors.get(k, "not run")
         rows.append(row)
@@ -413,21 +438,28 @@ def show(results: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=132)   # wide enough for one line per row, also when piped
+    console = Console(width=172)   # wide enough for one line per row, also when piped
     for name, s in results["setups"].items():
         table = Table(title=f"{s['title']}  ({s['n_train']} training samples, "
                             f"{s['steps_per_epoch']} steps/epoch, {results['threads']} torch thread(s))")
-        for col in ("loop", "epochs/s", "samples/s", "x hand (wall clock)", "x hand (CPU time)", "val acc"):
+        for col in ("loop", "epochs/s", "samples/s", "x hand (wall clock)", "x hand (CPU time)",
+                    "x Keras-JAX", "x JAX jit", "val acc"):
             table.add_column(col, justify="left" if col == "loop" else "right")
         for r in s["rows"]:
             if "error" in r:
-                table.add_row(r["label"], "-", "-", r["error"][:60], "-", "-")
+                table.add_row(r["label"], "-", "-", r["error"][:60], "-", "-", "-", "-")
                 continue
             ratios = [f"{r[f'ratio_vs_hand{t}']:.2f}x ({r[f'ratio_vs_hand{t}_min']:.2f}-"
                       f"{r[f'ratio_vs_hand{t}_max']:.2f})" for t in ("", "_cpu")]
+            refs = [f"{r[f'ratio_vs_{ref}']:.2f}x (CPU {r[f'ratio_vs_{ref}_cpu']:.2f}x)"
+                    if f"ratio_vs_{ref}" in r else "-" for ref in ("keras-jax", "jax-scan")]
             table.add_row(r["label"], f"{r['epochs_per_s']:,.1f}", f"{r['samples_per_s']:,.0f}",
-                          *ratios, f"{r['val_accuracy_last']:.3f}")
+                          *ratios, *refs, f"{r['val_accuracy_last']:.3f}")
         console.print(table)
+        for r in s["rows"]:
+            if "build_seconds" in r:
+                console.print(f"{name}: the compiled engine is {r['engine_class']}, built in "
+                              f"{r['build_seconds']} s (before the clock)")
         if s["nnplay_vs_hand"] is not None:
             verdict = "[green]meets[/]" if s["passed"] else "[red]misses[/]"
             console.print(f"{name}: nnplay / hand-written = {s['nnplay_vs_hand']:.2f}x; "
@@ -468,8 +500,9 @@ def main() -> None:
                           "rates from wall-clock time, *_cpu from the process's CPU time (steadier "
                           "when other jobs share the CPU); the bar applies to wall clock"),
                "threads_note": (f"torch.set_num_threads({args.threads}) here and in the Keras-torch "
-                                "worker; JAX workers get XLA_FLAGS for one intra-op thread when "
-                                "--threads 1"),
+                                f"worker; every worker process is pinned to {args.threads} core(s) "
+                                "(sched_setaffinity: XLA's runtime keeps several threads busy), and "
+                                "JAX workers get --xla_cpu_multi_thread_eigen=false when --threads 1"),
                "load_average_start": os.getloadavg(), "setups": {}}
     for setup in args.setups:
         results["setups"][setup] = bench_setup(setup, args, versions)

@@ -12,7 +12,7 @@ import torch
 
 from nnplay.spec import from_dict
 from nnplay.train import Trainer, compiled
-from nnplay.train.compiled import CompiledStep, unsupported
+from nnplay.train.compiled import CompiledEpoch, CompiledStep, optimizer_kind, unsupported
 
 # one network for most tests, so that Inductor's cache serves the repeated builds
 SPEC = {"data": {"name": "spiral", "samples": 200, "train_ratio": 0.8, "val_ratio": 0.0},
@@ -204,3 +204,63 @@ def test_a_closed_sessions_build_that_has_not_begun_is_dropped(built):
         step.cancel.set()                             # the session closes meanwhile
     assert not step.wait(60) and step.error == "cancelled"
     assert step._key(xb[:7], yb[:7]) not in compiled._BUILT
+
+
+# --- the whole epoch in one call (CompiledEpoch) ------------------------------------------
+@pytest.mark.parametrize("train", [
+    {"optimizer": "sgd", "batch_size": 15},                          # 10 full batches + 10 eager
+    {"optimizer": "nesterov", "momentum": 0.8, "weight_decay": 0.01},
+    {"optimizer": "adam", "lr": 0.01, "weight_decay": 0.01},
+    {"optimizer": "adamw", "lr": 0.01, "weight_decay": 0.1},
+    {"optimizer": "adam", "lr": 0.01, "dropout": 0.3},              # the same masks as eager dropout
+], ids=lambda t: t["optimizer"] + ("-dropout" if "dropout" in t else ""))
+def test_the_whole_epoch_in_one_call_gives_the_eager_trainers_numbers(train):
+    """Shuffling, every batch's forward, loss, backward and update in one compiled call:
+    the same losses, accuracies, probes and weights as the eager Trainer (torch.optim)."""
+    train = dict(train)
+    model = {**SPEC["model"], "dropout": train.pop("dropout", 0.0)}
+    fast, slow = (Trainer(from_dict({**SPEC, "model": model, "train": {**SPEC["train"], **train, "compile": c}}))
+                  for c in (True, False))
+    assert fast.compile_now(300), fast.compiled.error
+    assert isinstance(fast.compiled, CompiledEpoch) and fast.engine == "compiled"
+    for epoch in range(4):
+        if epoch == 2:   # a live change reaches the graph's inputs: no new build
+            for tr in (fast, slow):
+                tr.update(lr=tr.spec.train.lr / 2)
+                tr.update_model(regularization="l2", reg_rate=0.01)
+        step = fast.compiled
+        a, b = fast.train_epoch(), slow.train_epoch()
+        assert fast.compiled is step and step.ready.is_set()
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+        assert a["train_accuracy"] == b["train_accuracy"]
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-4) if "val_loss" in b else True
+        assert a["grad_norm"].keys() == b["grad_norm"].keys()
+        for k in a["grad_norm"]:
+            assert a["grad_norm"][k] == pytest.approx(b["grad_norm"][k], rel=1e-3)
+        torch.testing.assert_close(list(fast.model.parameters()), list(slow.model.parameters()),
+                                   rtol=1e-4, atol=1e-5)
+    # the optimizer's state is torch.optim's: the eager step goes on from it
+    for p, q in zip(fast.model.parameters(), slow.model.parameters()):
+        for k, v in slow.optimizer.state[q].items():
+            torch.testing.assert_close(fast.optimizer.state[p][k], v, rtol=1e-4, atol=1e-6)
+
+
+def test_settings_the_whole_epoch_does_not_cover_train_per_batch():
+    """A per-batch schedule, an optimizer without an in-graph update: the per-batch
+    compiled step instead."""
+    assert trainer()._epoch_kind() == "sgd"
+    assert Trainer(from_dict({**SPEC, "model": {**SPEC["model"], "dropout": 0.5}}))._epoch_kind() == "sgd"
+    assert trainer(schedule="onecycle")._epoch_kind() is None
+    assert trainer(optimizer="rmsprop")._epoch_kind() is None
+    assert optimizer_kind(torch.optim.Adam([torch.zeros(1, requires_grad=True)], amsgrad=True)) is None
+
+
+def test_random_ops_are_refused_by_the_whole_epoch_build():
+    """A random op traced into the loop would draw the same numbers every batch: the build
+    refuses it (and the Trainer builds the per-batch step)."""
+    tr = trainer()
+    noisy = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Sequential(torch.nn.Dropout(0.5)),
+                                torch.nn.Linear(8, 1))     # a dropout the masks do not reach
+    epoch = CompiledEpoch(noisy, tr.loss_fn, 10, "sgd")
+    epoch.build(tr.x["train"], tr.y["train"])
+    assert not epoch.ready.is_set() and "random ops" in epoch.error

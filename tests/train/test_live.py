@@ -191,6 +191,15 @@ class FakeStep:
         pass
 
 
+class FakeEpoch(FakeStep):
+    """Stands in for the whole-epoch call (train/compiled.py's CompiledEpoch) the same way."""
+    def __init__(self, model, loss_fn, batch_size, kind):
+        super().__init__(model, loss_fn, batch_size)
+
+    def fits(self, optimizer, n):
+        return True
+
+
 def adam_steps(tr: Trainer) -> int:
     return int(next(iter(tr.optimizer.state.values()))["step"])
 
@@ -249,6 +258,7 @@ def test_the_walk_covers_every_field_the_spec_marks_live():
 def test_each_live_field_reaches_its_target_and_stays_for_the_next_epochs(field, monkeypatch):
     from nnplay.train import compiled
     monkeypatch.setattr(compiled, "CompiledStep", FakeStep)
+    monkeypatch.setattr(compiled, "CompiledEpoch", FakeEpoch)
     monkeypatch.setattr(compiled, "COMPILE_AFTER", 0.0)
     start, change, holds = LIVE[field]
     section = field.split(".")[0]

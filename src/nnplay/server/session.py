@@ -43,7 +43,9 @@ SHOWN_IMAGES = 40         # test images sent to the page's picker
 SHOWN_MISTAKES = 24       # misclassified test images per frame
 EXACT_TRAIN = 5000        # training sets up to this size are evaluated for each frame; larger: the epoch's running figures
 SLOW_EVERY = 0.5          # seconds between confusion-matrix updates while playing
-MID_EPOCH = ("2d", "image", "table")   # modes whose frames go out between batches too
+MID_EPOCH = ("2d", "image", "table")   # modes whose frames go out between batches too ...
+MID_EPOCH_STEPS = 64      # ... when an epoch has this many batches; shorter epochs keep the
+                          # whole-epoch compiled call (train.compile), which has no "between"
 _CLOSE = object()
 
 
@@ -180,6 +182,9 @@ class Session:
             probe = self.want_frame or long
         self.mid_frames = 0
         self.epoch_start = t0
+        tr = self.trainer   # a watcher between batches only for long epochs (the data can grow)
+        tr.between_batches = self._between_batches \
+            if self.mode in MID_EPOCH and tr.steps_per_epoch >= MID_EPOCH_STEPS else None
         rec = self.trainer.train_epoch(probe=probe)
         self.epoch_seconds = time.perf_counter() - t0
         self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
@@ -323,8 +328,6 @@ class Session:
         self._check_activations(trainer, spec.train.batch_size)   # before any step allocates them
         trainer.cancel = self.closed
         self.mode = self._mode(trainer)
-        if self.mode in MID_EPOCH:
-            trainer.between_batches = self._between_batches
         self.trainer, self.last_rec, self.fresh = trainer, {}, False
         self.dirty = True
         self._send({"type": "ready", "spec": spec.to_dict(), **self._describe(trainer)})

@@ -9,6 +9,10 @@ each per step); one compiled call does the same work several times faster
 loss as a function of the parameters), traced to an ATen graph with ``make_fx`` and
 compiled with ``torch._inductor.compile``: no TorchDynamo guards on every call.
 
+``CompiledEpoch`` goes further for the optimizers it can write into the graph (SGD,
+momentum, Nesterov, Adam, AdamW): all of an epoch's full batches in one call, the loop over
+them inside the compiled code (below).
+
 Tracing and compiling take seconds, so ``start`` does it in a background thread on a
 copy of the network; ``ready`` tells the Trainer when to switch. Other optimizers get the
 compiled gradients in ``p.grad`` and step as usual. Networks whose training changes
@@ -155,6 +159,10 @@ def _fake(example: list[torch.Tensor]) -> list[torch.Tensor]:
     return [mode.from_tensor(t, static_shapes=True) for t in example]
 
 
+class Unsupported(Exception):
+    """What a whole-epoch call cannot hold (random ops): the per-batch step trains instead."""
+
+
 def guard_fx_patches() -> None:
     """Make every torch.fx trace in this process hold ``TRACING`` alone while its patches
     are in place. ``torch.fx._symbolic_trace._new_patcher`` is the one context in which
@@ -203,6 +211,7 @@ def plain_sgd(optimizer: torch.optim.Optimizer) -> bool:
 
 class CompiledStep:
     """forward + loss + L1/L2 penalty + backward (+ SGD update) for batches of one size."""
+    what = "step"
 
     def __init__(self, model: nn.Module, loss_fn: nn.Module, batch_size: int):
         self.params = [p for p in model.parameters()]
@@ -269,33 +278,45 @@ class CompiledStep:
     def build(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         """Trace and compile now (seconds, unless this step was built before); sets
         ``ready`` or ``error``."""
-        from torch.fx.experimental.proxy_tensor import make_fx
-        import torch._inductor
-
         key = self._key(xb, yb)
         if self._reuse(key):
             return
         try:
             with torch.no_grad():
-                example = [p.detach().clone() for p in self.params] + \
-                    [xb.clone(), yb.clone(), self._lr.clone(), self._rates.clone()]
+                example = self._example(xb, yb)
             with _BUILDING:
                 if self._reuse(key):  # built by another session while this one waited
                     return
                 if self.cancel is not None and self.cancel.is_set():   # its session closed meanwhile
                     self.error = "cancelled"
                     return
-                graph = make_fx(self._step_fn())(*example)
-                self._fn = torch._inductor.compile(graph, _fake(example), options=OPTIONS)
+                self._fn = self._compile(example)
+        except Unsupported as e:   # the per-batch step covers it
+            self.error = f"{type(e).__name__}: {e}"
+            log.info("no whole-epoch call (%s)", e)
+            return
         except Exception as e:  # noqa: BLE001 - no C++ compiler, an op Inductor lacks...: stay eager
             self.error = f"{type(e).__name__}: {e}"
-            log.warning("the compiled step could not be built; training stays eager (%s)", self.error)
+            log.warning("the compiled %s could not be built; training stays eager%s (%s)", self.what,
+                        "" if self.what == "step" else " until the per-batch step is built", self.error)
             return
         with _LOCK:
             _BUILT[key] = self._fn
             while len(_BUILT) > _BUILT_MAX:
                 _BUILT.popitem(last=False)
         self.ready.set()
+
+    def _example(self, xb: torch.Tensor, yb: torch.Tensor) -> list[torch.Tensor]:
+        """The graph's inputs, as copies (tracing must not touch the training tensors)."""
+        return [p.detach().clone() for p in self.params] + \
+            [xb.clone(), yb.clone(), self._lr.clone(), self._rates.clone()]
+
+    def _compile(self, example: list[torch.Tensor]):
+        from torch.fx.experimental.proxy_tensor import make_fx
+        import torch._inductor
+
+        graph = make_fx(self._step_fn())(*example)
+        return torch._inductor.compile(graph, _fake(example), options=OPTIONS)
 
     def start(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         """Build in a background thread (once); at once when it was built before."""
@@ -336,13 +357,292 @@ class CompiledStep:
         return loss, out
 
 
+# --- a whole epoch in one call --------------------------------------------------------
+# Matrix products at most this many multiply-adds are written out as a broadcast product and
+# a sum, which Inductor fuses with the ops around them into its own C++ loops: for the
+# playground's layers (10x2 @ 2x8) one library call costs far more than its arithmetic.
+SMALL_MM = 4096
+# the loop over the batches runs in Inductor's C++ wrapper (no Python between batches)
+EPOCH_OPTIONS = {**OPTIONS, "cpp_wrapper": True}
+RANDOM_OPS = ("rand", "bernoulli", "normal", "randint", "randperm", "dropout", "uniform", "exponential")
+
+
+def _small_mm(a: torch.Tensor, b: torch.Tensor):
+    if a.shape[0] * a.shape[1] * b.shape[1] > SMALL_MM:
+        return NotImplemented   # the library's kernel
+    return (a.unsqueeze(2) * b.unsqueeze(0)).sum(1)   # (M, K, 1) * (1, K, N) summed over K
+
+
+def _small_addmm(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, beta=1, alpha=1):
+    ab = _small_mm(a, b) if beta == 1 and alpha == 1 else NotImplemented
+    return NotImplemented if ab is NotImplemented else c + ab
+
+
+def optimizer_kind(optimizer: torch.optim.Optimizer) -> str | None:
+    """'sgd', 'momentum', 'nesterov', 'adam' or 'adamw' when ``CompiledEpoch`` applies this
+    optimizer's update inside its graph; None for the others (they train per batch)."""
+    if len(optimizer.param_groups) != 1:
+        return None
+    g = optimizer.param_groups[0]
+    if g.get("maximize") or g.get("differentiable"):
+        return None
+    if type(optimizer) is torch.optim.SGD and g["dampening"] == 0:
+        return "nesterov" if g["nesterov"] else "momentum" if g["momentum"] else "sgd"
+    if type(optimizer) in (torch.optim.Adam, torch.optim.AdamW) and not g["amsgrad"] \
+            and not torch.is_complex(g["params"][0]):
+        return "adamw" if g["decoupled_weight_decay"] else "adam"
+    return None
+
+
+class CompiledEpoch(CompiledStep):
+    """An epoch's full batches in one compiled call: for each batch of the given order,
+    forward, loss (+ L1/L2), backward and the optimizer's update (SGD, momentum, Nesterov,
+    Adam, AdamW, with PyTorch's formulas), inside a ``while_loop`` that Inductor runs in
+    C++. A small network's epoch then costs about what a jitted JAX epoch (``lax.scan``)
+    costs, instead of one Python call per batch (benchmarks/train_loop.py).
+
+    The loop body is traced once, so a first build takes about as long as the per-batch
+    step's (spiral MLP: 17-19 s against 16 s on a loaded 2-core machine). Inductor's FX graph
+    cache does not keep graphs with a while_loop ("Can't cache HigherOrderOperator"): a second
+    process lowers the graph again but loads its C++ from the compile cache (5-7 s, the
+    per-batch step 2.3 s); training runs eagerly meanwhile.
+    Parameters and optimizer state are read from and written back to the network and the
+    torch optimizer, so the eager step (a last, smaller batch) and a later switch go on
+    from the same state. Dropout's masks are drawn before the call, batch by batch from the
+    Trainer's dropout generator exactly as the eager layers draw them (the same masks), and
+    enter the graph as inputs; any other random op would draw the same numbers every batch,
+    so such networks use the per-batch step."""
+
+    HYPER = ("lr", "weight_decay", "momentum", "beta1", "beta2", "eps", "l1", "l2")
+    what = "whole-epoch call"
+
+    def __init__(self, model: nn.Module, loss_fn: nn.Module, batch_size: int, kind: str):
+        super().__init__(model, loss_fn, batch_size)
+        self.kind = kind
+        self.n_state = {"sgd": 0, "momentum": 1, "nesterov": 1}.get(kind, 2)   # tensors per parameter
+        self._hyper = torch.zeros(len(self.HYPER), device=self.params[0].device)
+        self._hyper_now: tuple = ()
+        # the dropout layers (children of a Sequential) whose masks are inputs, in forward order
+        self._drops = [(name, m.p) for name, m in self._net.named_children()
+                       if isinstance(m, nn.Dropout) and m.p > 0]
+        self._drop_shapes: list[tuple[int, ...]] = []
+
+    def fits(self, optimizer: torch.optim.Optimizer, n: int) -> bool:
+        return optimizer_kind(optimizer) == self.kind and n == self.n
+
+    @property
+    def n(self) -> int:
+        return self._n
+
+    def _key(self, x: torch.Tensor, y: torch.Tensor) -> tuple:
+        return ("epoch", self.kind, self.batch_size, *super()._key(x, y))
+
+    def start(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self._n = len(x)
+        super().start(x, y)
+
+    def build(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self._n = len(x)
+        super().build(x, y)
+
+    def _example(self, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+        ps = [p.detach().clone() for p in self.params]
+        state = [torch.zeros_like(p) for _ in range(self.n_state) for p in ps]
+        if self.kind.startswith("adam"):
+            state.append(torch.zeros((), device=x.device))   # the step count
+        order = torch.arange(len(x), device=x.device)
+        masks = [torch.ones(len(x) // self.batch_size, *shape, device=x.device) for shape in self._shapes(x)]
+        return ps + state + [x.clone(), y.clone(), order, self._hyper.clone(), *masks]
+
+    def _shapes(self, x: torch.Tensor) -> list[tuple[int, ...]]:
+        """Each dropout layer's input shape, from one batch through the copy (once)."""
+        if self._drops and not self._drop_shapes:
+            shapes = {}
+            hooks = [getattr(self._net, name).register_forward_pre_hook(
+                lambda m, a, name=name: shapes.__setitem__(name, tuple(a[0].shape)))
+                for name, _ in self._drops]
+            with TRACING.eager(), torch.no_grad():
+                self._net(x[:self.batch_size])
+            for h in hooks:
+                h.remove()
+            self._drop_shapes = [shapes[name] for name, _ in self._drops]
+        return self._drop_shapes
+
+    def _compile(self, example: list[torch.Tensor]):
+        from torch.fx.experimental.proxy_tensor import make_fx
+        import torch._inductor
+
+        aten = torch.ops.aten
+        graph = make_fx(self._epoch_fn(), decomposition_table={
+            aten.mm.default: _small_mm, aten.addmm.default: _small_addmm})(*example)
+        drawn = {n.target for g in graph.modules() if isinstance(g, torch.fx.GraphModule)
+                 for n in g.graph.nodes if n.op == "call_function"}   # the loop's body included
+        random = sorted(str(t) for t in drawn if any(r in str(t) for r in RANDOM_OPS))
+        if random:
+            raise Unsupported(f"random ops {random} would draw the same numbers every batch")
+        fake = _fake(example)
+        for node, v in zip([n for n in graph.graph.nodes if n.op == "placeholder"], fake):
+            node.meta["val"] = v   # the C++ wrapper reads the inputs' metadata here
+        return torch._inductor.compile(graph, fake, options=EPOCH_OPTIONS)
+
+    def _epoch_fn(self):
+        """The epoch as a function of flat tensors (parameters..., optimizer state..., x, y,
+        order, hyper) -> (parameters..., state..., per-batch losses, right answers, the last
+        batch's gradients...)."""
+        from torch._higher_order_ops.while_loop import while_loop_op
+        from torch.func import functional_call, grad_and_value
+
+        from .losses import correct
+
+        net, loss_fn, kind = self._net, self._loss, self.kind
+        names, is_weight, n, b = self.names, self.is_weight, len(self.params), self.batch_size
+        k = self.n_state * n + (1 if kind.startswith("adam") else 0)
+        task = getattr(loss_fn, "task", "classes")
+
+        drops = [name for name, _ in self._drops]
+        children = [(name, {k.split(".", 1)[1]: i for i, k in enumerate(names) if k.split(".", 1)[0] == name})
+                    for name, _ in net.named_children()]
+        if drops and (not isinstance(net, nn.Sequential)
+                      or any(m._forward_hooks or m._forward_pre_hooks for m in net.modules())):
+            raise Unsupported("dropout outside a plain Sequential network")
+
+        def forward(ps, xb, mbs):
+            if not drops:
+                return functional_call(net, dict(zip(names, ps)), (xb,))
+            for name, own in children:   # layer by layer: a dropout layer applies its mask
+                if name in drops:
+                    xb = xb * mbs[drops.index(name)]
+                else:
+                    xb = functional_call(getattr(net, name), {k: ps[i] for k, i in own.items()}, (xb,))
+            return xb
+
+        def objective(ps, xb, yb, h, mbs):
+            out = forward(ps, xb, mbs)
+            loss = loss_fn(out, yb)
+            ws = [p for p, w in zip(ps, is_weight) if w]
+            return loss + h[6] * regularize.l1(ws) + h[7] * regularize.l2(ws), (loss, out)
+
+        def update(ps, state, grads, h):
+            """One optimizer step, as torch.optim computes it."""
+            lr, wd, mom, b1, b2, eps = h[0], h[1], h[2], h[3], h[4], h[5]
+            if kind in ("sgd", "momentum", "nesterov"):
+                ds = [g + wd * p for p, g in zip(ps, grads)]
+                if kind == "sgd":
+                    return [p - lr * d for p, d in zip(ps, ds)], []
+                bufs = [mom * m + d for m, d in zip(state, ds)]   # a zero buffer: m = d at first
+                ds = [d + mom * m for d, m in zip(ds, bufs)] if kind == "nesterov" else bufs
+                return [p - lr * d for p, d in zip(ps, ds)], bufs
+            ms, vs, step = state[:n], state[n:2 * n], state[2 * n] + 1
+            if kind == "adamw":
+                ps = [p * (1 - lr * wd) for p in ps]
+            else:
+                grads = [g + wd * p for p, g in zip(ps, grads)]
+            ms = [m + (1 - b1) * (g - m) for m, g in zip(ms, grads)]            # m.lerp_(g, 1 - b1)
+            vs = [v * b2 + (1 - b2) * g * g for v, g in zip(vs, grads)]
+            size, root = lr / (1 - b1 ** step), (1 - b2 ** step).sqrt()
+            ps = [p - size * m / (v.sqrt() / root + eps) for p, m, v in zip(ps, ms, vs)]
+            return ps, [*ms, *vs, step]
+
+        def epoch(*args):
+            ps, state = list(args[:n]), list(args[n:n + k])
+            x, y, order, h, *masks = args[n + k:]
+            steps = len(x) // b
+            xs = x[order[:steps * b]].view(steps, b, *x.shape[1:])   # (steps, B, ...)
+            ys = y[order[:steps * b]].view(steps, b, *y.shape[1:])
+            at = torch.arange(steps, device=x.device)
+
+            def more(i, losses, hits, *rest):
+                return i < steps
+
+            def batch(i, losses, hits, *rest):
+                carried, (xs, ys, h, at, *masks) = rest[:2 * n + k], rest[2 * n + k:]
+                ps, state = list(carried[:n]), list(carried[n:n + k])
+                xb, yb = xs.index_select(0, i.view(1))[0], ys.index_select(0, i.view(1))[0]
+                mbs = [m.index_select(0, i.view(1))[0] for m in masks]
+                grads, (_, (loss, out)) = grad_and_value(objective, has_aux=True)(ps, xb, yb, h, mbs)
+                ps, state = update(ps, state, grads, h)
+                losses = torch.where(at == i, loss, losses)
+                if task != "regression":
+                    hits = hits + correct(out.detach(), yb, task)
+                return (i + 1, losses, hits, *ps, *state, *grads)
+
+            zero = torch.zeros((), dtype=torch.int64, device=x.device)
+            # the operator itself: its make_fx rule traces the body directly (the user-facing
+            # while_loop goes through Dynamo: seconds more per build, and a cache to reset)
+            out = while_loop_op(more, batch, (zero, torch.zeros(steps, device=x.device), zero.clone(),
+                                              *ps, *state, *[torch.zeros_like(p) for p in ps]),
+                                (xs, ys, h, at, *masks))
+            return tuple(out[1:])
+        return epoch
+
+    # --- running -------------------------------------------------------------
+    def _state(self, optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+        """The optimizer's state tensors in the graph's order, created as torch.optim would
+        (zeros) when it has not stepped yet."""
+        st, dev = optimizer.state, self.params[0].device
+        if self.kind in ("momentum", "nesterov"):
+            for p in self.params:
+                if st[p].get("momentum_buffer") is None:
+                    st[p]["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            return [st[p]["momentum_buffer"] for p in self.params]
+        if self.kind.startswith("adam"):
+            fused = optimizer.param_groups[0]["fused"]
+            for p in self.params:
+                if "step" not in st[p]:
+                    st[p]["step"] = torch.zeros((), dtype=torch.float32, device=dev if fused else "cpu")
+                    st[p]["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    st[p]["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            return [st[p]["exp_avg"] for p in self.params] + [st[p]["exp_avg_sq"] for p in self.params]
+        return []
+
+    def masks(self, x: torch.Tensor, generator: torch.Generator | None) -> list[torch.Tensor]:
+        """Each dropout layer's scaled masks for the epoch's full batches, (steps, B, ...),
+        drawn in the order and the way the eager layers draw them (model/layers.py's
+        ``dropout``)."""
+        shapes = self._shapes(x)
+        drawn = [[torch.empty(shape, device=x.device).bernoulli_(1 - p, generator=generator).div_(1 - p)
+                  for (_, p), shape in zip(self._drops, shapes)] for _ in range(len(x) // self.batch_size)]
+        return [torch.stack(per_layer) for per_layer in zip(*drawn)]
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor,
+                 optimizer: torch.optim.Optimizer, l1: float = 0.0, l2: float = 0.0,
+                 keep_grads: bool = False, generator: torch.Generator | None = None):
+        """The epoch's full batches in ``order``; returns (per-batch losses (steps,), right
+        answers (a 0-d tensor)). Parameters and optimizer state are updated in place; the
+        last batch's gradients are in ``p.grad`` when ``keep_grads`` (for the probes).
+        ``generator``: the one the network's dropout layers draw from."""
+        n, g = len(self.params), optimizer.param_groups[0]
+        b1, b2 = g.get("betas", (0.0, 0.0))
+        now = (g["lr"], g["weight_decay"], g.get("momentum", 0.0), b1, b2, g.get("eps", 0.0),
+               float(l1), float(l2))
+        with torch.no_grad():
+            if now != self._hyper_now:
+                self._hyper.copy_(torch.tensor(now))
+                self._hyper_now = now
+            state = self._state(optimizer)
+            adam = self.kind.startswith("adam")
+            step = [optimizer.state[self.params[0]]["step"].to(x.device)] if adam else []
+            masks = self.masks(x, generator) if self._drops else []
+            res = self._fn(*self._data, *state, *step, x, y, order, self._hyper, *masks)
+            losses, hits, new = res[0], res[1], res[2:]
+            torch._foreach_copy_(self._data + state, list(new[:n + len(state)]))
+            if adam:
+                for p in self.params:
+                    optimizer.state[p]["step"].copy_(new[n + len(state)])
+        if keep_grads:
+            for p, grad in zip(self.params, new[-n:]):
+                p.grad = grad
+        return losses, hits
+
+
 # --- the Trainer's compiled step: when it is built, used and dropped ---------------------
 COMPILE_AFTER = 2.0  # seconds of eager training before the compiled step is built (train.compile)
 
 
 def fast_step(tr, now: bool = False) -> CompiledStep | None:
-    """Trainer ``tr``'s compiled step when ``train.compile`` is on and it is built; None until
-    then (the eager step trains meanwhile), and for networks or settings it does not cover
+    """Trainer ``tr``'s compiled step when ``train.compile`` is on and it is built: the whole
+    epoch in one call (``CompiledEpoch``) where ``tr._epoch_kind()`` allows it, else one call
+    per batch; None until then (the eager step trains meanwhile), and for networks or settings it does not cover
     (batch norm, mixed precision, adversarial training, metric losses). Building starts after
     COMPILE_AFTER seconds of training: short runs never pay the seconds it takes."""
     t = tr.spec.train
@@ -351,14 +651,22 @@ def fast_step(tr, now: bool = False) -> CompiledStep | None:
             or tr.augment is not None:
         tr.compiled = None
         return None
-    c = tr.compiled
-    if c is None or not c.matches(tr.loss_fn, t.batch_size):
+    c, x = tr.compiled, tr.x["train"]
+    kind = tr._epoch_kind()
+    if c is None or not c.matches(tr.loss_fn, t.batch_size) or isinstance(c, CompiledEpoch) and (
+            kind is None or not c.fits(tr.optimizer, len(x)) or c.error and c.error != "cancelled"):
         if tr.seconds < COMPILE_AFTER and not now:
             return None
-        c = tr.compiled = CompiledStep(tr.model, tr.loss_fn, t.batch_size)
+        if kind is not None and not (isinstance(c, CompiledEpoch) and c.error):
+            c = CompiledEpoch(tr.model, tr.loss_fn, t.batch_size, kind)   # the whole epoch
+            y = tr.y["train"]
+        else:   # one call per batch
+            c = CompiledStep(tr.model, tr.loss_fn, t.batch_size)
+            n = min(t.batch_size, len(x))
+            x, y = x[:n], tr.y["train"][:n]
         c.cancel = tr.cancel   # a closed session's build that has not begun is dropped
-        n = min(t.batch_size, len(tr.x["train"]))
-        c.start(tr.x["train"][:n], tr.y["train"][:n])
+        tr.compiled = c
+        c.start(x, y)
     return c if c.ready.is_set() else None
 
 

@@ -29,7 +29,7 @@ from ..model.regularize import penalty
 from ..model.transfer import freeze, load_matching
 from ..spec import DataSpec, ModelSpec, Spec, TrainSpec, UserError, from_dict, live_fields, rebuilds
 from . import compiled
-from .compiled import CompiledStep, eager
+from .compiled import CompiledEpoch, CompiledStep, eager, optimizer_kind
 from .losses import TaskLoss, class_weights, correct, predict
 from .metric import metric_loss
 from .optimizers import make_optimizer
@@ -378,7 +378,16 @@ class Trainer:
         probe = (t.probe_every > 0 and self.epoch % t.probe_every == 0) if probe is None else probe
         grads: dict[str, float] = {}
         last = self.steps_per_epoch - 1
-        for i in range(self.steps_per_epoch):
+        first, head = 0, None   # batches the whole-epoch call trained; (their loss sum, right answers)
+        if isinstance(fast, CompiledEpoch):   # every full batch in one call; a smaller last one below
+            first = n // t.batch_size
+            batch_losses, hits = fast(x, y, order, opt, l1, l2, keep_grads=probe and first - 1 == last,
+                                      generator=self.dropout_generator)
+            head = (batch_losses.sum() * t.batch_size, hits)
+            if probe and first - 1 == last:
+                grads = probes.grad_norms(model)
+            fast = None
+        for i in range(first, self.steps_per_epoch):
             if self.cancel is not None and self.cancel.is_set():
                 raise Cancelled(f"epoch {self.epoch} cancelled")
             whole = order[i * t.batch_size:(i + 1) * t.batch_size]
@@ -408,7 +417,10 @@ class Trainer:
         if self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
         sizes = torch.tensor([float(len(p)) for p in parts], device=self.device)   # the last may be smaller
-        train_loss = float(self.share.sum(torch.stack(losses) @ sizes)) / n
+        total = torch.stack(losses) @ sizes if losses else 0.0
+        if head is not None:
+            total = total + head[0]
+        train_loss = float(self.share.sum(total)) / n
         if not math.isfinite(train_loss):
             raise DivergenceError(
                 f"training diverged at epoch {self.epoch}: the loss became {train_loss} "
@@ -417,7 +429,10 @@ class Trainer:
         rec = {"epoch": self.epoch, "train_loss": train_loss,
                "lr": self.optimizer.param_groups[0]["lr"]}
         if task != "regression":
-            rec["train_accuracy"] = int(self.share.sum(correct(torch.cat(outs), y[torch.cat(parts)], task))) / n
+            right = correct(torch.cat(outs), y[torch.cat(parts)], task) if outs else 0
+            if head is not None:
+                right = right + head[1]
+            rec["train_accuracy"] = int(self.share.sum(right)) / n
         else:
             rec["train_mse"] = train_loss
         val, act_stats = self._validate(probe)
@@ -457,6 +472,17 @@ class Trainer:
         """Build the compiled step now (``train.compile`` on) and wait; True once it is used
         (train/compiled.py, ``compile_now``)."""
         return compiled.compile_now(self, timeout)
+
+    def _epoch_kind(self) -> str | None:
+        """The optimizer's kind when the whole-epoch call can train this run (compiled.py's
+        CompiledEpoch: no per-batch schedule, frozen layers, split batches or a watcher between
+        batches; on the CPU, where it was measured and tested)."""
+        if self.device.type != "cpu" or self.per_batch or type(self.share) is not OneProcess \
+                or len(self.x["train"]) < self.spec.train.batch_size \
+                or not all(p.requires_grad for p in self.model.parameters()) \
+                or self.between_batches is not None:   # a watcher between batches needs them
+            return None
+        return optimizer_kind(self.optimizer)
 
     def _forward_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """The training forward pass: each layer's ``forward`` in turn, skipping
