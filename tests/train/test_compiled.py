@@ -180,6 +180,8 @@ def test_a_process_that_lost_its_built_steps_loads_them_from_the_disk_cache(buil
     tr, _, xb, yb = built
     assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == compiled.cache_dir()
     monkeypatch.setattr(compiled, "_BUILT", compiled.OrderedDict())   # as in a fresh process
+    CompiledStep(tr.model, tr.loss_fn, 10).build(xb, yb)   # on a cold disk cache, this one writes it
+    monkeypatch.setattr(compiled, "_BUILT", compiled.OrderedDict())   # and this process forgets it again
     def cache() -> dict:   # AOTAutograd's cache answers first; Inductor's FX graph cache below it
         return {k: v for k, v in [*counters["aot_autograd"].items(), *counters["inductor"].items()]
                 if "cache" in k}
