@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -88,6 +89,26 @@ def write_reviews(path: Path, n: int = 400, seed: int = 0, langs: str = "ko,en")
 
 # --- browser tests (Playwright pages) ----------------------------------------------------------
 PAGE_WAIT = 30_000   # ms a page gets to answer
+
+
+@contextmanager
+def page_tab(browser, url: str, viewport: dict, ready: str | None = None):
+    """A new tab on the playground at ``url`` in a ``viewport`` window, in English, once
+    ``ready`` (JS, default: the first frame is drawn) holds; -> (page, its errors). The test
+    fails if the page threw an error."""
+    ctx = browser.new_context(viewport=viewport)
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(url)
+    pg.evaluate("localStorage.setItem('nnplay.lang', 'en')")
+    pg.wait_for_function(ready or "() => window.nnplay && nnplay.sessions[0] && nnplay.sessions[0].frame",
+                         timeout=PAGE_WAIT)
+    try:
+        yield pg, errors
+    finally:
+        ctx.close()
+    assert not errors, errors
 HANGUL = re.compile("[가-힣]")   # a Korean syllable: the page speaks Korean
 
 

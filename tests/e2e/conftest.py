@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import start_serve
+from helpers import page_tab, start_serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -52,16 +52,8 @@ def viewport():
 def page(browser, server, viewport):
     """A tab on the playground (1400x900 unless ``viewport`` says otherwise), in English, once
     its first frame is drawn; the test fails if the page threw an error."""
-    ctx = browser.new_context(viewport=viewport)
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server["url"])
-    pg.evaluate("localStorage.setItem('nnplay.lang', 'en')")
-    pg.wait_for_function("() => window.nnplay && nnplay.sessions[0] && nnplay.sessions[0].frame", timeout=WAIT)
-    yield pg
-    ctx.close()
-    assert not errors, errors
+    with page_tab(browser, server["url"], viewport) as (pg, _):
+        yield pg
 
 
 @pytest.fixture

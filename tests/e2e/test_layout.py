@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from e2e.layout import layout_problems
+from helpers import page_tab
 
 pytestmark = pytest.mark.e2e
 
@@ -98,20 +99,12 @@ def _open(pg, mode: str) -> None:
 @pytest.fixture(scope="module")
 def tab(browser, server):
     """One tab for the module; ``state`` remembers which mode and language it shows."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server["url"])
-    pg.evaluate("localStorage.setItem('nnplay.lang', 'en')")
-    pg.wait_for_function("() => window.nnplay && nnplay.sessions[0] && nnplay.sessions[0].frame", timeout=WAIT)
-    _step(pg)   # a run in the store, for the Runs table
-    pg.get_by_test_id("save").click()
-    pg.get_by_test_id("saved-run").wait_for(timeout=WAIT)
-    pg.get_by_test_id("saved").locator(".close").click()
-    yield {"page": pg, "mode": None, "lang": "en", "errors": errors}
-    ctx.close()
-    assert not errors, errors
+    with page_tab(browser, server["url"], {"width": 1400, "height": 900}) as (pg, errors):
+        _step(pg)   # a run in the store, for the Runs table
+        pg.get_by_test_id("save").click()
+        pg.get_by_test_id("saved-run").wait_for(timeout=WAIT)
+        pg.get_by_test_id("saved").locator(".close").click()
+        yield {"page": pg, "mode": None, "lang": "en", "errors": errors}
 
 
 CASES = [pytest.param(m, lang, size, id=f"{m}-{lang}-{size}") for m in MODES for lang in ("en", "ko") for size in SIZES]

@@ -7,6 +7,7 @@ import json
 import urllib.request
 
 import pytest
+from helpers import page_tab
 from typer.testing import CliRunner
 
 from nnplay.cli import app as cli_app
@@ -18,15 +19,9 @@ WAIT = 20_000   # ms: the longest any condition may take
 
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 980})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server["url"])
-    _ready(pg)
-    yield pg
-    ctx.close()
-    assert not errors, errors
+    with page_tab(browser, server["url"], {"width": 1440, "height": 980}) as (pg, _):
+        _ready(pg)
+        yield pg
 
 
 def _ready(pg, lab: int = 0):
