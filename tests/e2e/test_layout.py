@@ -15,11 +15,6 @@ WAIT = 30_000   # ms: the longest any condition may take
 SIZES = {"wide": (1400, 900), "phone": (390, 844)}
 MODES = ["2d", "2d-compare", "2d-practice", "lesson", "image", "image-practice", "trust", "seq", "gen", "runs", "predict"]
 
-# Defects that other changes of issue 15 fix: (mode, size, lang) -> (the problem's first words,
-# the defect). Such a problem makes the case xfail; any other problem still fails it.
-DIAGRAM = ("overlap: canvas.node", "the network diagram runs onto its options (Initialization) when a lesson's card "
-           "takes room above the 2-D view (2-D view fitting 1400x900 / Lessons panel, other changes of issue 15)")
-KNOWN: dict[tuple, tuple[str, str]] = {("lesson", "wide", "en"): DIAGRAM, ("lesson", "wide", "ko"): DIAGRAM}
 
 
 def _ready(pg, mode: str) -> None:
@@ -132,8 +127,4 @@ def test_layout(tab, shot, mode, lang, size):
     problems = layout_problems(pg)
     shot(pg, f"layout-{mode}-{lang}-{w}")
     assert not tab["errors"], tab["errors"]
-    known = KNOWN.get((mode, size, lang))
-    rest = [p for p in problems if not (known and p.startswith(known[0]))]
-    assert not rest, "\n".join(rest)
-    if len(rest) < len(problems):
-        pytest.xfail(known[1])
+    assert not problems, "\n".join(problems)
