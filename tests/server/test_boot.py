@@ -61,3 +61,27 @@ def test_nothing_outside_the_page_folder_is_served_early():
     assert not booting._is_page({"type": "http", "method": "GET", "path": "/api/info"})
     assert not booting._is_page({"type": "http", "method": "POST", "path": "/"})
     release.set()
+
+
+def test_a_real_app_whose_start_fails_answers_500_and_a_stranger_400():
+    @asynccontextmanager
+    async def lifespan(_app):
+        raise OSError("uploads folder is read-only")
+        yield
+
+    def build():
+        app = FastAPI(lifespan=lifespan)
+        app.get("/api/info")(lambda: {"ready": True})
+        return app
+    with TestClient(Booting(build, HOSTS)) as client:
+        r = client.get("/api/info")   # answered, not left waiting for a start that never comes
+        assert r.status_code == 500 and "read-only" in r.json()["error"]
+        assert client.get("/api/info", headers={"host": "evil.example:8000"}).status_code == 400
+
+
+def test_odd_paths_during_boot_are_not_page_files():
+    release = threading.Event()
+    booting = Booting(slow_app(release, []), HOSTS)
+    assert not booting._is_page({"type": "http", "method": "GET", "path": "/\x00"})
+    assert not booting._is_page({"type": "http", "method": "GET", "path": "/" + "a" * 5000})
+    release.set()

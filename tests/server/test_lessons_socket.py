@@ -99,3 +99,10 @@ def test_a_lesson_admits_its_own_sizes_in_its_session_only(client, sock, wrap):
         o.until("hello")
         o.send(type="spec", spec=spec)
         assert "allowed: 1..8" in o.until("error")["message"]
+    sock.send(type="lesson", lesson=None)             # leaving the lesson gives its sizes back
+    sock.send(type="spec", spec=spec)
+    assert "allowed: 1..8" in sock.until("error")["message"]
+    sock.send(type="lesson", lesson="xor", part=0)    # another lesson's sizes replace them
+    sock.until("ready")
+    sock.send(type="spec", spec=spec)
+    assert "allowed: 1..8" in sock.until("error")["message"]

@@ -23,6 +23,7 @@ from ..trust import uncertainty
 from . import dashboard, generative, practice, predict, sequences
 from . import uploads as uploads_routes
 from . import ws as socket_routes
+from .boot import WEB
 from .guard import Guard, allowed_hosts
 from .limits import Limits, schema
 from .protocol import TRUST_METHODS
@@ -30,7 +31,6 @@ from .session import Session
 from .uploads import prune_uploads
 
 HERE = Path(__file__).parent
-WEB = HERE.parent / "web"
 def options(idx_sets: dict[str, str]) -> dict:
     """The spec's vocabularies, so the page offers exactly what the library accepts."""
     return {"datasets": list(get_args(specmod.Toy2D)), "regression": sorted(toy2d.REGRESSION),

@@ -30,6 +30,7 @@ class Booting:
     def __init__(self, build: Callable[[], object], hosts: frozenset[str], web: Path = WEB):
         self.web = web.resolve()
         self.page = Guard(StaticFiles(directory=self.web, html=True), hosts)
+        self.hosts = hosts
         self.app = self.failure = self._lifespan = None
         self.built = threading.Event()
         self.live = False          # the real app's lifespan has started (set on the event loop)
@@ -56,8 +57,11 @@ class Booting:
         path = scope["path"]
         if path == "/":
             return True
-        file = (self.web / path.lstrip("/")).resolve()
-        return file.is_relative_to(self.web) and file.is_file()
+        try:
+            file = (self.web / path.lstrip("/")).resolve()
+            return file.is_relative_to(self.web) and file.is_file()
+        except (ValueError, OSError):   # a NUL byte, a name too long: not one of the page's files
+            return False
 
     async def _ready(self):
         self.start()
@@ -72,9 +76,21 @@ class Booting:
         while not self.built.is_set():
             await asyncio.sleep(0.05)
         if self.app is not None:
-            self._lifespan = self.app.router.lifespan_context(self.app)
-            await self._lifespan.__aenter__()
+            try:
+                self._lifespan = self.app.router.lifespan_context(self.app)
+                await self._lifespan.__aenter__()
+            except BaseException as e:  # noqa: BLE001 - answered on every request, and logged
+                self.failure, self.app, self._lifespan = e, None, None
+                log.exception("the playground could not start")
+                return
             self.live = True
+
+    async def _failed(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            await error(500, f"the playground could not start: {self.failure}")(scope, receive, send)
+        else:
+            await receive()
+            await send({"type": "websocket.close", "code": 1011})
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -92,10 +108,6 @@ class Booting:
             return
         app = await self._ready()
         if app is None:
-            if scope["type"] == "http":
-                await error(500, f"the playground could not start: {self.failure}")(scope, receive, send)
-            else:
-                await receive()
-                await send({"type": "websocket.close", "code": 1011})
+            await Guard(self._failed, self.hosts)(scope, receive, send)
             return
         await app(scope, receive, send)

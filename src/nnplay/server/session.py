@@ -5,7 +5,8 @@ epoch after epoch at full speed while playing, and between epochs applies the
 posted messages. When the page asked for a frame, at most ``limits.fps`` times a
 second, it packs the latest state into one: between epochs, or between two batches
 of a long epoch (``Trainer.between_batches``; a frame request at the head of the inbox
-is the one message read mid-epoch), so the picture moves however long an epoch takes. At most
+is the one message read mid-epoch, and a test image picked in image mode is shown then
+too), so the picture moves however long an epoch takes. At most
 ``limits.inbox`` messages wait; closing the socket drops them, cuts the epoch in
 progress short (``Trainer.cancel``) and ends the thread, which drops the model and data.
 """
@@ -205,18 +206,18 @@ class Session:
 
     def _open_lesson(self, m: LessonMsg) -> None:
         if m.lesson is None:
-            self.lesson = None
+            self.lesson, self.caps = None, self.limits
             return
         lesson = lessons.lesson(m.lesson)
         spec = lesson.spec(m.part)
         if m.epochs is not None and m.epochs < spec.train.epochs:   # a quick look
             spec = lesson.spec(m.part, m.epochs)
-        self.caps = admitting(self.caps, spec)   # the server's own file: its sizes are allowed
-        check_spec(spec, self.caps, self.uploads, self.idx_sets)
+        caps = admitting(self.limits, spec)   # the server's own file: its sizes are allowed
+        check_spec(spec, caps, self.uploads, self.idx_sets)
         self.running = False
         self._send({"type": "state", "running": False})
         self._build(spec)
-        self.lesson = (lesson, m.part)
+        self.lesson, self.caps = (lesson, m.part), caps   # edits within the lesson keep its sizes
 
     def _between_batches(self, step: int, loss) -> None:
         """``Trainer.between_batches``: a whole frame at once for a test image just picked
@@ -226,7 +227,7 @@ class Session:
         waits before it (messages wait for the epoch's end; so does a request sent after a
         step: its frame shows the step done)."""
         if self.picked is not None and self.running:   # a test image picked mid-epoch: shown now
-            self._answer_pick()
+            self._answer_pick(step, float(loss.detach()))
         q = self.inbox.queue
         while self.running and q and isinstance(q[0], FrameRequest):   # only this thread takes from the inbox
             try:
@@ -381,16 +382,17 @@ class Session:
                     "files": {f: f"/api/runs/{run.id}/{f}"
                               for f in ("spec.toml", "model.safetensors", "snippet.py", "model.onnx")}})
 
-    def _answer_pick(self) -> None:
-        """A frame for the view just posted, between two batches of the epoch in progress
-        (image mode, where the frame is mostly the picked image's feature maps)."""
+    def _answer_pick(self, step: int, batch_loss: float) -> None:
+        """A frame for the view just posted, between batches ``step`` and ``step`` + 1 of the
+        epoch in progress (image mode, where the frame is mostly the picked image's feature maps)."""
         m, self.picked = self.picked, None
         tr = self.trainer
         if tr is None or not tr.data.is_image or generative.is_generative(tr.spec) or m.image == self.shown_image:
             return
         self.view = m
-        self.last_slow = 0.0               # a whole frame: the confusion matrix and mistakes too
-        self._guarded(self._send_frame)   # its evaluations run in eval mode and restore training mode
+        # a whole frame (the confusion matrix and mistakes too); its evaluations run in eval
+        # mode and restore training mode
+        self._guarded(lambda: self._send_frame(step, batch_loss, whole=True))
 
     # --- frames ------------------------------------------------------------------------
     def _evaluate(self) -> None:
@@ -401,9 +403,10 @@ class Session:
         self.evaluated = {f"{s}_{k}": v for s in splits for k, v in tr.evaluate(s).items()}
         self.fresh = True
 
-    def _send_frame(self, step: int = 0, batch_loss: float | None = None) -> None:
+    def _send_frame(self, step: int = 0, batch_loss: float | None = None, whole: bool = False) -> None:
         """A frame of the latest state; ``step`` > 0: between batches, the ``step``-th of the
-        epoch in progress, whose last batch's loss was ``batch_loss``."""
+        epoch in progress, whose last batch's loss was ``batch_loss``; ``whole``: with the
+        image mode's confusion matrix and mistakes even then (a test image just picked)."""
         tr, d, v = self.trainer, self.trainer.data, self.view
         now = time.perf_counter()
         rec = self.last_rec
@@ -455,7 +458,7 @@ class Session:
                 arrays["filters"] = f
             for name, w in probes.conv_filters(tr.model).items():
                 arrays[f"filters:{name}"] = w
-            if not step and (not self.running or now - self.last_slow >= SLOW_EVERY):   # a full pass
+            if whole or not step and (not self.running or now - self.last_slow >= SLOW_EVERY):   # a full pass
                 self.last_slow = now
                 cm, pred, wrong = probes.confusion(tr.model, d.x_test, d.y_test, d.task, d.num_classes)
                 shown = wrong[:SHOWN_MISTAKES]
