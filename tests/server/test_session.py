@@ -2,7 +2,6 @@
 library's own probe outputs, play/pause/step/reset, live changes, errors, save, clean-up."""
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
@@ -204,17 +203,17 @@ def test_session_cap_and_clean_up(tmp_path, wrap):
             s1 = wrap(ws1)
             s1.start(SMALL)
             assert len(app.state.sessions) == 1
+            own = next(iter(app.state.sessions))   # (other tests' sessions may share this process)
             with c.websocket_connect("/ws") as ws2:
                 m = ws2.receive_json()
                 assert m["type"] == "error" and m["code"] == "busy" and "1 at once" in m["message"]
             s1.send(type="play")
             s1.until("state")
         deadline = time.monotonic() + 10        # the closed tab's session ends and is dropped
-        while time.monotonic() < deadline and (app.state.sessions or any(
-                t.name == "nnplay-session" for t in threading.enumerate())):
+        while time.monotonic() < deadline and (app.state.sessions or own.thread.is_alive()):
             time.sleep(0.02)
         assert not app.state.sessions
-        assert not [t for t in threading.enumerate() if t.name == "nnplay-session"]
+        assert not own.thread.is_alive()
         with c.websocket_connect("/ws") as ws3:       # a place is free again
             assert wrap(ws3).start(SMALL)["type"] == "ready"
 
