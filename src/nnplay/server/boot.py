@@ -30,7 +30,7 @@ class Booting:
     def __init__(self, build: Callable[[], object], hosts: frozenset[str], web: Path = WEB):
         self.web = web.resolve()
         self.page = Guard(StaticFiles(directory=self.web, html=True), hosts)
-        self.hosts = hosts
+        self.failed = Guard(self._failed, hosts)   # the answer when the real app could not start
         self.app = self.failure = self._lifespan = None
         self.built = threading.Event()
         self.live = False          # the real app's lifespan has started (set on the event loop)
@@ -63,18 +63,19 @@ class Booting:
         except (ValueError, OSError):   # a NUL byte, a name too long: not one of the page's files
             return False
 
-    async def _ready(self):
+    async def _until_built(self) -> None:
         self.start()
         while not self.built.is_set():
             await asyncio.sleep(0.05)
+
+    async def _ready(self):
+        await self._until_built()
         while self.app is not None and not self.live:   # the lifespan task enters it
             await asyncio.sleep(0.01)
         return self.app
 
     async def _start_when_built(self) -> None:
-        self.start()
-        while not self.built.is_set():
-            await asyncio.sleep(0.05)
+        await self._until_built()
         if self.app is not None:
             try:
                 self._lifespan = self.app.router.lifespan_context(self.app)
@@ -98,8 +99,9 @@ class Booting:
             starting = asyncio.create_task(self._start_when_built())
             await send({"type": "lifespan.startup.complete"})
             await receive()                                    # lifespan.shutdown
-            starting.cancel() if not self.live else None
-            if self._lifespan is not None and self.live:
+            if not self.live:
+                starting.cancel()
+            elif self._lifespan is not None:
                 await self._lifespan.__aexit__(None, None, None)
             await send({"type": "lifespan.shutdown.complete"})
             return
@@ -108,6 +110,6 @@ class Booting:
             return
         app = await self._ready()
         if app is None:
-            await Guard(self._failed, self.hosts)(scope, receive, send)
+            await self.failed(scope, receive, send)
             return
         await app(scope, receive, send)
