@@ -39,9 +39,6 @@ def browser():
         b.close()
 
 
-WAIT = 30_000   # ms a page gets to answer
-
-
 @pytest.fixture
 def viewport():
     """The page's window size; a module that wants another one overrides this fixture."""
