@@ -196,6 +196,32 @@ def test_a_process_that_lost_its_built_steps_loads_them_from_the_disk_cache(buil
     torch.testing.assert_close(loss, eager_grads(copy.deepcopy(tr.model), tr.loss_fn, xb, yb)[0])
 
 
+def test_a_process_that_lost_its_epoch_call_loads_it_from_the_disk_cache(monkeypatch):
+    """Inductor's FX graph cache refuses graphs with a while_loop unless told otherwise
+    (compiled._cacheable_loop): a second process's epoch call is a cache hit, and computes
+    what the first one did. Bodies that differ (another optimizer) are told apart by the
+    equivalence tests above and below, which build several on one network against eager."""
+    from torch._dynamo.utils import counters
+    tr = trainer()
+    x, y = tr.x["train"], tr.y["train"]
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    found, results = [], []
+    for _ in range(2):
+        monkeypatch.setattr(compiled, "_BUILT", compiled.OrderedDict())   # as in a fresh process
+        before = dict(counters["inductor"])
+        model = copy.deepcopy(tr.model)
+        epoch = CompiledEpoch(model, tr.loss_fn, 10, "sgd")
+        epoch.build(x, y)
+        assert epoch.ready.is_set(), epoch.error
+        found.append({k: v - before.get(k, 0) for k, v in counters["inductor"].items()
+                      if "cache" in k and v != before.get(k, 0)})
+        losses, hits = epoch(x, y, order, torch.optim.SGD(model.parameters(), lr=0.1))
+        results.append((losses, hits, [p.detach().clone() for p in model.parameters()]))
+    assert found[1].get("fxgraph_cache_hit", 0) == 1, found    # the first may hit too (a warm disk)
+    assert not [k for k in found[1] if "miss" in k or "bypass" in k], found
+    torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
+
+
 def test_a_closed_sessions_build_that_has_not_begun_is_dropped(built):
     from nnplay.train import compiled
     tr, _, xb, yb = built

@@ -29,7 +29,7 @@ wraps the one place torch.fx patches). A trace waits for the epochs in progress 
 training waits for the traces (a fraction of a build); the compile itself, the slow
 part, runs beside training. Builds run one at a time.
 
-Built steps are kept on disk across processes by Inductor's FX graph cache, in
+Built steps, the whole-epoch call included, are kept on disk across processes by Inductor's FX graph cache, in
 ``cache_dir()`` (~/.cache/nnplay/inductor; $NNPLAY_CACHE or $TORCHINDUCTOR_CACHE_DIR move
 it): a second process (a restarted server, the next ``nnplay train``) traces the step
 again (under a second) and loads the generated code instead of generating and compiling
@@ -364,6 +364,22 @@ class CompiledStep:
 SMALL_MM = 4096
 # the loop over the batches runs in Inductor's C++ wrapper (no Python between batches)
 EPOCH_OPTIONS = {**OPTIONS, "cpp_wrapper": True}
+
+
+def _cacheable_loop() -> dict:
+    """Let Inductor's FX graph cache keep graphs with a ``while_loop``, which it refuses by
+    default ("Can't cache HigherOrderOperator") because an operator of that kind may call
+    Python that is not in the graph. Here the loop's condition and body are traced
+    subgraphs of the graph (make_fx), so they are in the cache key like the rest of it
+    (tests/train/test_compiled.py: a body that differs is not served another's code); the
+    torch version is in the key too. A second process then loads the epoch call in about a
+    second instead of lowering it again (5-7 s; benchmarks/startup.py)."""
+    from torch._higher_order_ops.while_loop import while_loop_op
+
+    return {"unsafe_marked_cacheable_functions":
+            {f"{while_loop_op.__module__}.{while_loop_op.__name__}": torch.__version__}}
+
+
 RANDOM_OPS = ("rand", "bernoulli", "normal", "randint", "randperm", "dropout", "uniform", "exponential")
 
 
@@ -402,10 +418,8 @@ class CompiledEpoch(CompiledStep):
     costs, instead of one Python call per batch (benchmarks/train_loop.py).
 
     The loop body is traced once, so a first build takes about as long as the per-batch
-    step's (spiral MLP: 17-19 s against 16 s on a loaded 2-core machine). Inductor's FX graph
-    cache does not keep graphs with a while_loop ("Can't cache HigherOrderOperator"): a second
-    process lowers the graph again but loads its C++ from the compile cache (5-7 s, the
-    per-batch step 2.3 s); training runs eagerly meanwhile.
+    step's; Inductor's FX graph cache keeps it on disk (``_cacheable_loop``), so a second
+    process loads it in about a second (benchmarks/startup.py); training runs eagerly meanwhile.
     Parameters and optimizer state are read from and written back to the network and the
     torch optimizer, so the eager step (a last, smaller batch) and a later switch go on
     from the same state. Dropout's masks are drawn before the call, batch by batch from the
@@ -483,7 +497,7 @@ class CompiledEpoch(CompiledStep):
         fake = _fake(example)
         for node, v in zip([n for n in graph.graph.nodes if n.op == "placeholder"], fake):
             node.meta["val"] = v   # the C++ wrapper reads the inputs' metadata here
-        return torch._inductor.compile(graph, fake, options=EPOCH_OPTIONS)
+        return torch._inductor.compile(graph, fake, options={**EPOCH_OPTIONS, **_cacheable_loop()})
 
     def _epoch_fn(self):
         """The epoch as a function of flat tensors (parameters..., optimizer state..., x, y,
