@@ -174,17 +174,19 @@ def layer_table(model: nn.Sequential, input_shape: tuple[int, ...]) -> list[dict
 
 
 @torch.no_grad()
-def confusion(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str,
-              num_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(confusion matrix (K, K) rows = true class, predicted labels (N,), indices of mistakes)."""
+def confusion(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str, num_classes: int,
+              out: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(confusion matrix (K, K) rows = true class, predicted labels (N,), indices of mistakes).
+    ``out``: the network's outputs on ``x`` when they were just computed (no second pass)."""
     from sklearn.metrics import confusion_matrix
 
     from .train.losses import predict
 
-    dev = next(model.parameters()).device
-    with eval_mode(model):
-        pred = torch.cat([predict(model(x[i:i + CHUNK].to(dev)).float(), task).argmax(1).cpu()
-                          for i in range(0, len(x), CHUNK)]).numpy()
+    if out is None:
+        dev = next(model.parameters()).device
+        with eval_mode(model):
+            out = torch.cat([model(x[i:i + CHUNK].to(dev)).float() for i in range(0, len(x), CHUNK)])
+    pred = predict(out, task).argmax(1).cpu().numpy()
     true = y.cpu().numpy()
     cm = confusion_matrix(true, pred, labels=list(range(num_classes)))
     return cm, pred, np.flatnonzero(pred != true)

@@ -87,3 +87,25 @@ def test_a_watched_run_learns_what_an_unwatched_one_learns(client, sock):
         [{k: r[k] for k in keys} for r in twin.history]
     for a, b in zip(watched.model.state_dict().values(), twin.model.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_frames_go_on_between_the_slices_of_the_evaluations_that_end_an_epoch(tmp_path):
+    """An epoch ends with a pass over thousands of held-out points (Trainer.outputs, in
+    slices): frames go out between its slices too, each with the epoch's batches all done,
+    no batch loss, and (from the second epoch on) the last finished epoch's test metrics."""
+    app = create_app(Limits(samples=20_000, units=256, fps=240), runs_dir=tmp_path / "runs",
+                     allow_hosts=[HOST])
+    spec = {"data": {"name": "spiral", "samples": 20_000, "train_ratio": 0.2, "val_ratio": 0.0},
+            "model": {"hidden": [256, 256, 256]}, "train": {"batch_size": 16}}   # 16,000 test points
+
+    def ending(frames) -> list[dict]:
+        return [h for h, _ in frames if h["step"] == h["steps"] and "batch_loss" not in h and h["epoch"]]
+    with TestClient(app, headers={"origin": ORIGIN}) as c, c.websocket_connect("/ws") as ws:
+        sock = Socket(ws)
+        ready = sock.start(spec)
+        assert ready["info"]["sizes"]["test"] == 16_000
+        frames = frames_while_playing(sock, lambda fs: len(ending(fs)) >= 3 and fs[-1][0]["epoch"] >= 2)
+    seen = ending(frames)
+    assert len(seen) >= 3, [(h["epoch"], h["step"], "batch_loss" in h) for h, _ in frames]
+    for h in seen:
+        assert 0 <= h["metrics"]["test_accuracy"] <= 1 and np.isfinite(h["metrics"]["test_loss"])

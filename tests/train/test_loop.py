@@ -102,6 +102,29 @@ def test_evaluate_matches_a_hand_computed_accuracy():
     assert tr.evaluate("test")["accuracy"] == pytest.approx(float((probs.argmax(1) == y).float().mean()))
 
 
+def test_an_evaluation_runs_in_slices_with_the_watcher_called_between_them():
+    """A set of thousands is evaluated in slices (a frame can go out between two); the
+    watcher sees (the epoch's batches, None) and changes nothing: the same outputs as one
+    pass of torch's own module, and the same confusion matrix from them as from the network."""
+    from nnplay import probes
+    from nnplay.train.loop import EVAL_SLICE
+    tr = Trainer(spec(data={"classes": 3, "samples": 3000}, train={"epochs": 1}))
+    tr.fit()
+    calls = []
+    tr.between_batches = lambda step, loss: calls.append((step, loss))
+    out = tr.outputs("test")
+    n = len(tr.x["test"])
+    assert n > 2 * EVAL_SLICE and calls == [(tr.steps_per_epoch, None)] * ((n - 1) // EVAL_SLICE)
+    with torch.no_grad():
+        torch.testing.assert_close(out, tr.model.eval()(tr.x["test"]), rtol=1e-6, atol=1e-6)
+    assert tr.evaluate("test") == tr.metrics(out, tr.y["test"])
+    d = tr.data
+    with_out, without = (probes.confusion(tr.model, d.x_test, d.y_test, d.task, d.num_classes, o)
+                         for o in (out, None))
+    for a, b in zip(with_out, without):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_dropout_is_off_at_evaluation():
     tr = Trainer(spec(model={"dropout": 0.5}, train={"epochs": 2}))
     tr.fit()

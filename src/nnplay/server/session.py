@@ -76,6 +76,7 @@ class Session:
         self.mode = ""           # the network's view (2d, image, table, sequence, generative)
         self.evaluated: dict = {}   # train/test metrics of the network as it was ...
         self.fresh = False          # ... and whether it is still that network (nothing trained since)
+        self.test_out = None        # its outputs on the test set, when evaluated
         self.mid_frames = 0      # frames sent between batches in the epoch in progress
         self.epoch_start = 0.0   # when it began (perf_counter seconds)
         self.thread = threading.Thread(target=self._run, name="nnplay-session", daemon=True)
@@ -183,16 +184,20 @@ class Session:
             probe = self.want_frame or long
         self.mid_frames = 0
         self.epoch_start = t0
-        tr = self.trainer   # a watcher between batches only for long epochs (the data can grow)
+        tr = self.trainer   # a watcher between batches only for long epochs (the data can grow),
+        # and only while this epoch and its evaluations run
         tr.between_batches = self._between_batches \
             if self.mode in MID_EPOCH and tr.steps_per_epoch >= MID_EPOCH_STEPS else None
-        rec = self.trainer.train_epoch(probe=probe)
-        self.epoch_seconds = time.perf_counter() - t0
-        self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
-        self.dirty = True
-        self.fresh = False
-        if self.mid_frames:   # the next epoch's frames show this one's test metrics
-            self._evaluate()
+        try:
+            rec = tr.train_epoch(probe=probe)
+            self.epoch_seconds = time.perf_counter() - t0
+            self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
+            self.dirty = True
+            self.fresh = False
+            if self.mid_frames:   # the next epoch's frames show this one's test metrics
+                self._evaluate()
+        finally:
+            tr.between_batches = None
         self.trainer.thin_history(MAX_HISTORY)
         if self.lesson is not None and self.trainer.epoch == self.trainer.spec.train.epochs:
             self._lesson_ends()
@@ -225,9 +230,11 @@ class Session:
         the epoch has run longer than one beat (a shorter one's frames follow it, with its
         metrics). A frame request is read here while playing and when no other message
         waits before it (messages wait for the epoch's end; so does a request sent after a
-        step: its frame shows the step done)."""
+        step: its frame shows the step done). ``loss`` is None between two slices of the
+        evaluations that end an epoch (thousands of test images take a beat or more too)."""
+        batch_loss = None if loss is None else float(loss.detach())   # None: between evaluation slices
         if self.picked is not None and self.running:   # a test image picked mid-epoch: shown now
-            self._answer_pick(step, float(loss.detach()))
+            self._answer_pick(step, batch_loss)
         q = self.inbox.queue
         while self.running and q and isinstance(q[0], FrameRequest):   # only this thread takes from the inbox
             try:
@@ -238,7 +245,7 @@ class Session:
         now = time.perf_counter()
         if self.want_frame and now >= self.next_frame and now - self.epoch_start >= 1.0 / self.limits.fps:
             self.mid_frames += 1
-            self._send_frame(step, float(loss.detach()))
+            self._send_frame(step, batch_loss)
 
     # --- messages --------------------------------------------------------------------
     def _handle(self, m) -> None:
@@ -382,7 +389,7 @@ class Session:
                     "files": {f: f"/api/runs/{run.id}/{f}"
                               for f in ("spec.toml", "model.safetensors", "snippet.py", "model.onnx")}})
 
-    def _answer_pick(self, step: int, batch_loss: float) -> None:
+    def _answer_pick(self, step: int, batch_loss: float | None) -> None:
         """A frame for the view just posted, between batches ``step`` and ``step`` + 1 of the
         epoch in progress (image mode, where the frame is mostly the picked image's feature maps)."""
         m, self.picked = self.picked, None
@@ -400,8 +407,16 @@ class Session:
         now, in eval mode: a full pass, so a frame between batches shows the last epoch's."""
         tr = self.trainer
         splits = ("train", "test") if len(tr.x["train"]) <= EXACT_TRAIN else ("test",)
-        self.evaluated = {f"{s}_{k}": v for s in splits for k, v in tr.evaluate(s).items()}
-        self.fresh = True
+        keep = not generative.is_generative(tr.spec) and len(tr.x["test"])
+        evaluated, out = {}, None   # frames between its slices show the last ones meanwhile
+        for s in splits:
+            if s == "test" and keep:   # the outputs serve the image mode's confusion matrix too
+                out = tr.outputs(s)
+                res = tr.metrics(out, tr.y[s])
+            else:
+                res = tr.evaluate(s)
+            evaluated.update({f"{s}_{k}": v for k, v in res.items()})
+        self.evaluated, self.test_out, self.fresh = evaluated, out, True
 
     def _send_frame(self, step: int = 0, batch_loss: float | None = None, whole: bool = False) -> None:
         """A frame of the latest state; ``step`` > 0: between batches, the ``step``-th of the
@@ -423,7 +438,7 @@ class Session:
                   "seconds": round(tr.seconds, 3), "metrics": metrics,
                   "grad_norm": rec.get("grad_norm", {}), "activations": rec.get("activations", {}),
                   "weights": rec.get("weights", {})}
-        if step:
+        if step and batch_loss is not None:
             header["batch_loss"] = batch_loss
         arrays: dict[str, np.ndarray] = {}
         gen = generative.is_generative(tr.spec)
@@ -460,7 +475,8 @@ class Session:
                 arrays[f"filters:{name}"] = w
             if whole or not step and (not self.running or now - self.last_slow >= SLOW_EVERY):   # a full pass
                 self.last_slow = now
-                cm, pred, wrong = probes.confusion(tr.model, d.x_test, d.y_test, d.task, d.num_classes)
+                cm, pred, wrong = probes.confusion(tr.model, d.x_test, d.y_test, d.task, d.num_classes,
+                                                   self.test_out if self.fresh and not step else None)
                 shown = wrong[:SHOWN_MISTAKES]
                 header["confusion"] = cm.tolist()
                 header["mistakes"] = {"count": int(len(wrong)), "index": shown.tolist(),
