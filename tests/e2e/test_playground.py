@@ -80,7 +80,7 @@ def test_a_long_session_switches_to_the_compiled_step(page, server, shot):
     badge = page.get_by_test_id("engine")
     assert badge.is_hidden()                      # eager: nothing to say
     page.get_by_test_id("play").click()
-    # after 2 s of training the compiled step is built in the background (train/compiled.py)
+    # after 1 s of training the compiled step is built in the background (train/compiled.py)
     try:
         page.wait_for_function("() => nnplay.sessions[0].frame.header.engine === 'compiled'", timeout=180_000)
     except Exception:

@@ -650,7 +650,7 @@ class CompiledEpoch(CompiledStep):
 
 
 # --- the Trainer's compiled step: when it is built, used and dropped ---------------------
-COMPILE_AFTER = 2.0  # seconds of eager training before the compiled step is built (train.compile)
+COMPILE_AFTER = 1.0  # seconds of eager training before the compiled step is built (train.compile)
 
 
 def fast_step(tr, now: bool = False) -> CompiledStep | None:
