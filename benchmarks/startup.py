@@ -5,6 +5,10 @@ once"), each figure against ``python -c "import torch"`` measured in the same ru
    half of ``import torch``.
 2. ``nnplay train examples/xor_mlp.toml --set train.epochs=1`` (the whole command: spec,
    data, network, one epoch, the run's files). Bar: beyond ``import torch``, under 1 s.
+   Two more references show where that time goes: ``import torch`` and building one
+   ``torch.optim`` optimizer (its ``add_param_group`` imports ``torch._dynamo``, in any
+   program), then also ``import sklearn.model_selection`` (nnplay's splits; scikit-learn
+   imports scipy.stats and pandas).
 3. ``nnplay serve``: seconds from start to its first page (GET /), and to /api/info (torch
    and the sessions loaded). Bar: the first page within 3 s.
 4. The compiled step (train/compiled.py) on the TensorFlow Playground's set-up
@@ -37,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 NNPLAY = shutil.which("nnplay", path=str(Path(PY).parent)) or "nnplay"
 XOR = str(ROOT / "examples" / "xor_mlp.toml")
+OPTIM = "import torch; torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)"
 
 # The compiled step on the TF Playground's set-up, timed in a fresh process (stdout: JSON).
 BUILD = """
@@ -121,6 +126,8 @@ def main() -> None:
             wall([NNPLAY, "train", XOR, "-q", "--set", "train.epochs=2"], env)
         n = a.repeat
         torch_s = median(lambda: wall([PY, "-c", "import torch"]), n)
+        optim_s = median(lambda: wall([PY, "-c", OPTIM]), n)
+        sklearn_s = median(lambda: wall([PY, "-c", "import sklearn.model_selection; " + OPTIM]), n)
         help_s = median(lambda: wall([NNPLAY, "--help"], env), n)
         runs_s = median(lambda: wall([NNPLAY, "runs"], env), n)
         train_s = median(lambda: wall([NNPLAY, "train", XOR, "-q", "--set", "train.epochs=1"], env), n)
@@ -132,7 +139,9 @@ def main() -> None:
                "load_average": os.getloadavg(), "python": platform.python_version(), "repeat": n,
                "import_torch_s": torch_s, "help_s": help_s, "runs_s": runs_s,
                "runs_over_torch": runs_s / torch_s, "train_1_epoch_s": train_s,
-               "train_beyond_torch_s": train_s - torch_s, "serve_first_page_s": first_s,
+               "train_beyond_torch_s": train_s - torch_s, "torch_and_optimizer_s": optim_s,
+               "torch_optimizer_and_sklearn_s": sklearn_s,
+               "train_beyond_torch_optimizer_sklearn_s": train_s - sklearn_s, "serve_first_page_s": first_s,
                "serve_api_info_s": info_s}
         if not a.skip_compile:
             cache = tmp / "cache"
@@ -143,7 +152,10 @@ def main() -> None:
     rows = [("python -c 'import torch'", torch_s, "-"),
             ("nnplay --help", help_s, "-"),
             ("nnplay runs", runs_s, f"{res['runs_over_torch']:.2f}x torch (bar < 0.5)"),
-            ("nnplay train, 1 epoch", train_s, f"{res['train_beyond_torch_s']:.2f} s beyond torch (bar < 1)"),
+            ("import torch + an optimizer", optim_s, f"{optim_s - torch_s:.2f} s beyond torch (torch._dynamo)"),
+            ("... + import sklearn", sklearn_s, f"{sklearn_s - optim_s:.2f} s more"),
+            ("nnplay train, 1 epoch", train_s, f"{res['train_beyond_torch_s']:.2f} s beyond torch (bar < 1); "
+                                               f"{res['train_beyond_torch_optimizer_sklearn_s']:.2f} s beyond both"),
             ("nnplay serve: first page", first_s, "bar < 3 s"),
             ("nnplay serve: /api/info", info_s, "torch and sessions loaded")]
     if not a.skip_compile:
