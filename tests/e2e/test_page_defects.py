@@ -205,6 +205,24 @@ def test_compare_shows_bs_epoch(page):
     assert not page.get_by_test_id("epoch-b").is_visible()
 
 
+def test_switching_language_rewords_both_compared_panels(page):
+    """Panel B's words (accuracy, dead units) follow the language at once, as A's do."""
+    from helpers import page_lang
+    page.get_by_test_id("compare").click()
+    page.wait_for_function("() => nnplay.sessions[1] && nnplay.sessions[1].frame", timeout=WAIT)
+    _step(page, 1, session=1)
+    page.wait_for_function("() => nnplay.sessions.every((s) => s.frame.header.epoch >= 1)", timeout=WAIT)
+    both = "() => ['acc-test', 'acc-test-b'].map((id) => document.querySelector(`[data-tid=${id}]`).textContent)"
+    assert all(w.startswith("accuracy") for w in page.evaluate(both))
+    try:
+        page_lang(page, "ko")
+        words = page.evaluate(both)
+        assert all(w.startswith("정확도") for w in words), words
+    finally:
+        page_lang(page, "en")
+    page.get_by_test_id("compare").click()
+
+
 def test_picking_a_test_image_while_training_is_fast(page):
     page.get_by_test_id("mode-image").click()
     page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)

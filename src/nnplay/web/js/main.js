@@ -471,6 +471,7 @@ const app = {
     this.render();
     this.renderEditTabs();
     this.lessons?.render();
+    this.drawAll();   // every panel's words, B's too (render draws the edited session only)
   },
 };
 
