@@ -220,7 +220,27 @@ def test_switching_language_rewords_both_compared_panels(page):
         assert all(w.startswith("정확도") for w in words), words
     finally:
         page_lang(page, "en")
-    page.get_by_test_id("compare").click()
+
+
+def test_a_long_epochs_batches_show_under_the_epoch(page):
+    """Frames between batches (a 2-D epoch of hundreds of batches of one): a bar under the
+    epoch shows the batches done, its tooltip the count and the last batch's loss; it hides
+    between epochs."""
+    page.evaluate("nnplay.edit((s) => { s.train.batch_size = 1; s.train.compile = false; })")
+    page.wait_for_function("() => nnplay.sessions[0].spec.train.batch_size === 1 && !nnplay.sessions[0].pending",
+                           timeout=WAIT)
+    steps = page.evaluate("nnplay.sessions[0].info.sizes.train")
+    page.get_by_test_id("play").click()
+    try:
+        page.wait_for_function("() => { const b = document.querySelector('[data-testid=epoch-progress]'); "
+                               "const w = parseFloat(b.firstChild.style.width); return !b.hidden && w > 0 && w < 100; }",
+                               timeout=WAIT)
+        title = page.get_by_test_id("epoch-progress").get_attribute("title")
+        assert title.startswith("Batch ") and f" of {steps} in this epoch (last batch loss " in title, title
+    finally:
+        page.get_by_test_id("play").click()
+    page.get_by_test_id("step").click()   # an epoch's frame: between epochs, no bar
+    page.wait_for_function("() => document.querySelector('[data-testid=epoch-progress]').hidden", timeout=WAIT)
 
 
 def test_picking_a_test_image_while_training_is_fast(page):

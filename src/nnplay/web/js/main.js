@@ -392,7 +392,15 @@ const app = {
       $('[data-testid="epoch-b"]').textContent = `B ${session.frame.header.epoch.toLocaleString("en-US")}`;
     }
     if (session === this.sessions[0]) {
-      $('[data-testid="epoch"]').textContent = session.frame.header.epoch.toLocaleString("en-US");
+      const h = session.frame.header;
+      $('[data-testid="epoch"]').textContent = h.epoch.toLocaleString("en-US");
+      const bar = $('[data-testid="epoch-progress"]');   // between batches of a long epoch
+      bar.hidden = !h.step;
+      if (h.step) {
+        bar.firstChild.style.width = `${(100 * h.step) / h.steps}%`;
+        bar.title = i18n.t("epochProgress", { step: h.step, steps: h.steps,
+          loss: Number.isFinite(h.batch_loss) ? h.batch_loss.toFixed(4) : "–" });
+      }
       const engine = $('[data-testid="engine"]'), kind = session.frame.header.engine;   // train/compiled.py
       engine.hidden = !kind || kind === "eager";
       if (!engine.hidden && engine.dataset.kind !== kind) {
