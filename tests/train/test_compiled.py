@@ -275,6 +275,35 @@ def test_the_whole_epoch_in_one_call_gives_the_eager_trainers_numbers(train):
             torch.testing.assert_close(fast.optimizer.state[p][k], v, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("n", [160, 150, 40])   # 16 full batches (the capacity), 15, 4
+def test_one_epoch_call_trains_any_number_of_batches_up_to_its_capacity(n):
+    """The call holds the epoch's batches up to a capacity (a power of two) and takes how many
+    to train as an input: a training set that grew or shrank (a point clicked onto the map)
+    trains with the call already built, with torch.optim's numbers, batch by batch."""
+    tr = trainer()
+    x, y = tr.x["train"], tr.y["train"]
+    epoch = CompiledEpoch(tr.model, tr.loss_fn, 10, "sgd")
+    epoch.build(x[:150], y[:150])                    # 15 full batches: a capacity of 16
+    assert epoch.ready.is_set(), epoch.error
+    assert epoch.capacity == 16 and epoch._key(x[:150], y[:150]) == epoch._key(x[:n], y[:n])
+    sgd = torch.optim.SGD(tr.model.parameters(), lr=0.1)
+    assert epoch.fits(sgd, n) and not epoch.fits(sgd, 170) and not epoch.fits(sgd, 9)
+    twin = copy.deepcopy(tr.model)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(n))
+    losses, hits = epoch(x[:n], y[:n], order, sgd)
+    eager = torch.optim.SGD(twin.parameters(), lr=0.1)
+    want = []
+    for i in range(n // 10):
+        idx = order[i * 10:(i + 1) * 10]
+        eager.zero_grad()
+        loss = tr.loss_fn(twin(x[idx]), y[idx])
+        loss.backward()
+        eager.step()
+        want.append(loss.detach())
+    torch.testing.assert_close(losses, torch.stack(want), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(list(tr.model.parameters()), list(twin.parameters()), rtol=1e-5, atol=1e-6)
+
+
 def test_settings_the_whole_epoch_does_not_cover_train_per_batch():
     """A per-batch schedule, an optimizer without an in-graph update: the per-batch
     compiled step instead."""

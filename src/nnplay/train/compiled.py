@@ -440,23 +440,29 @@ class CompiledEpoch(CompiledStep):
         self._drops = [(name, m.p) for name, m in self._net.named_children()
                        if isinstance(m, nn.Dropout) and m.p > 0]
         self._drop_shapes: list[tuple[int, ...]] = []
+        self.capacity = 0   # full batches the graph holds (set from the data by start/build)
+        self._batches: tuple | None = None   # buffers: (inputs, targets, batch count, the count held)
 
     def fits(self, optimizer: torch.optim.Optimizer, n: int) -> bool:
-        return optimizer_kind(optimizer) == self.kind and n == self.n
+        """Whether this call trains ``n`` samples with ``optimizer``: the same kind, and as many
+        full batches as its capacity holds or fewer (a clicked point needs no new build)."""
+        return optimizer_kind(optimizer) == self.kind and 1 <= n // self.batch_size <= self.capacity
 
-    @property
-    def n(self) -> int:
-        return self._n
+    def _sized(self, x: torch.Tensor) -> None:
+        """The batches the graph holds: the epoch's full batches rounded up to a power of two."""
+        self.capacity = 1 << max(0, len(x) // self.batch_size - 1).bit_length()
 
     def _key(self, x: torch.Tensor, y: torch.Tensor) -> tuple:
-        return ("epoch", self.kind, self.batch_size, *super()._key(x, y))
+        rows = self.capacity * self.batch_size   # the graph's shapes, whatever the number of samples
+        return ("epoch", self.kind, self.batch_size, *super()._key(x[:1].expand(rows, *x.shape[1:]),
+                                                                   y[:1].expand(rows, *y.shape[1:])))
 
     def start(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self._n = len(x)
+        self._sized(x)
         super().start(x, y)
 
     def build(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self._n = len(x)
+        self._sized(x)
         super().build(x, y)
 
     def _example(self, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
@@ -464,9 +470,11 @@ class CompiledEpoch(CompiledStep):
         state = [torch.zeros_like(p) for _ in range(self.n_state) for p in ps]
         if self.kind.startswith("adam"):
             state.append(torch.zeros((), device=x.device))   # the step count
-        order = torch.arange(len(x), device=x.device)
-        masks = [torch.ones(len(x) // self.batch_size, *shape, device=x.device) for shape in self._shapes(x)]
-        return ps + state + [x.clone(), y.clone(), order, self._hyper.clone(), *masks]
+        rows = self.capacity * self.batch_size
+        xs, ys = x[:1].expand(rows, *x.shape[1:]).clone(), y[:1].expand(rows, *y.shape[1:]).clone()
+        steps = torch.tensor(len(x) // self.batch_size, device=x.device)
+        masks = [torch.ones(self.capacity, *shape, device=x.device) for shape in self._shapes(x)]
+        return ps + state + [xs, ys, steps, self._hyper.clone(), *masks]
 
     def _shapes(self, x: torch.Tensor) -> list[tuple[int, ...]]:
         """Each dropout layer's input shape, from one batch through the copy (once)."""
@@ -500,9 +508,10 @@ class CompiledEpoch(CompiledStep):
         return torch._inductor.compile(graph, fake, options={**EPOCH_OPTIONS, **_cacheable_loop()})
 
     def _epoch_fn(self):
-        """The epoch as a function of flat tensors (parameters..., optimizer state..., x, y,
-        order, hyper) -> (parameters..., state..., per-batch losses, right answers, the last
-        batch's gradients...)."""
+        """The epoch as a function of flat tensors (parameters..., optimizer state..., the
+        epoch's batches in order (capacity x batch rows, inputs and targets), how many of them
+        to train, hyper, dropout masks...) -> (per-batch losses (capacity,), right answers,
+        parameters..., state..., the last batch's gradients...)."""
         from torch._higher_order_ops.while_loop import while_loop_op
         from torch.func import functional_call, grad_and_value
 
@@ -559,17 +568,17 @@ class CompiledEpoch(CompiledStep):
 
         def epoch(*args):
             ps, state = list(args[:n]), list(args[n:n + k])
-            x, y, order, h, *masks = args[n + k:]
-            steps = len(x) // b
-            xs = x[order[:steps * b]].view(steps, b, *x.shape[1:])   # (steps, B, ...)
-            ys = y[order[:steps * b]].view(steps, b, *y.shape[1:])
-            at = torch.arange(steps, device=x.device)
+            x, y, steps, h, *masks = args[n + k:]
+            cap = len(x) // b
+            xs = x.view(cap, b, *x.shape[1:])   # (capacity, B, ...): the first ``steps`` are this epoch's
+            ys = y.view(cap, b, *y.shape[1:])
+            at = torch.arange(cap, device=x.device)
 
             def more(i, losses, hits, *rest):
-                return i < steps
+                return i < rest[2 * n + k + 4]   # the epoch's batch count (an input: no new build)
 
             def batch(i, losses, hits, *rest):
-                carried, (xs, ys, h, at, *masks) = rest[:2 * n + k], rest[2 * n + k:]
+                carried, (xs, ys, h, at, _, *masks) = rest[:2 * n + k], rest[2 * n + k:]
                 ps, state = list(carried[:n]), list(carried[n:n + k])
                 xb, yb = xs.index_select(0, i.view(1))[0], ys.index_select(0, i.view(1))[0]
                 mbs = [m.index_select(0, i.view(1))[0] for m in masks]
@@ -583,9 +592,9 @@ class CompiledEpoch(CompiledStep):
             zero = torch.zeros((), dtype=torch.int64, device=x.device)
             # the operator itself: its make_fx rule traces the body directly (the user-facing
             # while_loop goes through Dynamo: seconds more per build, and a cache to reset)
-            out = while_loop_op(more, batch, (zero, torch.zeros(steps, device=x.device), zero.clone(),
+            out = while_loop_op(more, batch, (zero, torch.zeros(cap, device=x.device), zero.clone(),
                                               *ps, *state, *[torch.zeros_like(p) for p in ps]),
-                                (xs, ys, h, at, *masks))
+                                (xs, ys, h, at, steps, *masks))
             return tuple(out[1:])
         return epoch
 
@@ -610,13 +619,14 @@ class CompiledEpoch(CompiledStep):
         return []
 
     def masks(self, x: torch.Tensor, generator: torch.Generator | None) -> list[torch.Tensor]:
-        """Each dropout layer's scaled masks for the epoch's full batches, (steps, B, ...),
+        """Each dropout layer's scaled masks for the epoch's full batches, (capacity, B, ...),
         drawn in the order and the way the eager layers draw them (model/layers.py's
-        ``dropout``)."""
-        shapes = self._shapes(x)
+        ``dropout``); ones for the batches beyond the epoch's."""
+        shapes, steps = self._shapes(x), len(x) // self.batch_size
         drawn = [[torch.empty(shape, device=x.device).bernoulli_(1 - p, generator=generator).div_(1 - p)
-                  for (_, p), shape in zip(self._drops, shapes)] for _ in range(len(x) // self.batch_size)]
-        return [torch.stack(per_layer) for per_layer in zip(*drawn)]
+                  for (_, p), shape in zip(self._drops, shapes)] for _ in range(steps)]
+        pad = [torch.ones(self.capacity - steps, *shape, device=x.device) for shape in shapes]
+        return [torch.cat([torch.stack(per_layer), rest]) for per_layer, rest in zip(zip(*drawn), pad)]
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor,
                  optimizer: torch.optim.Optimizer, l1: float = 0.0, l2: float = 0.0,
@@ -637,8 +647,18 @@ class CompiledEpoch(CompiledStep):
             adam = self.kind.startswith("adam")
             step = [optimizer.state[self.params[0]]["step"].to(x.device)] if adam else []
             masks = self.masks(x, generator) if self._drops else []
-            res = self._fn(*self._data, *state, *step, x, y, order, self._hyper, *masks)
-            losses, hits, new = res[0], res[1], res[2:]
+            steps, rows = len(x) // self.batch_size, self.capacity * self.batch_size
+            if self._batches is None or self._batches[0].shape[1:] != x.shape[1:]:
+                self._batches = (x.new_zeros(rows, *x.shape[1:]), y.new_zeros(rows, *y.shape[1:]),
+                                 torch.zeros((), dtype=torch.int64, device=x.device), [0])
+            xs, ys, count, held = self._batches   # the epoch's batches in order, gathered in one op each
+            torch.index_select(x, 0, order[:steps * self.batch_size], out=xs[:steps * self.batch_size])
+            torch.index_select(y, 0, order[:steps * self.batch_size], out=ys[:steps * self.batch_size])
+            if held[0] != steps:
+                count.fill_(steps)
+                held[0] = steps
+            res = self._fn(*self._data, *state, *step, xs, ys, count, self._hyper, *masks)
+            losses, hits, new = res[0][:steps], res[1], res[2:]
             torch._foreach_copy_(self._data + state, list(new[:n + len(state)]))
             if adam:
                 for p in self.params:
