@@ -85,7 +85,7 @@ def test_augmentation_touches_training_batches_only(monkeypatch):
     # evaluation sees the clean images: the same model scores the same as on untouched copies
     tr.model.eval()
     with torch.no_grad():
-        assert tr.evaluate("test") == tr._metrics(tr.model(test).float(), tr.y["test"])
+        assert tr.evaluate("test") == tr.metrics(tr.model(test).float(), tr.y["test"])
 
 
 def test_same_seed_same_run_and_global_rng_untouched():

@@ -25,7 +25,9 @@ def watch(tr: Trainer) -> list[tuple[int, int, float]]:
     calls = []
     d = tr.data
 
-    def frame(step: int, loss: torch.Tensor) -> None:
+    def frame(step: int, loss: torch.Tensor | None) -> None:
+        if loss is None:   # between two slices of an evaluation (a set of more than 256)
+            return
         calls.append((tr.epoch, step, float(loss.detach())))
         if d.is_2d:
             probes.boundary_grid(tr.model, d, 20)

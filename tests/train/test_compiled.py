@@ -304,6 +304,25 @@ def test_one_epoch_call_trains_any_number_of_batches_up_to_its_capacity(n):
     torch.testing.assert_close(list(tr.model.parameters()), list(twin.parameters()), rtol=1e-5, atol=1e-6)
 
 
+def test_a_point_clicked_onto_the_map_keeps_the_built_epoch_call():
+    """Trainer.keep_training_on with one more point: the same network trains on, and its
+    epoch call is the one already built (no build thread), still torch.optim's numbers."""
+    pts = [[x / 7, (x % 5) / 2, x % 2] for x in range(-60, 60)]
+    def spec(points):
+        return from_dict({"data": {"name": "points", "points": points, "train_ratio": 0.8, "val_ratio": 0.0},
+                          "model": {"hidden": [8]}, "train": {"batch_size": 10, "compile": True, "lr": 0.1}})
+    fast, slow = Trainer(spec(pts)), Trainer(spec(pts))
+    assert fast.compile_now(300) and isinstance(fast.compiled, CompiledEpoch), fast.compiled.error
+    more = spec(pts + [[0.3, 0.4, 1], [0.1, -0.2, 0]])
+    for tr in (fast, slow):
+        tr.train_epoch()
+        assert tr.keep_training_on(more)
+    assert fast.compile_now(1) and fast.compiled._thread is None and fast.engine == "compiled"
+    a, b = fast.train_epoch(), slow.train_epoch()
+    assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+    torch.testing.assert_close(list(fast.model.parameters()), list(slow.model.parameters()), rtol=1e-4, atol=1e-5)
+
+
 def test_settings_the_whole_epoch_does_not_cover_train_per_batch():
     """A per-batch schedule, an optimizer without an in-graph update: the per-batch
     compiled step instead."""

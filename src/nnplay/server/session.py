@@ -188,16 +188,16 @@ class Session:
         # and only while this epoch and its evaluations run
         tr.between_batches = self._between_batches \
             if self.mode in MID_EPOCH and tr.steps_per_epoch >= MID_EPOCH_STEPS else None
+        self.fresh = False   # from the first batch on (an epoch may also stop part-way)
         try:
             rec = tr.train_epoch(probe=probe)
             self.epoch_seconds = time.perf_counter() - t0
             self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
-            self.dirty = True
-            self.fresh = False
             if self.mid_frames:   # the next epoch's frames show this one's test metrics
                 self._evaluate()
         finally:
             tr.between_batches = None
+        self.dirty = True   # after the evaluation: a frame sent between its slices showed it unfinished
         self.trainer.thin_history(MAX_HISTORY)
         if self.lesson is not None and self.trainer.epoch == self.trainer.spec.train.epochs:
             self._lesson_ends()
@@ -407,7 +407,7 @@ class Session:
         now, in eval mode: a full pass, so a frame between batches shows the last epoch's."""
         tr = self.trainer
         splits = ("train", "test") if len(tr.x["train"]) <= EXACT_TRAIN else ("test",)
-        keep = not generative.is_generative(tr.spec) and len(tr.x["test"])
+        keep = self.mode == "image" and len(tr.x["test"])
         evaluated, out = {}, None   # frames between its slices show the last ones meanwhile
         for s in splits:
             if s == "test" and keep:   # the outputs serve the image mode's confusion matrix too

@@ -370,9 +370,9 @@ def _cacheable_loop() -> dict:
     """Let Inductor's FX graph cache keep graphs with a ``while_loop``, which it refuses by
     default ("Can't cache HigherOrderOperator") because an operator of that kind may call
     Python that is not in the graph. Here the loop's condition and body are traced
-    subgraphs of the graph (make_fx), so they are in the cache key like the rest of it
-    (tests/train/test_compiled.py: a body that differs is not served another's code); the
-    torch version is in the key too. A second process then loads the epoch call in about a
+    subgraphs of the graph (make_fx), pickled into the cache key with the rest of it: Adam
+    and AdamW share every outer shape and differ only inside the loop, and each gives
+    torch.optim's own numbers (tests/train/test_compiled.py); the torch version is in the key. A second process then loads the epoch call in about a
     second instead of lowering it again (5-7 s; benchmarks/startup.py)."""
     from torch._higher_order_ops.while_loop import while_loop_op
 
@@ -417,6 +417,8 @@ class CompiledEpoch(CompiledStep):
     C++. A small network's epoch then costs about what a jitted JAX epoch (``lax.scan``)
     costs, instead of one Python call per batch (benchmarks/train_loop.py).
 
+    The graph holds the epoch's full batches up to ``capacity`` (a power of two) and takes
+    how many to train as an input, so a few points more or fewer reuse the built call.
     The loop body is traced once, so a first build takes about as long as the per-batch
     step's; Inductor's FX graph cache keeps it on disk (``_cacheable_loop``), so a second
     process loads it in about a second (benchmarks/startup.py); training runs eagerly meanwhile.
@@ -445,7 +447,7 @@ class CompiledEpoch(CompiledStep):
 
     def fits(self, optimizer: torch.optim.Optimizer, n: int) -> bool:
         """Whether this call trains ``n`` samples with ``optimizer``: the same kind, and as many
-        full batches as its capacity holds or fewer (a clicked point needs no new build)."""
+        full batches as its capacity holds or fewer."""
         return optimizer_kind(optimizer) == self.kind and 1 <= n // self.batch_size <= self.capacity
 
     def _sized(self, x: torch.Tensor) -> None:
@@ -472,7 +474,7 @@ class CompiledEpoch(CompiledStep):
             state.append(torch.zeros((), device=x.device))   # the step count
         rows = self.capacity * self.batch_size
         xs, ys = x[:1].expand(rows, *x.shape[1:]).clone(), y[:1].expand(rows, *y.shape[1:]).clone()
-        steps = torch.tensor(len(x) // self.batch_size, device=x.device)
+        steps = torch.tensor(1, device=x.device)   # make_fx runs the loop while it traces: once is enough
         masks = [torch.ones(self.capacity, *shape, device=x.device) for shape in self._shapes(x)]
         return ps + state + [xs, ys, steps, self._hyper.clone(), *masks]
 
@@ -648,7 +650,8 @@ class CompiledEpoch(CompiledStep):
             step = [optimizer.state[self.params[0]]["step"].to(x.device)] if adam else []
             masks = self.masks(x, generator) if self._drops else []
             steps, rows = len(x) // self.batch_size, self.capacity * self.batch_size
-            if self._batches is None or self._batches[0].shape[1:] != x.shape[1:]:
+            want = [((rows, *t.shape[1:]), t.dtype, t.device) for t in (x, y)]
+            if self._batches is None or [(t.shape, t.dtype, t.device) for t in self._batches[:2]] != want:
                 self._batches = (x.new_zeros(rows, *x.shape[1:]), y.new_zeros(rows, *y.shape[1:]),
                                  torch.zeros((), dtype=torch.int64, device=x.device), [0])
             xs, ys, count, held = self._batches   # the epoch's batches in order, gathered in one op each

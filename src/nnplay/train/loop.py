@@ -417,8 +417,7 @@ class Trainer:
             losses.append(loss.detach())
             if task != "regression":
                 outs.append(out.detach())
-            if self.between_batches is not None:
-                self.between_batches(i + 1, loss)
+            self._watch(i + 1, loss)
         if self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
         sizes = torch.tensor([float(len(p)) for p in parts], device=self.device)   # the last may be smaller
@@ -524,10 +523,21 @@ class Trainer:
         x, outs = self.x[split], []
         with eval_mode(self.model):
             for i in range(0, len(x), EVAL_SLICE):
-                if i and self.between_batches is not None:
-                    self.between_batches(self.steps_per_epoch, None)
+                if i:
+                    self._watch(self.steps_per_epoch, None)
                 outs.append(self.model(x[i:i + EVAL_SLICE]).float())
-        return torch.cat(outs)
+        return torch.cat(outs) if outs else x.new_zeros(0)
+
+    def _watch(self, step: int, loss: torch.Tensor | None) -> None:
+        """Call ``between_batches``, not again from inside itself (a watcher that evaluates)."""
+        hook = self.between_batches
+        if hook is None:
+            return
+        self.between_batches = None
+        try:
+            hook(step, loss)
+        finally:
+            self.between_batches = hook
 
     @eager
     def evaluate(self, split: str = "test") -> dict:
