@@ -183,7 +183,11 @@ def test_image_mode_frames(sock):
     assert {k for k in arrays if k.startswith("fmap:")} == {f"fmap:{k}" for k in maps}
     for k, m in maps.items():
         np.testing.assert_allclose(arrays[f"fmap:{k}"], m, atol=1e-4)
-    np.testing.assert_allclose(arrays["filters"], probes.filters(twin.model), atol=1e-5)
+    kernels = {k: v for k, v in arrays.items() if k.startswith("filters")}
+    assert kernels.keys() == {f"filters:{k}" for k in probes.conv_filters(twin.model)}
+    for k, w in probes.conv_filters(twin.model).items():   # every conv layer's, the first one's included
+        np.testing.assert_allclose(kernels[f"filters:{k}"], w, atol=1e-5)
+    np.testing.assert_allclose(next(iter(kernels.values())), probes.filters(twin.model), atol=1e-5)
     assert header["image"]["index"] == 5 and header["image"]["label"] == int(twin.data.y_test[5])
     cm = np.array(header["confusion"])
     assert cm.shape == (10, 10) and cm.sum() == len(twin.data.y_test)

@@ -24,6 +24,7 @@ def test_a_bad_weight_gets_an_error_naming_the_allowed_values_and_the_session_go
     sock.start(SMALL)
     sock.send(type="weight", layer="dense7", to=0, source=0, value=1.0)
     err = sock.until("error")
+    assert err["code"] == "message"           # as for every other bad message (it was "spec")
     assert "weight.layer" in err["message"] and "dense1, dense2, out" in err["message"]
     assert "다음 중 하나여야" in err["ko"]
     sock.send(type="weight", layer="dense1", to=9, source=0, value=1.0)

@@ -125,6 +125,19 @@ def test_an_evaluation_runs_in_slices_with_the_watcher_called_between_them():
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_cancelled_trainer_stops_an_evaluation_between_slices():
+    import threading
+
+    from nnplay.train.loop import Cancelled
+    tr = Trainer(spec(data={"classes": 3, "samples": 3000}))
+    tr.cancel = threading.Event()
+    tr.cancel.set()                                # the tab closed
+    with pytest.raises(Cancelled):
+        tr.outputs("test")                         # thousands: stopped after the first slice
+    tr.cancel.clear()
+    assert len(tr.outputs("test")) == len(tr.x["test"])
+
+
 def test_dropout_is_off_at_evaluation():
     tr = Trainer(spec(model={"dropout": 0.5}, train={"epochs": 2}))
     tr.fit()

@@ -192,9 +192,9 @@ class Session:
         try:
             rec = tr.train_epoch(probe=probe)
             self.epoch_seconds = time.perf_counter() - t0
-            self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
             if self.mid_frames:   # the next epoch's frames show this one's test metrics
-                self._evaluate()
+                self._evaluate()   # (frames between its slices: the last epoch's figures, all of them)
+            self.last_rec = {**self.last_rec, **rec} if not probe else rec   # keep the last probes
         finally:
             tr.between_batches = None
         self.dirty = True   # after the evaluation: a frame sent between its slices showed it unfinished
@@ -286,7 +286,11 @@ class Session:
         elif isinstance(m, Save):
             self._save(m.name)
         elif isinstance(m, Weight):   # a click on a link of the diagram
-            self.trainer.set_weight(m.layer, m.to, m.source, m.value)
+            try:
+                self.trainer.set_weight(m.layer, m.to, m.source, m.value)
+            except UserError as e:   # a layer or place that is not there: the message, not the spec
+                self._error("message", str(e), ko=e.render("ko"))
+                return
             self.dirty = True
         elif isinstance(m, Trust):
             try:
@@ -468,9 +472,6 @@ class Session:
             arrays["input"] = x.numpy()
             for name, fm in probes.feature_maps(tr.model, x).items():
                 arrays[f"fmap:{name}"] = fm
-            f = probes.filters(tr.model)
-            if f is not None:
-                arrays["filters"] = f
             for name, w in probes.conv_filters(tr.model).items():
                 arrays[f"filters:{name}"] = w
             if whole or not step and (not self.running or now - self.last_slow >= SLOW_EVERY):   # a full pass

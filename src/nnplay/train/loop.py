@@ -524,6 +524,8 @@ class Trainer:
         with eval_mode(self.model):
             for i in range(0, len(x), EVAL_SLICE):
                 if i:
+                    if self.cancel is not None and self.cancel.is_set():
+                        raise Cancelled(f"evaluation of {split} cancelled")
                     self._watch(self.steps_per_epoch, None)
                 outs.append(self.model(x[i:i + EVAL_SLICE]).float())
         return torch.cat(outs) if outs else x.new_zeros(0)
