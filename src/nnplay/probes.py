@@ -106,11 +106,8 @@ def boundary_grid(model: nn.Module, data, resolution: int = 50) -> np.ndarray:
 
 
 def filters(model: nn.Module) -> np.ndarray | None:
-    """The first conv layer's kernels, (filters, in_channels, k, k)."""
-    for _, m in param_layers(model):
-        if isinstance(m, nn.Conv2d):
-            return m.weight.detach().cpu().numpy()
-    return None
+    """The first conv layer's kernels, (filters, in_channels, k, k) (``conv_filters``' first)."""
+    return next(iter(conv_filters(model).values()), None)
 
 
 def feature_maps(model: nn.Sequential, image: torch.Tensor) -> dict[str, np.ndarray]:

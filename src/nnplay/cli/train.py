@@ -139,10 +139,15 @@ def train(
         print_json(summary)
 
 
-def _metric(key: str, lang: str) -> str:
-    """A metric's name in ``lang`` (its i18n ``metric.*`` words; the key itself if it has none)."""
+def _words(key: str, lang: str, otherwise: str) -> str:
+    """The i18n words of ``key`` in ``lang``; ``otherwise`` where there are none."""
     from ..i18n import messages
-    return t(f"metric.{key}", lang) if f"metric.{key}" in messages("en") else key
+    return t(key, lang) if key in messages("en") else otherwise
+
+
+def _metric(key: str, lang: str) -> str:
+    """A metric's name in ``lang`` (its ``metric.*`` words; the key itself if it has none)."""
+    return _words(f"metric.{key}", lang, key)
 
 
 def _fold_words(row: dict, lang: str) -> str:
@@ -205,9 +210,7 @@ def runs(*, runs_dir, json_out, lang) -> None:
 
 def _status(status: str, lang: str) -> str:
     """A run's status (running, done, diverged, interrupted) in ``lang``; the page shows the same words."""
-    from ..i18n import messages
-    key = f"web.runs.status.{status}"
-    return t(key, lang) if key in messages("en") else status
+    return _words(f"web.runs.status.{status}", lang, status)
 
 
 @command

@@ -33,9 +33,8 @@ from ..train.compiled import TRACING
 from .limits import LimitError, Limits, admitting, check_activations, check_spec
 from . import explainer, generative, practice, sequences, trust
 from .protocol import (Ask, AugmentPreview, FrameRequest, Input, Inspect, LessonMsg, MessageError, Neighbors, Pause, Play,
-                       Reset, Save, SpecMsg, Step, Trust, View,
+                       Reset, Save, SpecMsg, Step, Trust, View, Weight,
                        dumps, pack_frame)
-from .protocol import Weight
 
 log = logging.getLogger("nnplay.server")
 
@@ -356,8 +355,7 @@ class Session:
             "image" if d.is_image else "sequence" if sequences.is_sequence(tr) else "table"
 
     def _describe(self, tr: Trainer) -> dict:
-        d = tr.data
-        mode = self._mode(tr)
+        d, mode = tr.data, self.mode   # (_build sets it for this trainer)
         info = {"mode": mode, "task": d.task, "num_classes": d.num_classes,
                 "class_names": d.class_names, "feature_names": d.feature_names,
                 "input_shape": list(d.input_shape), "extent": d.extent,
@@ -397,8 +395,7 @@ class Session:
         """A frame for the view just posted, between batches ``step`` and ``step`` + 1 of the
         epoch in progress (image mode, where the frame is mostly the picked image's feature maps)."""
         m, self.picked = self.picked, None
-        tr = self.trainer
-        if tr is None or not tr.data.is_image or generative.is_generative(tr.spec) or m.image == self.shown_image:
+        if self.trainer is None or self.mode != "image" or m.image == self.shown_image:
             return
         self.view = m
         # a whole frame (the confusion matrix and mistakes too); its evaluations run in eval

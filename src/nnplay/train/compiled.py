@@ -29,8 +29,8 @@ wraps the one place torch.fx patches). A trace waits for the epochs in progress 
 training waits for the traces (a fraction of a build); the compile itself, the slow
 part, runs beside training. Builds run one at a time.
 
-Built steps, the whole-epoch call included, are kept on disk across processes by Inductor's FX graph cache, in
-``cache_dir()`` (~/.cache/nnplay/inductor; $NNPLAY_CACHE or $TORCHINDUCTOR_CACHE_DIR move
+Built steps, the whole-epoch call included, are kept on disk across processes by Inductor's
+FX graph cache, in ``cache_dir()`` (~/.cache/nnplay/inductor; $NNPLAY_CACHE or $TORCHINDUCTOR_CACHE_DIR move
 it): a second process (a restarted server, the next ``nnplay train``) traces the step
 again (under a second) and loads the generated code instead of generating and compiling
 C++ (benchmarks/startup.py measures both). Inductor only caches a graph whose example
@@ -372,8 +372,9 @@ def _cacheable_loop() -> dict:
     Python that is not in the graph. Here the loop's condition and body are traced
     subgraphs of the graph (make_fx), pickled into the cache key with the rest of it: Adam
     and AdamW share every outer shape and differ only inside the loop, and each gives
-    torch.optim's own numbers (tests/train/test_compiled.py); the torch version is in the key. A second process then loads the epoch call in about a
-    second instead of lowering it again (5-7 s; benchmarks/startup.py)."""
+    torch.optim's own numbers (tests/train/test_compiled.py); the torch version is in the key.
+    A second process then loads the epoch call in about a second instead of lowering it again
+    (5-7 s; benchmarks/startup.py)."""
     from torch._higher_order_ops.while_loop import while_loop_op
 
     return {"unsafe_marked_cacheable_functions":
@@ -443,7 +444,8 @@ class CompiledEpoch(CompiledStep):
                        if isinstance(m, nn.Dropout) and m.p > 0]
         self._drop_shapes: list[tuple[int, ...]] = []
         self.capacity = 0   # full batches the graph holds (set from the data by start/build)
-        self._batches: tuple | None = None   # buffers: (inputs, targets, batch count, the count held)
+        self._batches: tuple[torch.Tensor, ...] | None = None   # buffers: (inputs, targets, batch count)
+        self._count = 0     # the batch count those buffers hold
 
     def fits(self, optimizer: torch.optim.Optimizer, n: int) -> bool:
         """Whether this call trains ``n`` samples with ``optimizer``: the same kind, and as many
@@ -653,13 +655,14 @@ class CompiledEpoch(CompiledStep):
             want = [((rows, *t.shape[1:]), t.dtype, t.device) for t in (x, y)]
             if self._batches is None or [(t.shape, t.dtype, t.device) for t in self._batches[:2]] != want:
                 self._batches = (x.new_zeros(rows, *x.shape[1:]), y.new_zeros(rows, *y.shape[1:]),
-                                 torch.zeros((), dtype=torch.int64, device=x.device), [0])
-            xs, ys, count, held = self._batches   # the epoch's batches in order, gathered in one op each
+                                 torch.zeros((), dtype=torch.int64, device=x.device))
+                self._count = 0
+            xs, ys, count = self._batches   # the epoch's batches in order, gathered in one op each
             torch.index_select(x, 0, order[:steps * self.batch_size], out=xs[:steps * self.batch_size])
             torch.index_select(y, 0, order[:steps * self.batch_size], out=ys[:steps * self.batch_size])
-            if held[0] != steps:
+            if self._count != steps:
                 count.fill_(steps)
-                held[0] = steps
+                self._count = steps
             res = self._fn(*self._data, *state, *step, xs, ys, count, self._hyper, *masks)
             losses, hits, new = res[0][:steps], res[1], res[2:]
             torch._foreach_copy_(self._data + state, list(new[:n + len(state)]))
@@ -679,8 +682,8 @@ COMPILE_AFTER = 1.0  # seconds of eager training before the compiled step is bui
 def fast_step(tr, now: bool = False) -> CompiledStep | None:
     """Trainer ``tr``'s compiled step when ``train.compile`` is on and it is built: the whole
     epoch in one call (``CompiledEpoch``) where ``tr._epoch_kind()`` allows it, else one call
-    per batch; None until then (the eager step trains meanwhile), and for networks or settings it does not cover
-    (batch norm, mixed precision, adversarial training, metric losses). Building starts after
+    per batch; None until then (the eager step trains meanwhile), and for networks or settings
+    it does not cover (batch norm, mixed precision, adversarial training, metric losses). Building starts after
     COMPILE_AFTER seconds of training: short runs never pay the seconds it takes."""
     t = tr.spec.train
     if not t.compile or tr.amp or tr.adversary is not None or unsupported(tr.model) \
