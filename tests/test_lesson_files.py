@@ -4,6 +4,7 @@ clear error naming the field, and the measures agree with PyTorch's own autograd
 from __future__ import annotations
 
 import re
+import types
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import torch
 
 from nnplay import lessons, spec
 from nnplay.data import load_data
+from nnplay.model import eval_mode
 from nnplay.spec import SpecError
 from nnplay.train import Trainer
 
@@ -129,8 +131,19 @@ def test_measured_reports_the_bound_and_whether_it_holds(sigmoid):
     w = torch.cat([mod.weight.detach().flatten() for mod in sigmoid.model.modules()
                    if isinstance(mod, torch.nn.Linear)])
     assert lessons.near_zero_weights(sigmoid) == pytest.approx(float((w.abs() < 1e-3).double().mean()))
+    known = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))   # 12 + 6 weights, by hand
+    with torch.no_grad():
+        known[0].weight.fill_(0.5)
+        known[1].weight.fill_(-2.0)
+        known[0].weight[0, :3] = torch.tensor([0.0, 5e-4, -9e-4])   # three under 1e-3 in size
+        known[1].weight[1, 2] = 0.0                                 # and a fourth
+    assert lessons.near_zero_weights(types.SimpleNamespace(model=known)) == pytest.approx(4 / 18)
     ev = sigmoid.evaluate
     assert lessons.loss_gap(sigmoid) == pytest.approx(ev("val")["loss"] - ev("train")["loss"])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits   # PyTorch's own loss, eval-mode outputs
+    with torch.no_grad(), eval_mode(sigmoid.model):
+        gap = [bce(sigmoid.model(sigmoid.x[s]).squeeze(1), sigmoid.y[s].float()) for s in ("val", "train")]
+    assert lessons.loss_gap(sigmoid) == pytest.approx(float(gap[0] - gap[1]), rel=1e-5)
     acc = lessons.measure(sigmoid, "test_accuracy")
     assert acc == sigmoid.evaluate("test")["accuracy"]
     with pytest.raises(SpecError, match="needs model.embedding"):

@@ -60,6 +60,12 @@ def test_convolution_at_equals_conv2d_on_the_patch(net, layer, unit, row, col):
     np.testing.assert_array_equal(got["kernel"], conv.weight[unit].detach().numpy())
     np.testing.assert_allclose(got["products"], got["patch"] * got["kernel"], rtol=1e-6)
     np.testing.assert_allclose(got["channel_sums"], got["products"].sum((1, 2)), rtol=1e-5, atol=1e-6)
+    with torch.no_grad():   # each input channel's share of the sum: PyTorch's conv2d on that channel alone
+        window = padded[:, top:top + k, left:left + k]
+        np.testing.assert_allclose(got["products"], (window * conv.weight[unit]).numpy(), rtol=1e-6)
+        per_channel = [F.conv2d(window[c:c + 1][None], conv.weight[unit:unit + 1, c:c + 1])[0, 0, 0, 0]
+                       for c in range(window.shape[0])]
+    np.testing.assert_allclose(got["channel_sums"], torch.stack(per_channel).numpy(), rtol=1e-5, atol=1e-6)
     assert got["bias"] == pytest.approx(conv.bias[unit].item())
     assert got["z"] == pytest.approx(float(ref), abs=1e-5)
     assert got["z"] == pytest.approx(float(full), abs=1e-5) == got["out"]
@@ -101,6 +107,9 @@ def test_softmax_at_equals_torch_softmax(net):
     np.testing.assert_allclose(got["logits"], logits.numpy(), rtol=1e-6)
     np.testing.assert_allclose(got["probs"], torch.softmax(logits, 0).numpy(), atol=1e-6)
     assert max(got["shifted"]) == 0 and got["sum"] == pytest.approx(sum(got["exps"]))
+    exps = torch.exp((logits - logits.max()).double())          # the same steps in PyTorch's ops
+    np.testing.assert_allclose(got["exps"], exps.numpy(), rtol=1e-6)
+    assert got["sum"] == pytest.approx(float(exps.sum()), rel=1e-6)
     assert sum(got["probs"]) == pytest.approx(1.0)
 
 
