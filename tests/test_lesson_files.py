@@ -3,13 +3,13 @@ examples/ has one, each is valid and says everything in English and Korean, a ba
 clear error naming the field, and the measures agree with PyTorch's own autograd."""
 from __future__ import annotations
 
-import re
 import types
 from pathlib import Path
 
 import pytest
 import torch
 
+from helpers import HANGUL
 from nnplay import lessons, spec
 from nnplay.data import load_data
 from nnplay.model import eval_mode
@@ -17,7 +17,6 @@ from nnplay.spec import SpecError
 from nnplay.train import Trainer
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # lesson specs the page cannot open, and why (the lesson needs something only the learner has)
 NOT_IN_PAGE = {"text_reviews": "trains on the learner's own CSV file (data.path)"}
 ALL = lessons.all_lessons()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers import HANGUL
 from nnplay.data import load_data
 from nnplay.spec import DataSpec, UserError
 
-HANGUL = re.compile("[\uac00-\ud7a3]")
 DATA = Path(__file__).parents[2] / "src" / "nnplay" / "data"
 
 

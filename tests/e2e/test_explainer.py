@@ -9,14 +9,14 @@ import io
 
 import numpy as np
 import pytest
-from helpers import page_image_mode
+from helpers import PAGE_WAIT, page_image_mode
 
 from nnplay import probes
 from nnplay.runs import RunStore, load_trained
 
 pytestmark = pytest.mark.e2e
 
-WAIT = 30_000   # ms: the longest any condition may take
+WAIT = PAGE_WAIT   # ms: the longest any condition may take
 
 
 def _value(page, testid) -> float:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 from e2e.layout import layout_problems
-from helpers import page_tab
+from helpers import PAGE_WAIT, page_tab
 
 pytestmark = pytest.mark.e2e
 
-WAIT = 30_000   # ms: the longest any condition may take
+WAIT = PAGE_WAIT   # ms: the longest any condition may take
 SIZES = {"wide": (1400, 900), "phone": (390, 844)}
 MODES = ["2d", "2d-compare", "2d-practice", "lesson", "image", "image-practice", "trust", "seq", "gen", "runs", "predict"]
 

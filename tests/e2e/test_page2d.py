@@ -5,10 +5,11 @@ words whole, and a click on a link edits that weight through the library."""
 from __future__ import annotations
 
 import pytest
+from helpers import PAGE_WAIT
 
 pytestmark = pytest.mark.e2e
 
-WAIT = 30_000
+WAIT = PAGE_WAIT   # ms: the longest any condition may take
 
 
 def _ready(pg, lab: int = 0):

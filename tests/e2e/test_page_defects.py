@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers import PAGE_WAIT
 
 pytestmark = pytest.mark.e2e
 
-WAIT = 30_000   # ms: the longest any condition may take
+WAIT = PAGE_WAIT   # ms: the longest any condition may take
 
 ON_SCREEN = """(id) => {
   const e = document.querySelector(`[data-testid=${id}]`);

@@ -4,13 +4,15 @@ follows the language; a bad upload's error names the user's file, in the page's 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from helpers import page_lang
+from helpers import PAGE_WAIT, page_lang
 from nnplay import palette
 from nnplay.figure import confidence_image
 from nnplay.i18n import t
 
-WAIT = 30_000
+pytestmark = pytest.mark.e2e
+WAIT = PAGE_WAIT   # ms: the longest any condition may take
 DRAW = "import('/js/draw.js')"
 
 

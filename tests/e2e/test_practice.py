@@ -4,11 +4,11 @@ view, each with a 1400x900 screenshot (tmp_path, and $NNPLAY_SCREENSHOTS when se
 from __future__ import annotations
 
 import pytest
-from helpers import page_image_mode
+from helpers import PAGE_WAIT, page_image_mode
 
 pytestmark = pytest.mark.e2e
 
-WAIT = 30_000   # ms: the longest any condition may take
+WAIT = PAGE_WAIT   # ms: the longest any condition may take
 
 
 

@@ -11,7 +11,7 @@ import urllib.request
 import numpy as np
 import onnxruntime as ort
 import pytest
-from helpers import start_serve
+from helpers import PAGE_WAIT, start_serve
 
 from nnplay import sweep
 from nnplay.export import Predictor
@@ -22,7 +22,7 @@ from nnplay.spec import load
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(ort_dist() is None, reason="onnxruntime-web not installed (make setup: npm ci)")]
 
-WAIT = 30_000        # ms: the longest any condition may take
+WAIT = PAGE_WAIT   # ms: the longest any condition may take
 TOL = 1e-4           # the bar: the page's outputs vs ONNX Runtime in Python
 VIEW = {"width": 1400, "height": 900}
 

@@ -1,6 +1,8 @@
 """The CUDA path: training on a GPU, with and without mixed precision (skipped on CPU)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -46,7 +48,8 @@ def test_compiled_step_on_cuda_matches_autograd():
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6)
 
 
-EXAMPLES = sorted(p for p in __import__("pathlib").Path("examples").glob("*.toml") if p.name != "sweep_spiral.toml")
+EXAMPLES = sorted(p for p in (Path(__file__).resolve().parents[2] / "examples").glob("*.toml")
+                  if p.name != "sweep_spiral.toml")   # wherever pytest runs from
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
