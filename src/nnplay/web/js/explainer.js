@@ -9,8 +9,8 @@ import { t } from "./i18n.js";
 
 const SHOWN_CHANNELS = 8;      // input channels worked out in full; the others show their sums
 const PIC = 120;               // the input and output pictures' size in CSS pixels
-const SLIDE_MS = 450;
-const KINDS = { BatchNorm2d: "layer.batchnorm", Dropout: "layer.dropout", Dropout2d: "layer.dropout" };   // PyTorch class -> label          // the window's pace when it slides by itself
+const SLIDE_MS = 450;          // the window's pace when it slides by itself
+const KINDS = { BatchNorm2d: "layer.batchnorm", Dropout: "layer.dropout", Dropout2d: "layer.dropout" };   // PyTorch class -> label
 const num = (v) => (v === null || v === undefined ? "–" : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
 const long = (v) => (Math.abs(v) >= 1000 ? v.toFixed(1) : v.toFixed(4));
 

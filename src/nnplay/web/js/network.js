@@ -168,9 +168,8 @@ export class Network {
 
   // The box over the clicked link or bias, holding its value; Enter sends the new one.
   edit(e, layer, to, source) {
-    const arr = source === null ? this.biases?.[`bias:${layer}`] : this.weights?.[layer];
-    if (!arr) return;
-    const v = source === null ? arr.data[to] : arr.data[to * arr.shape[1] + source];
+    const v = this.valueAt(layer, to, source);
+    if (v === undefined) return;
     const r = this.root.getBoundingClientRect();
     Object.assign(this.editor.style, { left: `${e.clientX - r.left - 30}px`, top: `${e.clientY - r.top - 12}px` });
     this.editing = { layer, to, source };
@@ -274,23 +273,32 @@ export class Network {
     return best;
   }
 
+  // Dense layer ``layer``'s weight from unit ``source`` below to its unit ``to``, or (source
+  // null) unit ``to``'s bias; undefined when there is none (CReLU's second half has no bias).
+  valueAt(layer, to, source) {
+    if (source === null) {
+      const b = this.biases?.[`bias:${layer}`];
+      return b && to < b.data.length ? b.data[to] : undefined;
+    }
+    const w = this.weights?.[layer];
+    return w ? w.data[to * w.shape[1] + source] : undefined;
+  }
+
   showLink(e, name, k, j) {
-    const w = this.weights?.[name];
-    if (!w) return;
-    const v = w.data[k * w.shape[1] + j];
-    this.show(e, t("tip.weight", { layer: name, to: k + 1, from: j + 1, value: v.toFixed(4) }));
+    const v = this.valueAt(name, k, j);
+    if (v !== undefined) this.show(e, t("tip.weight", { layer: name, to: k + 1, from: j + 1, value: v.toFixed(4) }));
   }
 
   showNeuron(e, c, j, layer) {
-    const b = this.biases?.[`bias:${layer.name}`];
-    const bias = b && j < b.data.length ? b.data[j].toFixed(4) : "-";
+    const v = this.valueAt(layer.name, j, null);
+    const bias = v === undefined ? "-" : v.toFixed(4);
     this.show(e, t("tip.unit", { layer: layer.name, unit: j + 1, act: layer.activation ? t(`act.${layer.activation}`) : "-", bias }));
     this.hooks.hover({ layer: layer.name, unit: j });
   }
 
   showBias(e, layer, j) {
-    const b = this.biases?.[`bias:${layer}`];
-    if (b && j < b.data.length) this.show(e, t("tip.bias", { layer, unit: j + 1, value: b.data[j].toFixed(4) }));
+    const v = this.valueAt(layer, j, null);
+    if (v !== undefined) this.show(e, t("tip.bias", { layer, unit: j + 1, value: v.toFixed(4) }));
   }
 
   show(e, text) {

@@ -1,7 +1,7 @@
 // Image mode: a CNN built from blocks, a test-image picker (or the learner's own drawn or
 // uploaded image), each layer's feature maps (hover: a value; click: the explainer), every conv
 // layer's filters, the softmax arithmetic, the confusion matrix and the misclassified test images.
-import { el, image, fit, css, CLASS_COLORS } from "./draw.js";
+import { el, image, fit, css, CLASS_COLORS, POS } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { field, slider, select, button, heading } from "./widgets.js";
@@ -318,7 +318,7 @@ export class ImageView {
       ctx.fillText(names[i], pad + (i + 0.5) * cell, pad / 2);
       for (let j = 0; j < K; j++) {
         const share = cm[i][j] / rowMax[i];
-        const col = i === j ? [8, 119, 189] : [214, 39, 40];
+        const col = i === j ? POS : CLASS_COLORS[4];   // right: blue; wrong: red (the palette's)
         ctx.fillStyle = css(col, cm[i][j] ? 0.12 + 0.8 * share : 0.03);
         ctx.fillRect(pad + j * cell + 1, pad + i * cell + 1, cell - 2, cell - 2);
         if (cm[i][j]) {

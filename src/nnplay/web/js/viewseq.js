@@ -2,14 +2,14 @@
 // LSTM, GRU). Forecast vs truth on the test period with the baselines' lines and MAE, the chosen
 // test sequence's gates and gradient over time, text samples at a chosen temperature. Drawing
 // only: every number comes from the server (server/sequences.py), every choice from the hello.
-import { el, fit, css, heatmap, NEG, POS } from "./draw.js";
+import { el, fit, css, heatmap, CLASS_COLORS, NEG, POS } from "./draw.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { field, slider, select, button, heading } from "./widgets.js";
 
-// A line's color (read when drawn: POS and NEG arrive with the hello).
-const color = (key) => ({ truth: "#1f2933", forecast: css(POS), persistence: css(NEG), seasonal_naive: "rgb(46,160,67)",
-  ar: "rgb(142,68,173)", bigram: "rgb(214,39,40)" })[key] || "#999";
+// A line's color (read when drawn: the palette arrives with the hello).
+const color = (key) => ({ truth: "#1f2933", forecast: css(POS), persistence: css(NEG), seasonal_naive: css(CLASS_COLORS[2]),
+  ar: css(CLASS_COLORS[3]), bigram: css(CLASS_COLORS[4]) })[key] || "#999";
 const SIGMOID = new Set(["input", "forget", "output", "reset", "update"]);   // gates in [0, 1]; others tanh in [-1, 1]
 const fmt = (v, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : "–");
 

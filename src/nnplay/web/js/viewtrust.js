@@ -1,13 +1,14 @@
 // The "Can we believe it?" (믿을 수 있을까?) tab, image mode: adversarial examples, attribution
 // maps and uncertainty for the network being trained. It sends `trust` messages and draws
 // the answers (protocol.md); every number shown comes from an answer.
-import { el, image, fit, css, diverging, NEG, POS } from "./draw.js";
+import { el, image, fit, css, diverging, CLASS_COLORS, NEG, POS } from "./draw.js";
 import { t } from "./i18n.js";
 import { select, slider, heading } from "./widgets.js";
 import * as schema from "./schema.js";
 
-// the test images' color, then one per kind of out-of-distribution input (in the server's order)
-const OOD_COLORS = [POS, [127, 127, 127], NEG, [214, 39, 40], [46, 160, 67], [142, 68, 173]];
+// the test images' color, then one per kind of out-of-distribution input (in the server's order),
+// all from the hello's palette (read when drawn)
+const oodColors = () => [POS, CLASS_COLORS[7], NEG, CLASS_COLORS[4], CLASS_COLORS[2], CLASS_COLORS[3]];
 const pct = (p) => `${(100 * p).toFixed(0)}%`;
 
 export class TrustView {
@@ -153,7 +154,8 @@ export class TrustView {
     this.ece.textContent = h.ece.toFixed(3);
     this.auroc.textContent = h.ood_auroc.toFixed(3);
     reliabilityDiagram(this.reliability, h.bins);
-    const color = (k) => OOD_COLORS[this.kinds.indexOf(k) % OOD_COLORS.length];
+    const colors = oodColors();
+    const color = (k) => colors[this.kinds.indexOf(k) % colors.length];
     const series = this.kinds.map((k) => [color(k), a[`confidence:${k}`]?.data]).filter(([, d]) => d);
     histograms(this.hist, series);
     this.oodRows.replaceChildren(...this.kinds.map((k) => el("div", { class: "trust-ood-row" },
