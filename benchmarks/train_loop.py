@@ -340,20 +340,18 @@ def bench_setup(setup: str, args, versions: dict) -> dict:
     build_s = None
     if "nnplay-noprobe" in args.engines:
         local["nnplay-noprobe"] = Local(Trainer(quiet, data=data).train_epoch)
-    if "nnplay-compiled" in args.engines:   # train.compile, built before the clock starts
-        fast = spec.model_copy(update={"train": spec.train.model_copy(update={"compile": True})})
-        compiled = Trainer(fast, data=data)
+    for name, base in (("nnplay-compiled", spec), ("nnplay-compiled-noprobe", quiet)):
+        if name not in args.engines:   # train.compile, built before the clock starts
+            continue
+        compiled = Trainer(base.model_copy(update={"train": base.train.model_copy(update={"compile": True})}),
+                           data=data)
         begun = time.perf_counter()
         if compiled.compile_now():
-            build_s = time.perf_counter() - begun   # from Inductor's disk cache after the first run
-            local["nnplay-compiled"] = Local(compiled.train_epoch)
+            if name == "nnplay-compiled":
+                build_s = time.perf_counter() - begun   # from Inductor's disk cache after the first run
+            local[name] = Local(compiled.train_epoch)
         else:
-            errors["nnplay-compiled"] = compiled.compiled.error if compiled.compiled else "not supported"
-    if "nnplay-compiled-noprobe" in args.engines:
-        quiet_fast = Trainer(quiet.model_copy(update={"train": quiet.train.model_copy(update={"compile": True})}),
-                             data=data)
-        if quiet_fast.compile_now():
-            local["nnplay-compiled-noprobe"] = Local(quiet_fast.train_epoch)
+            errors[name] = compiled.compiled.error if compiled.compiled else "not supported"
     workers = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.npz")
