@@ -112,12 +112,23 @@ def page_tab(browser, url: str, viewport: dict, ready: str | None = None):
 HANGUL = re.compile("[가-힣]")   # a Korean syllable: the page speaks Korean
 
 
-def page_steps(pg, n: int) -> None:
-    """Press the page's step button n times, each time until the next epoch's frame arrives."""
-    start = pg.evaluate("nnplay.sessions[0].frame.header.epoch")
+def page_steps(pg, n: int, session: int = 0) -> None:
+    """Press the page's step button n times, each time until session ``session``'s next epoch's
+    frame arrives (1: B, in compare mode)."""
+    start = pg.evaluate(f"nnplay.sessions[{session}].frame.header.epoch")
     for i in range(n):
         pg.get_by_test_id("step").click()
-        pg.wait_for_function(f"() => nnplay.sessions[0].frame.header.epoch >= {start + i + 1}", timeout=PAGE_WAIT)
+        pg.wait_for_function(f"() => nnplay.sessions[{session}].frame.header.epoch >= {start + i + 1}",
+                             timeout=PAGE_WAIT)
+
+
+def page_ready(pg, session: int = 0, mode: str | None = None, timeout: int = PAGE_WAIT) -> None:
+    """Wait until session ``session`` has the server's answer to its spec (in ``mode`` when
+    given) and its first frame, with nothing pending."""
+    s = f"nnplay.sessions[{session}]"
+    want = f" && {s}.info.mode === '{mode}'" if mode else ""
+    pg.wait_for_function(f"() => window.nnplay && {s} && {s}.info{want} && {s}.frame && !{s}.pending",
+                         timeout=timeout)
 
 
 def page_image_mode(pg, epochs: int = 0) -> None:
@@ -212,3 +223,17 @@ def force_torchscript_export(monkeypatch) -> None:
             raise RuntimeError("dynamo says no")
         real(model, example, path, dynamo)
     monkeypatch.setattr(ex, "_torch_export", no_dynamo)
+
+
+def interrupt_at(monkeypatch, epoch: int):
+    """Ctrl-C while training: ``Trainer.train_epoch`` raises KeyboardInterrupt after ``epoch``
+    finished epochs; -> (Trainer, its real train_epoch) to put back."""
+    from nnplay.train import Trainer
+    real = Trainer.train_epoch
+
+    def interrupted(self, probe=None):
+        if self.epoch == epoch:
+            raise KeyboardInterrupt
+        return real(self, probe)
+    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    return Trainer, real

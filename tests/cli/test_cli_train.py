@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers import cli, user_error
+from helpers import cli, interrupt_at, user_error
 from nnplay.cli import app
 from nnplay.runs import RunStore
 
@@ -203,20 +203,6 @@ def test_resume_errors(spec_file):
     run_id = last_json(cli("train", str(spec_file), "--json", "-q"))["run_id"]
     user_error(cli("train", "--resume", run_id), "already complete")
     user_error(cli("train", str(spec_file), "--resume", run_id), "--resume")
-
-
-def interrupt_at(monkeypatch, epoch: int):
-    """Ctrl-C while training: ``Trainer.train_epoch`` raises KeyboardInterrupt after ``epoch``
-    finished epochs; -> (Trainer, its real train_epoch) to put back."""
-    from nnplay.train import Trainer
-    real = Trainer.train_epoch
-
-    def interrupted(self, probe=None):
-        if self.epoch == epoch:
-            raise KeyboardInterrupt
-        return real(self, probe)
-    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
-    return Trainer, real
 
 
 def test_interrupt_then_resume(spec_file, monkeypatch):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from helpers import cli
+from helpers import cli, interrupt_at
 from nnplay.cli import app
 
 SMALL = ["--set", "data.samples=80", "--set", "model.hidden=[4]", "--set", "train.epochs=1",
@@ -47,11 +47,7 @@ def test_folds_print_a_table_and_json_on_request():
 
 
 def test_ctrl_c_during_folds_says_so_and_exits_130(monkeypatch):
-    from nnplay.train import Trainer
-
-    def interrupted(self, probe=None):
-        raise KeyboardInterrupt
-    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    interrupt_at(monkeypatch, 0)                 # the first fold's first epoch
     r = cli("train", *SMALL, "--folds", "3", "--lang", "ko")
     assert r.exit_code == 130 and "같은 명령을 다시 실행" in r.stderr, (r.exit_code, r.output)
     assert "Traceback" not in r.output

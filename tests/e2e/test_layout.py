@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from e2e.layout import layout_problems
-from helpers import PAGE_WAIT, page_tab
+from helpers import PAGE_WAIT, page_ready, page_tab
 
 pytestmark = pytest.mark.e2e
 
@@ -15,11 +15,6 @@ WAIT = PAGE_WAIT   # ms: the longest any condition may take
 SIZES = {"wide": (1400, 900), "phone": (390, 844)}
 MODES = ["2d", "2d-compare", "2d-practice", "lesson", "image", "image-practice", "trust", "seq", "gen", "runs", "predict"]
 
-
-
-def _ready(pg, mode: str) -> None:
-    pg.wait_for_function(f"() => nnplay.sessions[0].info?.mode === '{mode}' && nnplay.sessions[0].frame "
-                         f"&& !nnplay.sessions[0].pending", timeout=WAIT)
 
 
 def _step(pg) -> None:
@@ -38,10 +33,10 @@ def _open(pg, mode: str) -> None:
         pg.get_by_test_id("lessons").click()
         pg.get_by_test_id("lesson-xor").click()
         pg.get_by_test_id("lesson-panel").wait_for(state="visible", timeout=WAIT)
-        _ready(pg, "2d")
+        page_ready(pg, mode="2d")
     elif mode.startswith("2d"):
         pg.get_by_test_id("mode-2d").click()
-        _ready(pg, "2d")
+        page_ready(pg, mode="2d")
         _step(pg)
         if mode == "2d-compare":
             pg.get_by_test_id("compare").click()
@@ -55,7 +50,7 @@ def _open(pg, mode: str) -> None:
             pg.get_by_test_id("saved-run").wait_for(timeout=WAIT)
     elif mode.startswith("image") or mode == "trust":
         pg.get_by_test_id("mode-image").click()
-        _ready(pg, "image")
+        page_ready(pg, mode="image")
         _step(pg)
         if mode == "image-practice":   # the augmentation preview and nearest neighbors
             pg.get_by_test_id("augment-type").select_option("rotate")
@@ -77,11 +72,11 @@ def _open(pg, mode: str) -> None:
                                  timeout=WAIT)
     elif mode == "seq":
         pg.get_by_test_id("mode-seq").click()
-        _ready(pg, "sequence")
+        page_ready(pg, mode="sequence")
         _step(pg)
     elif mode == "gen":
         pg.get_by_test_id("mode-gen").click()
-        _ready(pg, "generative")
+        page_ready(pg, mode="generative")
         _step(pg)
     else:
         pg.get_by_test_id(f"{mode}-tab").click()

@@ -5,22 +5,11 @@ words whole, and a click on a link edits that weight through the library."""
 from __future__ import annotations
 
 import pytest
-from helpers import PAGE_WAIT
+from helpers import PAGE_WAIT, page_ready
 
 pytestmark = pytest.mark.e2e
 
 WAIT = PAGE_WAIT   # ms: the longest any condition may take
-
-
-def _ready(pg, lab: int = 0):
-    pg.wait_for_function(f"() => window.nnplay && nnplay.sessions[{lab}] && nnplay.sessions[{lab}].info "
-                         f"&& nnplay.sessions[{lab}].frame "
-                         f"&& !nnplay.sessions[{lab}].pending", timeout=WAIT)
-
-
-def _mode(pg, mode: str):
-    pg.wait_for_function(f"() => nnplay.sessions[0].info && nnplay.sessions[0].info.mode === '{mode}' "
-                         "&& nnplay.sessions[0].frame && !nnplay.sessions[0].pending", timeout=WAIT)
 
 
 def _korean(pg):
@@ -59,17 +48,17 @@ LINES = """(sel) => [...document.querySelectorAll(sel)].filter((e) => e.offsetPa
 
 def test_loss_chart_and_2d_setup_come_back_after_images(page):
     page.get_by_test_id("dataset-xor").click()
-    _ready(page)
+    page_ready(page)
     page.get_by_test_id("add-layer").click()
     page.wait_for_function("() => nnplay.sessions[0].spec.model.hidden.length === 4 && !nnplay.sessions[0].pending",
                            timeout=WAIT)
-    _ready(page)
+    page_ready(page)
     hash_before = page.evaluate("location.hash")
     assert "xor" in hash_before
     page.get_by_test_id("mode-image").click()
-    _mode(page, "image")
+    page_ready(page, mode="image")
     page.get_by_test_id("mode-2d").click()
-    _mode(page, "2d")
+    page_ready(page, mode="2d")
     spec = page.evaluate("nnplay.sessions[0].spec")
     assert spec["data"]["name"] == "xor" and len(spec["model"]["hidden"]) == 4   # the learner's set-up
     assert page.evaluate("location.hash") == hash_before
@@ -86,7 +75,7 @@ def test_header_keeps_two_rows_when_the_engine_badge_shows(page, lang):
     if lang == "ko":   # as a Korean learner opens it
         page.evaluate("localStorage.setItem('nnplay.lang', 'ko')")
         page.reload()
-        _ready(page)
+        page_ready(page)
     for width in (1320, 1360, 1400, 1480, 1600, 1680):   # 1400 less a scrollbar, and wider windows
         page.set_viewport_size({"width": width, "height": 900})
         page.evaluate("() => { const s = nnplay.sessions[0]; s.frame.header.engine = 'eager'; nnplay.draw(s); }")
@@ -142,7 +131,7 @@ def test_activation_box_says_mixed_when_layers_differ(page):
     page.get_by_test_id("layer-act-0").select_option(other)
     page.wait_for_function("() => nnplay.sessions[0].spec.model.activations && !nnplay.sessions[0].pending",
                            timeout=WAIT)
-    _ready(page)
+    page_ready(page)
     assert top.evaluate("s => s.options[s.selectedIndex].textContent") == "mixed"
     _korean(page)
     assert top.evaluate("s => s.options[s.selectedIndex].textContent") == "층마다 다름"
@@ -179,7 +168,7 @@ def test_labels_keep_their_words_whole(page, lang):
     page.get_by_test_id("add-unit-0").click()
     page.wait_for_function("() => nnplay.sessions[0].spec.model.hidden[0] === 17 && !nnplay.sessions[0].pending",
                            timeout=WAIT)
-    _ready(page)
+    page_ready(page)
     if lang == "ko":
         _korean(page)
     page.get_by_test_id("step").click()

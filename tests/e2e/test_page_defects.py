@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers import PAGE_WAIT
+from helpers import PAGE_WAIT, page_image_mode, page_lang, page_steps
 
 pytestmark = pytest.mark.e2e
 
@@ -23,13 +23,6 @@ ON_SCREEN = """(id) => {
 }"""
 
 
-def _step(pg, n: int = 1, session: int = 0) -> None:
-    at = pg.evaluate(f"nnplay.sessions[{session}].frame.header.epoch")
-    for i in range(n):
-        pg.get_by_test_id("step").click()
-        pg.wait_for_function(f"() => nnplay.sessions[{session}].frame.header.epoch === {at + i + 1}", timeout=WAIT)
-
-
 # --- 3: notices ---------------------------------------------------------------------------
 def test_error_and_saved_notices_show_wherever_the_page_is_scrolled(page, tmp_path):
     bad = tmp_path / "bad.csv"
@@ -41,9 +34,7 @@ def test_error_and_saved_notices_show_wherever_the_page_is_scrolled(page, tmp_pa
     assert "not numeric" in page.get_by_test_id("error").inner_text()
     assert page.evaluate(ON_SCREEN, "error") == "ok"
     page.get_by_test_id("error").locator(".close").click()
-    page.get_by_test_id("mode-image").click()                   # a long page that scrolls
-    page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
-    _step(page)
+    page_image_mode(page, epochs=1)                             # a long page that scrolls
     for y in ("document.documentElement.scrollHeight", "240"):   # the bottom, and part way (under the sticky header)
         page.evaluate(f"window.scrollTo(0, {y})")
         assert page.evaluate("scrollY") > 100
@@ -97,9 +88,7 @@ def _ink_rows(img, x0, x1):
 
 
 def test_trust_charts_have_y_labels_headroom_and_every_curve_shows(page):
-    page.get_by_test_id("mode-image").click()
-    page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
-    _step(page)
+    page_image_mode(page, epochs=1)
     page.get_by_test_id("trust-tab").click()
     page.wait_for_function("() => /^0\\.\\d{3}$/.test(document.querySelector('[data-testid=trust-ece]').textContent)",
                            timeout=WAIT)                             # the real answer came: nothing redraws now
@@ -196,7 +185,7 @@ def test_no_class_swatches_in_regression(page):
 def test_compare_shows_bs_epoch(page):
     page.get_by_test_id("compare").click()
     page.wait_for_function("() => nnplay.sessions[1] && nnplay.sessions[1].frame", timeout=WAIT)
-    _step(page, 2, session=1)
+    page_steps(page, 2, session=1)
     page.wait_for_function("() => nnplay.sessions[0].frame.header.epoch === 2", timeout=WAIT)
     b = page.evaluate("nnplay.sessions[1].frame.header.epoch")
     assert page.get_by_test_id("epoch-b").is_visible()
@@ -208,10 +197,9 @@ def test_compare_shows_bs_epoch(page):
 
 def test_switching_language_rewords_both_compared_panels(page):
     """Panel B's words (accuracy, dead units) follow the language at once, as A's do."""
-    from helpers import page_lang
     page.get_by_test_id("compare").click()
     page.wait_for_function("() => nnplay.sessions[1] && nnplay.sessions[1].frame", timeout=WAIT)
-    _step(page, 1, session=1)
+    page_steps(page, 1, session=1)
     page.wait_for_function("() => nnplay.sessions.every((s) => s.frame.header.epoch >= 1)", timeout=WAIT)
     both = "() => ['acc-test', 'acc-test-b'].map((id) => document.querySelector(`[data-tid=${id}]`).textContent)"
     assert all(w.startswith("accuracy") for w in page.evaluate(both))
@@ -245,8 +233,7 @@ def test_a_long_epochs_batches_show_under_the_epoch(page):
 
 
 def test_picking_a_test_image_while_training_is_fast(page):
-    page.get_by_test_id("mode-image").click()
-    page.wait_for_function("() => nnplay.sessions[0].info.mode === 'image' && nnplay.sessions[0].frame", timeout=WAIT)
+    page_image_mode(page)
     page.evaluate("nnplay.edit((s) => { s.train.batch_size = 1; s.train.compile = false; })")   # an epoch of 1,400 steps
     page.wait_for_function("() => nnplay.sessions[0].spec.train.batch_size === 1 && !nnplay.sessions[0].pending",
                            timeout=WAIT)

@@ -7,7 +7,7 @@ import json
 import urllib.request
 
 import pytest
-from helpers import page_tab
+from helpers import page_ready, page_tab
 from typer.testing import CliRunner
 
 from nnplay.cli import app as cli_app
@@ -20,14 +20,10 @@ WAIT = 20_000   # ms: the longest any condition may take
 @pytest.fixture
 def page(browser, server):
     with page_tab(browser, server["url"], {"width": 1440, "height": 980}) as (pg, _):
-        _ready(pg)
+        page_ready(pg, timeout=WAIT)
         yield pg
 
 
-def _ready(pg, lab: int = 0):
-    """Wait until the session answered with a spec and the first frame is drawn."""
-    pg.wait_for_function(f"() => window.nnplay && nnplay.sessions[{lab}] && nnplay.sessions[{lab}].info "
-                         f"&& nnplay.sessions[{lab}].frame && !nnplay.sessions[{lab}].pending", timeout=WAIT)
 
 
 def _num(pg, testid) -> float:
@@ -111,11 +107,11 @@ def test_settings_live_in_the_url_and_come_back_on_reload(page):
     page.wait_for_function("() => location.hash.includes('model.activations')", timeout=WAIT)
     page.get_by_test_id("dataset-xor").click()
     page.wait_for_function("() => location.hash.includes('xor')", timeout=WAIT)
-    _ready(page)
+    page_ready(page, timeout=WAIT)
     before = page.evaluate("JSON.stringify(nnplay.sessions[0].spec)")
     url = page.url
     page.reload()
-    _ready(page)
+    page_ready(page, timeout=WAIT)
     assert page.url == url
     assert page.evaluate("JSON.stringify(nnplay.sessions[0].spec)") == before
     assert page.get_by_test_id("lr").input_value() == "0.03"
@@ -147,7 +143,7 @@ def test_korean_toggle_persists(page, shot):
     assert page.get_by_test_id("play").get_attribute("title").startswith("재생")
     assert "학습률" in page.locator("#hyper").inner_text()
     page.reload()
-    _ready(page)
+    page_ready(page, timeout=WAIT)
     page.wait_for_function("() => document.documentElement.lang === 'ko'", timeout=WAIT)
     assert page.locator("#data-panel [data-i18n='h.data']").inner_text() == "데이터"
     page.get_by_test_id("play").click()
@@ -168,7 +164,7 @@ def test_upload_csv_becomes_points(page, tmp_path, shot):
     page.get_by_test_id("upload").set_input_files(str(csv))
     page.wait_for_function("() => nnplay.sessions[0].spec.data.name === 'points' && !nnplay.sessions[0].pending "
                            "&& nnplay.sessions[0].info.num_classes === 3", timeout=WAIT)
-    _ready(page)
+    page_ready(page, timeout=WAIT)
     pts = page.evaluate("nnplay.sessions[0].spec.data.points")
     assert len(pts) == 90 and {p[2] for p in pts} == {0, 1, 2}
     assert min(p[0] for p in pts) == -5.4 and max(p[0] for p in pts) == 5.4
@@ -182,7 +178,7 @@ def test_upload_csv_becomes_points(page, tmp_path, shot):
 def test_draw_points_on_the_map(page, shot):
     page.get_by_test_id("dataset-gauss").click()
     page.wait_for_function("() => nnplay.sessions[0].spec.data.name === 'gauss' && !nnplay.sessions[0].pending", timeout=WAIT)
-    _ready(page)
+    page_ready(page, timeout=WAIT)
     n = page.evaluate("['train','val','test'].reduce((s, k) => s + nnplay.sessions[0].points[k].length, 0)")
     page.get_by_test_id("draw").click()
     page.get_by_test_id("draw-class-2").click()
@@ -194,7 +190,7 @@ def test_draw_points_on_the_map(page, shot):
     canvas.click(position={"x": box["width"] * 0.75, "y": box["height"] * 0.25})    # (3, 3)
     page.wait_for_function(f"() => nnplay.sessions[0].spec.data.points.length === {n + 2} && !nnplay.sessions[0].pending",
                            timeout=WAIT)
-    _ready(page)
+    page_ready(page, timeout=WAIT)
     last = page.evaluate("nnplay.sessions[0].spec.data.points.slice(-2)")
     assert last[0][2] == 2 and last[1][2] == 2
     assert abs(last[0][0]) < 0.2 and abs(last[0][1]) < 0.2
@@ -207,7 +203,7 @@ def test_draw_points_on_the_map(page, shot):
     canvas.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})    # (-3, -3)
     page.wait_for_function(f"() => nnplay.sessions[0].spec.data.points.length === {n + 3} && !nnplay.sessions[0].pending",
                            timeout=WAIT)
-    _ready(page)
+    page_ready(page, timeout=WAIT)
     assert page.evaluate("nnplay.sessions[0].frame.header.epoch") == 3   # the same network goes on
     assert _epoch(page) == 3
     shot(page, "2d-drawn")
@@ -241,7 +237,7 @@ def test_image_mode_shows_feature_maps(page, shot):
 
 def test_compare_two_networks_side_by_side(page, shot):
     page.get_by_test_id("compare").click()
-    _ready(page, 1)
+    page_ready(page, 1, timeout=WAIT)
     page.get_by_test_id("edit-b").click()
     page.get_by_test_id("activation").select_option("tanh")
     page.wait_for_function("() => nnplay.sessions[1].spec.model.activation === 'tanh' && !nnplay.sessions[1].pending", timeout=WAIT)
@@ -254,7 +250,7 @@ def test_compare_two_networks_side_by_side(page, shot):
     assert page.get_by_test_id("boundary-b").is_visible()
     shot(page, "2d-compare")
     page.reload()
-    _ready(page, 1)
+    page_ready(page, 1, timeout=WAIT)
     assert page.evaluate("nnplay.sessions[1].spec.model.activation") == "tanh"
 
 
@@ -283,7 +279,7 @@ def test_bad_link_falls_back_with_a_clear_error(page, server):
     page.wait_for_function("() => !document.querySelector('[data-testid=error]').hidden", timeout=WAIT)
     text = page.get_by_test_id("error").inner_text()
     assert "model.activation" in text and "relu" in text
-    _ready(page)
+    page_ready(page, timeout=WAIT)
     assert page.evaluate("nnplay.sessions[0].spec.model.activation") == "relu"
 
 

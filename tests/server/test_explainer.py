@@ -100,8 +100,8 @@ def test_a_drawn_image_flows_through_the_network(cnn):
     ({"type": "input", "pixels": [0.5] * 10}, ("input.pixels", "1 x 8 x 8 = 64", "received: 10")),
     ({"type": "input", "pixels": [2.0] * 64}, ("input.pixels",)),
 ])
-def test_bad_requests_get_an_error_frame_and_the_socket_serves_on(cnn, msg, words):
-    sock, _ = cnn
+def test_bad_requests_get_an_error_frame_and_the_socket_serves_on(trained, msg, words):
+    sock, _ = trained(IMAGE, 0)                  # shapes and names only: no epoch needed
     err = sock.error(**msg)
     assert err["code"] == "message"
     for w in words:
